@@ -1,0 +1,135 @@
+"""The shared gradient-ascent loop of the likelihood-based tabular IRL algorithms.
+
+MaxEnt (Ziebart 2008), MCE (Ziebart 2010) and Deep MaxEnt (Wulfmeier 2016) IRL
+all maximise a demonstration log-likelihood whose gradient with respect to the
+reward table ``r[S, A]`` is "expert visit counts minus expected visit counts".
+They differ only in the objective (which planner, which forward pass) and in the
+reward model; this module runs any such objective with any
+:class:`~irlax.rewards.base.RewardModel`, pulling the table gradient back
+through the model with ``jax.vjp`` (the chain rule of Wulfmeier et al., eq. 11).
+
+The whole run is one ``lax.scan``: it can be ``jax.jit``-ed and ``jax.vmap``-ed
+over seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import Array
+
+from irlax.data.trajectories import Trajectories
+from irlax.envs.tabular import TabularMDP
+from irlax.errors import IrlaxError
+from irlax.rewards.base import Params, RewardModel
+
+OPTIMIZERS = ("adam", "sgd")
+
+# objective(reward [S] or [S, A]) -> (log_likelihood, d log_likelihood / d r [S, A], log_policy)
+Objective = Callable[[Array], tuple[Array, Array, Array]]
+
+
+class IterationMetrics(NamedTuple):
+    """Per-iteration metrics, each ``[iterations]`` (``[seeds, iterations]`` when vmapped).
+
+    Attributes:
+        log_likelihood: the objective, per demonstration.
+        feature_gap: ``||mu_E - mu_pi||`` over the demonstrations' horizon.
+        grad_norm: global norm of the gradient with respect to the reward params.
+    """
+
+    log_likelihood: Array
+    feature_gap: Array
+    grad_norm: Array
+
+
+class TabularIRLResult(NamedTuple):
+    """The outcome of a tabular IRL run.
+
+    Attributes:
+        params: the learned reward model's parameters.
+        reward: ``[S]`` or ``[S, A]`` learned reward table.
+        log_policy: the model's policy for the learned reward (``[S, A]`` or ``[H, S, A]``).
+        metrics: :class:`IterationMetrics`.
+    """
+
+    params: Params
+    reward: Array
+    log_policy: Array
+    metrics: IterationMetrics
+
+
+def make_optimizer(name: str, learning_rate: float, l2: float) -> optax.GradientTransformation:
+    """An optax optimiser by name (``adam`` or ``sgd``), with L2 weight decay ``l2``."""
+    if name not in OPTIMIZERS:
+        raise IrlaxError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if not learning_rate > 0:
+        raise IrlaxError(f"learning_rate must be positive, got {learning_rate}")
+    base = optax.adam(learning_rate) if name == "adam" else optax.sgd(learning_rate)
+    return optax.chain(optax.add_decayed_weights(l2), base) if l2 > 0 else base
+
+
+def table_gradient_for(reward: Array, grad_sa: Array) -> Array:
+    """Reduce a ``[S, A]`` reward-table gradient to the reward's own shape (sum over actions for ``[S]``)."""
+    return grad_sa.sum(axis=-1) if reward.ndim == 1 else grad_sa
+
+
+def fit_reward(
+    objective: Objective,
+    reward_model: RewardModel,
+    features: Array,
+    optimizer: optax.GradientTransformation,
+    iterations: int,
+    key: Array,
+    feature_gap: Callable[[Array], Array] | None = None,
+) -> TabularIRLResult:
+    """Maximise ``objective`` over the parameters of ``reward_model`` by gradient ascent.
+
+    Args:
+        objective: reward -> (log-likelihood, its gradient ``[S, A]``, log-policy).
+        reward_model: the (init, apply) pair.
+        features: ``[S, F]`` or ``[S, A, F]``.
+        optimizer: an optax optimiser (it minimises the negative log-likelihood).
+        iterations: number of gradient steps (static).
+        key: PRNG key for the reward model's initialisation.
+        feature_gap: log-policy -> scalar gap metric; zeros when ``None``.
+    """
+    params = reward_model.init(key, features)
+    gap = feature_gap or (lambda _: jnp.zeros(()))
+
+    def step(carry: tuple[Params, optax.OptState], _: None):
+        params, opt_state = carry
+        reward, pullback = jax.vjp(lambda p: reward_model.apply(p, features), params)
+        log_likelihood, grad_sa, log_policy = objective(reward)
+        (grad_params,) = pullback(-table_gradient_for(reward, grad_sa))
+        updates, opt_state = optimizer.update(grad_params, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        metrics = IterationMetrics(log_likelihood, gap(log_policy), optax.global_norm(grad_params))
+        return (params, opt_state), metrics
+
+    (params, _), metrics = jax.lax.scan(step, (params, optimizer.init(params)), None, length=iterations)
+    reward = reward_model.apply(params, features)
+    _, _, log_policy = objective(reward)
+    return TabularIRLResult(params, reward, log_policy, metrics)
+
+
+def is_concrete(*arrays: Array) -> bool:
+    """Whether all arrays hold values (not tracers inside jit/vmap), so they can be validated."""
+    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(arrays))
+
+
+def check_demos_for(mdp: TabularMDP, demos: Trajectories, horizon: int | None) -> None:
+    """Raise :class:`IrlaxError` if ``demos`` don't fit ``mdp`` or are longer than ``horizon``.
+
+    Skipped for traced values (inside ``jit``/``vmap``), where the caller validated earlier.
+    """
+    from irlax.data.trajectories import check_trajectories_fit
+
+    if horizon is not None and demos.max_length > horizon:
+        raise IrlaxError(f"demonstrations have {demos.max_length} steps, longer than the horizon {horizon}")
+    if is_concrete(mdp.next_states, demos.states):
+        check_trajectories_fit(demos, mdp.num_states, mdp.num_actions)

@@ -1,0 +1,12 @@
+"""The one error type irlax raises for bad input.
+
+Every check on user input (a malformed MDP, a demonstration file with the wrong
+shape, NaN in a reward) raises :class:`IrlaxError` with a one-line message that
+names the problem, so that the command line can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class IrlaxError(ValueError):
+    """Bad input to irlax: the message says what is wrong and where."""
