@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import jax
@@ -75,18 +76,23 @@ def _random_mdp(
     key: Array, num_states: int, num_actions: int, num_successors: int, num_features: int | None
 ) -> tuple[TabularMDP, Array]:
     """The random arrays of :func:`make_random_mdp` (discount and horizon left at defaults)."""
-    k_uniform, k_normal = jax.random.split(key)
-    # Two draws in all (uniforms, normals) keep the compiled generator small.
-    u = jax.random.uniform(k_uniform, (2 * num_successors, num_states, num_actions))
-    next_states = _floyd(u[:num_successors], num_states)
-    exponentials = -jnp.log1p(-jnp.moveaxis(u[num_successors:], 0, -1))
-    exponentials = jnp.maximum(exponentials, jnp.finfo(jnp.float32).tiny)  # never all zero
+    shape = (num_successors, num_states, num_actions)
+    num_normals = num_states if num_features is None else (num_states + 1) * num_features
+    # One uniform draw for everything (one threefry kernel keeps compiles short on
+    # CPU); in (0, 1) so that the inverse-CDF transforms below stay finite.
+    u = jax.random.uniform(
+        key, (2 * math.prod(shape) + num_normals,), minval=jnp.finfo(jnp.float32).tiny
+    )
+    u_floyd, u_exp, u_normal = jnp.split(u, [math.prod(shape), 2 * math.prod(shape)])
+    next_states = _floyd(u_floyd.reshape(shape), num_states)
+    exponentials = -jnp.log1p(-jnp.moveaxis(u_exp.reshape(shape), 0, -1))  # Exponential(1)
     next_probs = exponentials / jnp.sum(exponentials, axis=-1, keepdims=True)  # Dirichlet(1)
+    normals = jax.scipy.special.ndtri(u_normal)  # standard normal by the inverse CDF
     if num_features is None:
         features = jnp.eye(num_states, dtype=jnp.float32)
-        reward = jax.random.normal(k_normal, (num_states,))
+        reward = normals
     else:
-        normals = jax.random.normal(k_normal, (num_states + 1, num_features))
+        normals = normals.reshape(num_states + 1, num_features)
         features, weights = normals[:-1], normals[-1]
         reward = features @ weights
     mdp = TabularMDP(

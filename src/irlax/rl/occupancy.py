@@ -22,6 +22,8 @@ from irlax.rl.planning import (
     expected_next_value,
     iterate_to_tolerance,
     log_next_probs,
+    logsumexp_actions,
+    sum_last_axis,
 )
 
 
@@ -53,7 +55,8 @@ def tilted_next_probs(mdp: TabularMDP, v_next: Array) -> Array:
     the dynamics tilted towards high-value states; this is what makes the 2008
     model optimistic on stochastic dynamics.
     """
-    return jax.nn.softmax(log_next_probs(mdp) + v_next[mdp.next_states], axis=-1)
+    logits = log_next_probs(mdp) + v_next[mdp.next_states]
+    return jnp.exp(logits - logsumexp_actions(logits)[..., None])
 
 
 def occupancy_finite(
@@ -185,9 +188,7 @@ def policy_evaluation(
     Iterates ``V <- sum_a pi(a|s) (r(s, a) + gamma * E[V(s')])``.
     """
     reward_sa = state_action_reward(reward, mdp.num_actions)
-    update = lambda v: jnp.sum(
-        policy * (reward_sa + mdp.discount * expected_next_value(mdp, v)), axis=-1
-    )
+    update = lambda v: sum_last_axis(policy * (reward_sa + mdp.discount * expected_next_value(mdp, v)))
     v0 = jnp.zeros(mdp.num_states, reward_sa.dtype)
     v, _, _ = iterate_to_tolerance(update, v0, tolerance, max_iterations)
     return v

@@ -1,0 +1,85 @@
+"""Deep Maximum Entropy IRL (Wulfmeier, Ondruska & Posner 2016).
+
+A neural reward ``r_psi(features)`` (an MLP over each state's features, or a
+fully convolutional network over the grid of feature maps) trained by
+maximising the maximum-entropy demonstration likelihood. The reward-table
+gradient "expert visitation minus expected visitation" comes from the exact
+soft-optimal planner (:func:`~irlax.algorithms.mce.mce_log_likelihood_and_grad`)
+and is back-propagated through the network (the paper's eq. 11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+from jax import Array
+
+from irlax.algorithms.mce import MCEConfig, mce_counts, mce_objective, planning_horizon
+from irlax.algorithms.tabular_fit import TabularIRLResult, check_demos_for, fit_reward, make_optimizer
+from irlax.data.trajectories import Trajectories
+from irlax.envs.tabular import TabularMDP
+from irlax.errors import IrlaxError
+from irlax.metrics.tabular import feature_expectation_gap
+from irlax.rewards.base import RewardModel
+from irlax.rewards.neural import conv_reward, mlp_reward
+from irlax.rl.planning import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE
+
+ARCHITECTURES = ("mlp", "conv")
+
+
+@dataclass(frozen=True)
+class DeepMaxEntConfig:
+    """Configuration of Deep MaxEnt IRL."""
+
+    iterations: int = 200
+    """Number of gradient steps."""
+    learning_rate: float = 0.01
+    """Adam step size."""
+    optimizer: str = "adam"
+    """``adam`` or ``sgd``."""
+    l2: float = 1e-4
+    """L2 weight decay on the network weights (the paper's regulariser)."""
+    architecture: str = "mlp"
+    """``mlp`` (per-state network) or ``conv`` (fully convolutional over a grid MDP)."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden widths of the MLP, or channels of the hidden convolutions."""
+    kernel: int = 3
+    """Spatial size of the hidden convolutions (``conv`` only)."""
+    horizon: int | None = None
+    """Planning horizon; ``None`` uses the MDP's (discounted infinite horizon if it has none)."""
+    tolerance: float = DEFAULT_TOLERANCE
+    """Tolerance of infinite-horizon soft value iteration and occupancy solves."""
+    max_planning_iterations: int = DEFAULT_MAX_ITERATIONS
+    """Cap on the iterations of an infinite-horizon solve."""
+
+
+def deep_reward_model(config: DeepMaxEntConfig, mdp: TabularMDP) -> RewardModel:
+    """The network the config names, for this MDP's features and grid."""
+    if config.architecture not in ARCHITECTURES:
+        raise IrlaxError(f"unknown architecture {config.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if config.architecture == "mlp":
+        return mlp_reward(config.hidden)
+    if mdp.grid_shape is None or mdp.state_action_features:
+        raise IrlaxError("the conv reward needs a grid MDP (grid_shape) with state features")
+    return conv_reward(mdp.grid_shape, config.hidden, config.kernel)
+
+
+def fit(config: DeepMaxEntConfig, key: Array, mdp: TabularMDP, demos: Trajectories) -> TabularIRLResult:
+    """Fit a neural reward by Deep MaxEnt IRL (Wulfmeier et al. 2016).
+
+    Pure in ``(config, key, mdp, demos)``: ``jax.jit(fit, static_argnums=0)`` and
+    ``jax.vmap`` over keys (network initialisations), MDPs and demonstrations work.
+    """
+    horizon = planning_horizon(config.horizon, mdp)
+    check_demos_for(mdp, demos, horizon)
+    solver = MCEConfig(tolerance=config.tolerance, max_planning_iterations=config.max_planning_iterations)
+    objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), solver, horizon)
+    gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
+    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
+    model = deep_reward_model(config, mdp)
+    return fit_reward(objective, model, mdp.features, optimizer, config.iterations, key, gap)
+
+
+fit_jit = jax.jit(fit, static_argnums=0)
