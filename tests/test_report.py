@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from irlax.errors import IrlaxError
-from irlax.report import atomic as atomic_module
+from irlax import atomic as atomic_module
 from irlax.report import (
     atomic_save_npy,
     atomic_save_npz,

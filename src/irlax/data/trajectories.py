@@ -139,7 +139,7 @@ def check_trajectories_fit(trajectories: Trajectories, num_states: int, num_acti
 
 def save_trajectories(path: str | Path, trajectories: Trajectories, num_states: int, num_actions: int) -> None:
     """Write ``trajectories`` to an ``.npz`` file atomically (see the module docstring)."""
-    from irlax.report.atomic import atomic_write_bytes
+    from irlax.atomic import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.savez(

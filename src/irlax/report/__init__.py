@@ -3,7 +3,7 @@
 This is the thin top layer (with ``cli``); nothing below it imports from here.
 """
 
-from irlax.report.atomic import (
+from irlax.atomic import (
     atomic_save_npy,
     atomic_save_npz,
     atomic_savefig,

@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from irlax.atomic import PathLike, atomic_savefig
 from irlax.errors import IrlaxError
-from irlax.report.atomic import PathLike, atomic_savefig
 
 __all__ = ["plot_evd_vs_n", "plot_metric_curves", "plot_reward_maps"]
 

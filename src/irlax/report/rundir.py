@@ -20,14 +20,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from irlax.errors import IrlaxError
-from irlax.report.atomic import (
+from irlax.atomic import (
     PathLike,
     atomic_save_npy,
     atomic_write_json,
     atomic_write_text,
     to_jsonable,
 )
+from irlax.errors import IrlaxError
 
 __all__ = ["create_run_dir", "save_array", "write_config", "write_metrics", "write_summary"]
 

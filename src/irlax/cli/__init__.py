@@ -1,0 +1,1 @@
+"""The ``irlax`` command line (thin: parsing, progress and output; the work is in the library)."""

@@ -1,0 +1,253 @@
+"""``irlax world``, ``irlax sample``, ``irlax fit`` and ``irlax evaluate``: tabular IRL from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from irlax.algorithms.registry import ALGORITHMS, fit_seeds, make_config
+from irlax.algorithms.tabular_fit import TabularIRLResult
+from irlax.data.trajectories import Trajectories, load_trajectories, save_trajectories
+from irlax.envs import (
+    BinaryworldConfig,
+    GridworldConfig,
+    ObjectworldConfig,
+    make_binaryworld,
+    make_cliffworld,
+    make_gridworld,
+    make_objectworld,
+    make_random_mdp,
+)
+from irlax.envs.tabular import TabularMDP, check_reward
+from irlax.envs.world import World
+from irlax.envs.world_file import load_world, save_world
+from irlax.errors import IrlaxError
+from irlax.metrics.tabular import action_log_likelihood, expected_value_difference, optimal_log_policies
+from irlax.report import (
+    create_run_dir,
+    plot_metric_curves,
+    plot_reward_maps,
+    print_table,
+    progress_bar,
+    save_array,
+    write_config,
+    write_metrics,
+    write_summary,
+)
+from irlax.rl.sampling import sample_trajectories
+
+WORLDS = ("objectworld", "binaryworld", "gridworld", "cliffworld", "random")
+
+
+def build_world(kind: str, seed: int, size: int | None, discrete: bool, determinism: float | None) -> World:
+    """A benchmark world by name (``WORLDS``), drawn with ``seed``."""
+    key = jax.random.PRNGKey(seed)
+    extra = {} if determinism is None else {"determinism": determinism}
+    sized = {} if size is None else {"size": size}
+    if kind == "objectworld":
+        return make_objectworld(key, ObjectworldConfig(continuous=not discrete, **sized, **extra))
+    if kind == "binaryworld":
+        return make_binaryworld(key, BinaryworldConfig(**sized, **extra))
+    if kind == "gridworld":
+        return make_gridworld(key, GridworldConfig(**sized, **extra))
+    if kind == "cliffworld":
+        return make_cliffworld() if size is None else make_cliffworld(width=size, height=max(size // 5, 2))
+    if kind == "random":
+        return make_random_mdp(key, size or 50, 4, num_features=8)
+    raise IrlaxError(f"unknown world {kind!r}; choose one of {', '.join(WORLDS)}")
+
+
+def cmd_world(args: argparse.Namespace) -> None:
+    """Draw a benchmark world and save it (MDP and true reward) to a world file."""
+    world = build_world(args.kind, args.seed, args.size, args.discrete, args.determinism)
+    save_world(args.out, world.mdp, world.reward, name=args.kind)
+    mdp = world.mdp
+    print(f"wrote {args.out}: {args.kind}, {mdp.num_states} states, {mdp.num_actions} actions, "
+          f"{mdp.num_features} features, discount {mdp.discount}, horizon {mdp.horizon}")
+
+
+def expert_log_policy(world: World, policy: str) -> jax.Array:
+    """The expert's log-policy: soft-optimal (MaxEnt) or greedy for the world's true reward."""
+    soft, greedy = optimal_log_policies(world.mdp, jnp.asarray(world.reward))
+    return soft if policy == "soft" else greedy
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    """Sample expert demonstrations from a world file's true reward."""
+    world, mdp, name = load_world(args.world)
+    if world is None:
+        raise IrlaxError(f"world file {args.world} has no true reward to make an expert from")
+    if args.trajectories < 1 or args.length < 1:
+        raise IrlaxError("--trajectories and --length must be positive")
+    log_policy = expert_log_policy(world, args.policy)
+    if log_policy.ndim == 3 and args.length > log_policy.shape[0]:
+        raise IrlaxError(f"--length {args.length} exceeds the world's horizon {log_policy.shape[0]}")
+    demos = sample_trajectories(jax.random.PRNGKey(args.seed), mdp, log_policy, args.trajectories, args.length)
+    save_trajectories(args.out, demos, mdp.num_states, mdp.num_actions)
+    print(f"wrote {args.out}: {args.trajectories} trajectories of {args.length} steps from the {args.policy} expert "
+          f"of {name}")
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """``["key=value", ...]`` -> dict; :class:`IrlaxError` on a malformed item."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise IrlaxError(f"--set takes key=value, got {item!r}")
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def fit_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """Config overrides from the common flags and ``--set``."""
+    overrides = parse_overrides(args.set or [])
+    for flag in ("iterations", "learning_rate", "l2", "horizon", "architecture"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[flag] = str(value)
+    return overrides
+
+
+def metric_rows(result: TabularIRLResult) -> list[dict]:
+    """Per-seed, per-iteration metric rows of a vmapped result."""
+    metrics = {k: np.asarray(v) for k, v in result.metrics._asdict().items()}
+    seeds, iterations = metrics["log_likelihood"].shape
+    return [
+        {"seed": s, "iteration": i, **{k: float(v[s, i]) for k, v in metrics.items()}}
+        for s in range(seeds)
+        for i in range(iterations)
+    ]
+
+
+def evaluate_rewards(
+    world: World | None, mdp: TabularMDP, rewards: np.ndarray, demos: Trajectories | None
+) -> list[dict]:
+    """Per-seed evaluation rows: EVD (soft, greedy) when the true reward is known, demo action log-likelihood."""
+    rows = []
+    for seed, reward in enumerate(rewards):
+        row: dict = {"seed": seed}
+        reward = jnp.asarray(reward)
+        if world is not None:
+            evd = expected_value_difference(mdp, jnp.asarray(world.reward), reward)
+            row.update(evd_soft=float(evd.soft), evd_greedy=float(evd.greedy))
+        if demos is not None:
+            soft, _ = optimal_log_policies(mdp, reward)
+            row["demo_log_likelihood"] = float(action_log_likelihood(soft, demos))
+        rows.append(row)
+    return rows
+
+
+def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, result: TabularIRLResult,
+                      label: str) -> None:
+    """Learned rewards, metrics and plots of a fit into ``run_dir``."""
+    rewards = np.asarray(result.reward)
+    save_array(run_dir, "reward", rewards)
+    write_metrics(run_dir, metric_rows(result))
+    curves = {label: np.asarray(result.metrics.log_likelihood)}
+    plot_metric_curves(run_dir / "log_likelihood.png", curves, "log-likelihood per demonstration")
+    if mdp.grid_shape is not None:
+        maps = {} if world is None else {"true": np.asarray(world.reward).reshape(mdp.num_states, -1).mean(-1)}
+        maps[f"{label} (seed 0)"] = rewards[0].reshape(mdp.num_states, -1).mean(-1)
+        plot_reward_maps(run_dir / "reward_maps.png", mdp.grid_shape, maps)
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    """Fit a tabular IRL algorithm on a world and demonstrations, for several seeds at once."""
+    if args.seeds < 1:
+        raise IrlaxError("--seeds must be at least 1")
+    world, mdp, name = load_world(args.world)
+    demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
+    config = make_config(args.algorithm, fit_overrides(args))
+    keys = jax.random.split(jax.random.PRNGKey(args.seed), args.seeds)
+    with progress_bar(2, f"fitting {args.algorithm} ({args.seeds} seeds)", enabled=not args.quiet) as bar:
+        start = time.perf_counter()
+        result = jax.block_until_ready(fit_seeds(args.algorithm, config, keys, mdp, demos))
+        seconds = time.perf_counter() - start
+        bar.advance()
+        bar.update(description="evaluating")
+        rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
+        bar.advance()
+    run_dir = create_run_dir(Path(args.out), f"{args.algorithm}-{name}")
+    write_config(run_dir, {"algorithm": args.algorithm, "config": dataclasses.asdict(config), "world": str(args.world),
+                           "demos": str(args.demos), "seeds": args.seeds, "seed": args.seed})
+    write_fit_outputs(run_dir, mdp, world, result, args.algorithm)
+    write_summary(run_dir, {"seconds": seconds, "evaluation": rows})
+    print_table(f"{args.algorithm} on {name} ({seconds:.2f} s, {args.seeds} seeds)", *evaluation_table(rows))
+    print(f"run directory: {run_dir}")
+
+
+def evaluation_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Columns and formatted rows of evaluation results."""
+    columns = list(rows[0].keys())
+    return columns, [[f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns] for row in rows]
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    """Evaluate learned rewards (``[S]``, ``[S, A]``, or a stack over seeds) on a world."""
+    world, mdp, name = load_world(args.world)
+    path = Path(args.reward)
+    if not path.exists():
+        raise IrlaxError(f"reward file {path} does not exist")
+    try:
+        rewards = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IrlaxError(f"reward file {path} is not a readable .npy file ({exc})") from None
+    single = rewards.ndim == 1 or (rewards.ndim == 2 and rewards.shape == (mdp.num_states, mdp.num_actions))
+    rewards = rewards[None] if single else rewards
+    for reward in rewards:
+        check_reward(reward, mdp, f"reward in {path}")
+    demos = None
+    if args.demos:
+        demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
+    rows = evaluate_rewards(world, mdp, rewards, demos)
+    print_table(f"evaluation on {name}", *evaluation_table(rows))
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the tabular subcommands on the top-level parser."""
+    p = sub.add_parser("world", help="draw a benchmark world and save it to a world file")
+    p.add_argument("kind", choices=WORLDS)
+    p.add_argument("--out", required=True, help="world file to write (.npz)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=None, help="grid side (objectworld, binaryworld, gridworld)")
+    p.add_argument("--discrete", action="store_true", help="objectworld: discrete (indicator) features")
+    p.add_argument("--determinism", type=float, default=None, help="probability the chosen move happens")
+    p.set_defaults(func=cmd_world)
+
+    p = sub.add_parser("sample", help="sample expert demonstrations from a world's true reward")
+    p.add_argument("--world", required=True, help="world file (.npz) with a true reward")
+    p.add_argument("--trajectories", type=int, default=32)
+    p.add_argument("--length", type=int, default=8)
+    p.add_argument("--policy", choices=("soft", "greedy"), default="soft")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("fit", help="fit a tabular IRL algorithm (any number of seeds, vmapped)")
+    p.add_argument("algorithm", choices=list(ALGORITHMS))
+    p.add_argument("--world", required=True)
+    p.add_argument("--demos", required=True)
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds run at once")
+    p.add_argument("--seed", type=int, default=0, help="base seed")
+    p.add_argument("--iterations", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--l2", type=float)
+    p.add_argument("--horizon", type=int)
+    p.add_argument("--architecture", choices=("mlp", "conv"), help="deep-maxent reward network")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other config field")
+    p.add_argument("--out", default="runs", help="parent folder of the run directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("evaluate", help="expected value difference and demo likelihood of learned rewards")
+    p.add_argument("--world", required=True)
+    p.add_argument("--reward", required=True, help=".npy reward [S], [S, A] or [seeds, ...]")
+    p.add_argument("--demos", help="demonstrations to score (.npz)")
+    p.set_defaults(func=cmd_evaluate)
