@@ -39,7 +39,7 @@ class DeepMaxEntConfig:
     """Adam step size."""
     optimizer: str = "adam"
     """``adam`` or ``sgd``."""
-    l2: float = 1e-4
+    l2: float = 1e-2
     """L2 weight decay on the network weights (the paper's regulariser)."""
     architecture: str = "mlp"
     """``mlp`` (per-state network) or ``conv`` (fully convolutional over a grid MDP)."""

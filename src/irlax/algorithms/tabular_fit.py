@@ -25,7 +25,7 @@ from jax import Array
 from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
-from irlax.rewards.base import Params, RewardModel
+from irlax.rewards.base import FROZEN, Params, RewardModel
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -73,6 +73,14 @@ def make_optimizer(name: str, learning_rate: float, l2: float) -> optax.Gradient
     return optax.chain(optax.add_decayed_weights(l2), base) if l2 > 0 else base
 
 
+def freeze_frozen_subtree(optimizer: optax.GradientTransformation, params: Params) -> optax.GradientTransformation:
+    """``optimizer`` for every leaf except those under the params' ``FROZEN`` key, which stay fixed."""
+    if not (isinstance(params, dict) and FROZEN in params):
+        return optimizer
+    labels = {k: jax.tree.map(lambda _, k=k: "frozen" if k == FROZEN else "train", v) for k, v in params.items()}
+    return optax.multi_transform({"train": optimizer, "frozen": optax.set_to_zero()}, labels)
+
+
 def table_gradient_for(reward: Array, grad_sa: Array) -> Array:
     """Reduce a ``[S, A]`` reward-table gradient to the reward's own shape (sum over actions for ``[S]``)."""
     return grad_sa.sum(axis=-1) if reward.ndim == 1 else grad_sa
@@ -99,6 +107,7 @@ def fit_reward(
         feature_gap: log-policy -> scalar gap metric; zeros when ``None``.
     """
     params = reward_model.init(key, features)
+    optimizer = freeze_frozen_subtree(optimizer, params)
     gap = feature_gap or (lambda _: jnp.zeros(()))
 
     def step(carry: tuple[Params, optax.OptState], _: None):

@@ -6,7 +6,7 @@
   maps, ``[S, F] -> [rows, cols, F] -> [S]``, as in the paper's FCN reward.
 
 Inputs are standardised with the feature mean and standard deviation measured
-at ``init`` (stored in the params, not trained).
+at ``init`` (stored in the params under ``FROZEN``, not trained).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax
 from jax import Array
 
-from irlax.rewards.base import RewardModel
+from irlax.rewards.base import FROZEN, RewardModel
 
 
 class _MLP(nn.Module):
@@ -61,10 +61,10 @@ def mlp_reward(hidden: Sequence[int] = (64, 64)) -> RewardModel:
 
     def init(key: Array, features: Array) -> dict:
         stats = _standardiser(features)
-        return {"net": net.init(key, _standardise(stats, features)), "input": stats}
+        return {"net": net.init(key, _standardise(stats, features)), FROZEN: stats}
 
     def apply(params: dict, features: Array) -> Array:
-        return net.apply(params["net"], _standardise(params["input"], features))
+        return net.apply(params["net"], _standardise(params[FROZEN], features))
 
     return RewardModel(init, apply)
 
@@ -89,10 +89,10 @@ def conv_reward(
 
     def init(key: Array, features: Array) -> dict:
         stats = _standardiser(features)
-        return {"net": net.init(key, to_grid(_standardise(stats, features))), "input": stats}
+        return {"net": net.init(key, to_grid(_standardise(stats, features))), FROZEN: stats}
 
     def apply(params: dict, features: Array) -> Array:
-        grid = to_grid(_standardise(params["input"], features))
+        grid = to_grid(_standardise(params[FROZEN], features))
         return net.apply(params["net"], grid).reshape(rows * cols)
 
     return RewardModel(init, apply)
