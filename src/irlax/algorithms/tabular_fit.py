@@ -117,7 +117,7 @@ def fit_reward(
         (grad_params,) = pullback(-table_gradient_for(reward, grad_sa))
         updates, opt_state = optimizer.update(grad_params, opt_state, params)
         params = optax.apply_updates(params, updates)
-        metrics = IterationMetrics(log_likelihood, gap(log_policy), optax.global_norm(grad_params))
+        metrics = IterationMetrics(log_likelihood, gap(log_policy), optax.tree.norm(grad_params))
         return (params, opt_state), metrics
 
     (params, _), metrics = jax.lax.scan(step, (params, optimizer.init(params)), None, length=iterations)
