@@ -116,3 +116,34 @@ def test_demo_runs_end_to_end_on_a_small_world(tmp_path, capsys):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert [row["algorithm"] for row in summary["results"]][1:] == ["MaxEnt (linear)", "Deep MaxEnt (MLP)"]
     assert "EVD (soft)" in capsys.readouterr().out
+
+
+def test_resume_ends_where_an_uninterrupted_run_would(world_and_demos, tmp_path):
+    world, demos = world_and_demos
+    common = ["--world", str(world), "--demos", str(demos), "--seeds", "2", "--iterations", "40", "--quiet"]
+    assert main(["fit", "deep-maxent", *common, "--out", str(tmp_path / "full")]) == 0
+    full = only_run_dir(tmp_path / "full")
+    assert main(["fit", "deep-maxent", *common, "--out", str(tmp_path / "cut")]) == 0
+    cut = only_run_dir(tmp_path / "cut")
+    # simulate a crash after 20 of 40 iterations: rewind the checkpoint and drop the outputs
+    from irlax.algorithms.registry import init_seeds, make_config
+    from irlax.cli.tabular import load_progress, save_progress
+    from irlax.data.trajectories import load_trajectories
+    from irlax.envs.world_file import load_world
+
+    _, mdp, _ = load_world(world)
+    trajs = load_trajectories(demos)
+    config = make_config("deep-maxent", {"iterations": "20"})
+    import jax
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    template = init_seeds("deep-maxent", config, keys, mdp, trajs)
+    from irlax.algorithms.registry import advance_seeds
+
+    halfway = advance_seeds("deep-maxent", config, template, mdp, trajs, 20)
+    save_progress(cut, halfway)
+    assert load_progress(cut, template).done == 20
+    (cut / "reward.npy").unlink()
+    assert main(["fit", "--resume", str(cut), "--quiet"]) == 0
+    np.testing.assert_allclose(np.load(cut / "reward.npy"), np.load(full / "reward.npy"), rtol=1e-5, atol=1e-5)
+    assert len((cut / "metrics.jsonl").read_text().splitlines()) == 2 * 40

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from irlax.errors import IrlaxError
 from irlax import atomic as atomic_module
+from irlax.errors import IrlaxError
 from irlax.report import (
     atomic_save_npy,
     atomic_save_npz,

@@ -17,7 +17,7 @@ import jax
 from jax import Array
 
 from irlax.algorithms.mce import MCEConfig, mce_counts, mce_objective, planning_horizon
-from irlax.algorithms.tabular_fit import TabularIRLResult, check_demos_for, fit_reward, make_optimizer
+from irlax.algorithms.tabular_fit import Problem, TabularIRLResult, check_demos_for, fit_problem, make_optimizer
 from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
@@ -66,20 +66,33 @@ def deep_reward_model(config: DeepMaxEntConfig, mdp: TabularMDP) -> RewardModel:
     return conv_reward(mdp.grid_shape, config.hidden, config.kernel)
 
 
-def fit(config: DeepMaxEntConfig, key: Array, mdp: TabularMDP, demos: Trajectories) -> TabularIRLResult:
-    """Fit a neural reward by Deep MaxEnt IRL (Wulfmeier et al. 2016).
-
-    Pure in ``(config, key, mdp, demos)``: ``jax.jit(fit, static_argnums=0)`` and
-    ``jax.vmap`` over keys (network initialisations), MDPs and demonstrations work.
-    """
+def problem(
+    config: DeepMaxEntConfig, mdp: TabularMDP, demos: Trajectories, reward_model: RewardModel | None = None
+) -> Problem:
+    """The Deep MaxEnt problem for :mod:`irlax.algorithms.tabular_fit` (the config's network by default)."""
     horizon = planning_horizon(config.horizon, mdp)
     check_demos_for(mdp, demos, horizon)
     solver = MCEConfig(tolerance=config.tolerance, max_planning_iterations=config.max_planning_iterations)
     objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), solver, horizon)
     gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
     optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
-    model = deep_reward_model(config, mdp)
-    return fit_reward(objective, model, mdp.features, optimizer, config.iterations, key, gap)
+    model = reward_model or deep_reward_model(config, mdp)
+    return Problem(objective, model, mdp.features, optimizer, gap)
 
 
-fit_jit = jax.jit(fit, static_argnums=0)
+def fit(
+    config: DeepMaxEntConfig,
+    key: Array,
+    mdp: TabularMDP,
+    demos: Trajectories,
+    reward_model: RewardModel | None = None,
+) -> TabularIRLResult:
+    """Fit a neural reward by Deep MaxEnt IRL (Wulfmeier et al. 2016).
+
+    Pure in ``(config, key, mdp, demos)``: ``jax.jit(fit, static_argnums=(0, 4))`` and
+    ``jax.vmap`` over keys (network initialisations), MDPs and demonstrations work.
+    """
+    return fit_problem(problem(config, mdp, demos, reward_model), key, config.iterations)
+
+
+fit_jit = jax.jit(fit, static_argnums=(0, 4))

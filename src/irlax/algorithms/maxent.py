@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from irlax.algorithms.tabular_fit import TabularIRLResult, check_demos_for, fit_reward, make_optimizer
+from irlax.algorithms.tabular_fit import Problem, TabularIRLResult, check_demos_for, fit_problem, make_optimizer
 from irlax.data.trajectories import Trajectories, end_aligned_step_counts
 from irlax.envs.tabular import TabularMDP, state_action_reward
 from irlax.metrics.tabular import feature_expectation_gap
@@ -82,6 +82,20 @@ def maxent_log_partition(mdp: TabularMDP, reward: Array, horizon: int) -> Array:
     return maxent_backward_pass(mdp, reward, horizon).v[0]
 
 
+def problem(
+    config: MaxEntConfig, mdp: TabularMDP, demos: Trajectories, reward_model: RewardModel | None = None
+) -> Problem:
+    """The MaxEnt IRL problem for :mod:`irlax.algorithms.tabular_fit` (a linear reward by default)."""
+    horizon = config.horizon or demos.max_length
+    check_demos_for(mdp, demos, horizon)
+    counts, starts = end_aligned_step_counts(demos, mdp.num_states, mdp.num_actions, horizon)
+    n = demos.num_trajectories
+    objective = lambda reward: maxent_log_likelihood_and_grad(mdp, reward, counts / n, starts / n)
+    gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, 1.0)
+    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
+    return Problem(objective, reward_model or linear_reward(), mdp.features, optimizer, gap)
+
+
 def fit(
     config: MaxEntConfig,
     key: Array,
@@ -93,15 +107,7 @@ def fit(
 
     Pure in ``(config, key, mdp, demos)``; jit- and vmap-able like :func:`irlax.algorithms.mce.fit`.
     """
-    horizon = config.horizon or demos.max_length
-    check_demos_for(mdp, demos, horizon)
-    counts, starts = end_aligned_step_counts(demos, mdp.num_states, mdp.num_actions, horizon)
-    n = demos.num_trajectories
-    objective = lambda reward: maxent_log_likelihood_and_grad(mdp, reward, counts / n, starts / n)
-    gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, 1.0)
-    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
-    model = reward_model or linear_reward()
-    return fit_reward(objective, model, mdp.features, optimizer, config.iterations, key, gap)
+    return fit_problem(problem(config, mdp, demos, reward_model), key, config.iterations)
 
 
 fit_jit = jax.jit(fit, static_argnums=(0, 4))

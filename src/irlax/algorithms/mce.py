@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from irlax.algorithms.tabular_fit import TabularIRLResult, check_demos_for, fit_reward, make_optimizer
+from irlax.algorithms.tabular_fit import Problem, TabularIRLResult, check_demos_for, fit_problem, make_optimizer
 from irlax.data.trajectories import Trajectories, step_counts
 from irlax.envs.tabular import TabularMDP
 from irlax.metrics.tabular import feature_expectation_gap
@@ -132,6 +132,18 @@ def planning_horizon(config_horizon: int | None, mdp: TabularMDP) -> int | None:
     return config_horizon if config_horizon is not None else mdp.horizon
 
 
+def problem(
+    config: MCEConfig, mdp: TabularMDP, demos: Trajectories, reward_model: RewardModel | None = None
+) -> Problem:
+    """The MCE IRL problem for :mod:`irlax.algorithms.tabular_fit` (a linear reward by default)."""
+    horizon = planning_horizon(config.horizon, mdp)
+    check_demos_for(mdp, demos, horizon)
+    objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), config, horizon)
+    gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
+    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
+    return Problem(objective, reward_model or linear_reward(), mdp.features, optimizer, gap)
+
+
 def fit(
     config: MCEConfig,
     key: Array,
@@ -144,13 +156,7 @@ def fit(
     Pure in ``(config, key, mdp, demos)``: ``jax.jit(fit, static_argnums=(0, 4))``
     and ``jax.vmap`` over keys, MDPs and demonstrations work.
     """
-    horizon = planning_horizon(config.horizon, mdp)
-    check_demos_for(mdp, demos, horizon)
-    reward_model = reward_model or linear_reward()
-    objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), config, horizon)
-    gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
-    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
-    return fit_reward(objective, reward_model, mdp.features, optimizer, config.iterations, key, gap)
+    return fit_problem(problem(config, mdp, demos, reward_model), key, config.iterations)
 
 
 fit_jit = jax.jit(fit, static_argnums=(0, 4))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -10,27 +11,41 @@ import jax
 from jax import Array
 
 from irlax.algorithms import deep_maxent, maxent, mce
-from irlax.algorithms.tabular_fit import TabularIRLResult
+from irlax.algorithms.tabular_fit import (
+    FitState,
+    IterationMetrics,
+    Problem,
+    TabularIRLResult,
+    finish_fit,
+    init_fit,
+    run_fit,
+)
 from irlax.data.trajectories import Trajectories, check_trajectories_fit
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
 
 
 class Algorithm(NamedTuple):
-    """A tabular IRL algorithm: its config class, its pure ``fit`` and a one-line description."""
+    """A tabular IRL algorithm: its config class, its ``problem`` builder, its ``fit`` and a description."""
 
     config: type
+    problem: Callable[..., Problem]
     fit: Callable[..., TabularIRLResult]
     description: str
 
 
 ALGORITHMS: dict[str, Algorithm] = {
     "maxent": Algorithm(
-        maxent.MaxEntConfig, maxent.fit, "Maximum Entropy IRL, linear reward (Ziebart et al. 2008)"
+        maxent.MaxEntConfig, maxent.problem, maxent.fit, "Maximum Entropy IRL, linear reward (Ziebart et al. 2008)"
     ),
-    "mce": Algorithm(mce.MCEConfig, mce.fit, "Maximum causal entropy IRL, linear reward (Ziebart et al. 2010)"),
+    "mce": Algorithm(
+        mce.MCEConfig, mce.problem, mce.fit, "Maximum causal entropy IRL, linear reward (Ziebart et al. 2010)"
+    ),
     "deep-maxent": Algorithm(
-        deep_maxent.DeepMaxEntConfig, deep_maxent.fit, "Deep MaxEnt IRL, neural reward (Wulfmeier et al. 2016)"
+        deep_maxent.DeepMaxEntConfig,
+        deep_maxent.problem,
+        deep_maxent.fit,
+        "Deep MaxEnt IRL, neural reward (Wulfmeier et al. 2016)",
     ),
 }
 
@@ -55,6 +70,8 @@ def make_config(name: str, overrides: dict[str, Any]) -> Any:
         if key not in fields:
             raise IrlaxError(f"{name} has no setting {key!r}; settings: {', '.join(fields)}")
         default = getattr(config_cls(), key)
+        if isinstance(value, list):
+            value = tuple(value)
         values[key] = _convert(key, value, default) if isinstance(value, str) else value
     return config_cls(**values)
 
@@ -76,9 +93,72 @@ def _convert(key: str, text: str, default: Any) -> Any:
         raise IrlaxError(f"setting {key}={text!r} is not a valid value") from None
 
 
-def fit_seeds(name: str, config: Any, keys: Array, mdp: TabularMDP, demos: Trajectories) -> TabularIRLResult:
-    """Run algorithm ``name`` once per key (``keys [K, 2]``), vmapped and jitted; leaves gain a ``[K]`` axis."""
+class Progress(NamedTuple):
+    """Where a multi-seed run stands: its state (leaves ``[K, ...]``), steps done, metrics so far."""
+
+    state: FitState
+    done: int
+    metrics: IterationMetrics
+
+
+def init_seeds(name: str, config: Any, keys: Array, mdp: TabularMDP, demos: Trajectories) -> Progress:
+    """The starting :class:`Progress` of algorithm ``name``, one seed per key (``keys [K, 2]``)."""
     check_trajectories_fit(demos, mdp.num_states, mdp.num_actions)
-    fit = get_algorithm(name).fit
-    run = jax.jit(jax.vmap(lambda key: fit(config, key, mdp, demos)))
-    return run(keys)
+    build = get_algorithm(name).problem
+    init = jax.jit(jax.vmap(lambda k, m, d: init_fit(build(config, m, d), k), in_axes=(0, None, None)))
+    state = init(keys, mdp, demos)
+    empty = jax.numpy.zeros((keys.shape[0], 0))
+    return Progress(state, 0, IterationMetrics(empty, empty, empty))
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_steps(name: str, config: Any, steps: int) -> Callable:
+    build = get_algorithm(name).problem
+    run = lambda s, m, d: run_fit(build(config, m, d), s, steps)
+    return jax.jit(jax.vmap(run, in_axes=(0, None, None)))
+
+
+def advance_seeds(
+    name: str, config: Any, progress: Progress, mdp: TabularMDP, demos: Trajectories, steps: int
+) -> Progress:
+    """``steps`` more gradient steps for every seed (jitted, vmapped; compiled once per ``steps``)."""
+    state, metrics = _compiled_steps(name, config, steps)(progress.state, mdp, demos)
+    joined = jax.tree.map(lambda a, b: jax.numpy.concatenate([a, b], axis=1), progress.metrics, metrics)
+    return Progress(state, progress.done + steps, joined)
+
+
+def finish_seeds(name: str, config: Any, progress: Progress, mdp: TabularMDP, demos: Trajectories) -> TabularIRLResult:
+    """The per-seed results (leaves ``[K, ...]``) of a finished :class:`Progress`."""
+    build = get_algorithm(name).problem
+    finish = lambda s, mt, m, d: finish_fit(build(config, m, d), s, mt)
+    return jax.jit(jax.vmap(finish, in_axes=(0, 0, None, None)))(progress.state, progress.metrics, mdp, demos)
+
+
+def fit_seeds(
+    name: str,
+    config: Any,
+    keys: Array,
+    mdp: TabularMDP,
+    demos: Trajectories,
+    *,
+    chunk: int | None = None,
+    progress: Progress | None = None,
+    on_chunk: Callable[[Progress], None] | None = None,
+) -> TabularIRLResult:
+    """Run algorithm ``name`` once per key, vmapped and jitted; result leaves gain a ``[K]`` axis.
+
+    Args:
+        name, config: the algorithm and its config (``config.iterations`` steps in all).
+        keys: ``[K, 2]`` PRNG keys, one per seed.
+        mdp, demos: the problem (shared by all seeds).
+        chunk: steps per compiled call (all at once when ``None``); ``on_chunk``
+            is called with the :class:`Progress` after each (for progress bars and checkpoints).
+        progress: a :class:`Progress` to resume from (e.g. a loaded checkpoint).
+    """
+    progress = progress or init_seeds(name, config, keys, mdp, demos)
+    chunk = chunk or config.iterations
+    while progress.done < config.iterations:
+        progress = advance_seeds(name, config, progress, mdp, demos, min(chunk, config.iterations - progress.done))
+        if on_chunk is not None:
+            on_chunk(progress)
+    return finish_seeds(name, config, progress, mdp, demos)

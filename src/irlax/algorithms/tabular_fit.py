@@ -86,6 +86,71 @@ def table_gradient_for(reward: Array, grad_sa: Array) -> Array:
     return grad_sa.sum(axis=-1) if reward.ndim == 1 else grad_sa
 
 
+class Problem(NamedTuple):
+    """Everything a likelihood-based tabular IRL run needs besides its state.
+
+    Attributes:
+        objective: reward -> (log-likelihood, its gradient ``[S, A]``, log-policy).
+        reward_model: the (init, apply) pair.
+        features: ``[S, F]`` or ``[S, A, F]``.
+        optimizer: an optax optimiser (it minimises the negative log-likelihood).
+        feature_gap: log-policy -> scalar gap metric, or ``None`` (zeros).
+    """
+
+    objective: Objective
+    reward_model: RewardModel
+    features: Array
+    optimizer: optax.GradientTransformation
+    feature_gap: Callable[[Array], Array] | None = None
+
+
+class FitState(NamedTuple):
+    """The state of a run between gradient steps: reward params and optimiser state."""
+
+    params: Params
+    opt_state: optax.OptState
+
+
+def _optimizer(problem: Problem, params: Params) -> optax.GradientTransformation:
+    return freeze_frozen_subtree(problem.optimizer, params)
+
+
+def init_fit(problem: Problem, key: Array) -> FitState:
+    """Initial reward params (from ``key``) and optimiser state."""
+    params = problem.reward_model.init(key, problem.features)
+    return FitState(params, _optimizer(problem, params).init(params))
+
+
+def gradient_step(problem: Problem, state: FitState) -> tuple[FitState, IterationMetrics]:
+    """One ascent step on the log-likelihood; the table gradient is pulled back through the model."""
+    model, features = problem.reward_model, problem.features
+    reward, pullback = jax.vjp(lambda p: model.apply(p, features), state.params)
+    log_likelihood, grad_sa, log_policy = problem.objective(reward)
+    (grad_params,) = pullback(-table_gradient_for(reward, grad_sa))
+    updates, opt_state = _optimizer(problem, state.params).update(grad_params, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    gap = jnp.zeros(()) if problem.feature_gap is None else problem.feature_gap(log_policy)
+    return FitState(params, opt_state), IterationMetrics(log_likelihood, gap, optax.tree.norm(grad_params))
+
+
+def run_fit(problem: Problem, state: FitState, iterations: int) -> tuple[FitState, IterationMetrics]:
+    """``iterations`` gradient steps in one ``lax.scan``; metrics ``[iterations]``."""
+    return jax.lax.scan(lambda s, _: gradient_step(problem, s), state, None, length=iterations)
+
+
+def finish_fit(problem: Problem, state: FitState, metrics: IterationMetrics) -> TabularIRLResult:
+    """The result of a run: learned reward table and the model's policy for it."""
+    reward = problem.reward_model.apply(state.params, problem.features)
+    _, _, log_policy = problem.objective(reward)
+    return TabularIRLResult(state.params, reward, log_policy, metrics)
+
+
+def fit_problem(problem: Problem, key: Array, iterations: int) -> TabularIRLResult:
+    """A whole run: :func:`init_fit`, :func:`run_fit` for ``iterations`` steps, :func:`finish_fit`."""
+    state, metrics = run_fit(problem, init_fit(problem, key), iterations)
+    return finish_fit(problem, state, metrics)
+
+
 def fit_reward(
     objective: Objective,
     reward_model: RewardModel,
@@ -97,33 +162,9 @@ def fit_reward(
 ) -> TabularIRLResult:
     """Maximise ``objective`` over the parameters of ``reward_model`` by gradient ascent.
 
-    Args:
-        objective: reward -> (log-likelihood, its gradient ``[S, A]``, log-policy).
-        reward_model: the (init, apply) pair.
-        features: ``[S, F]`` or ``[S, A, F]``.
-        optimizer: an optax optimiser (it minimises the negative log-likelihood).
-        iterations: number of gradient steps (static).
-        key: PRNG key for the reward model's initialisation.
-        feature_gap: log-policy -> scalar gap metric; zeros when ``None``.
+    The same as ``fit_problem(Problem(objective, reward_model, features, optimizer, feature_gap), key, iterations)``.
     """
-    params = reward_model.init(key, features)
-    optimizer = freeze_frozen_subtree(optimizer, params)
-    gap = feature_gap or (lambda _: jnp.zeros(()))
-
-    def step(carry: tuple[Params, optax.OptState], _: None):
-        params, opt_state = carry
-        reward, pullback = jax.vjp(lambda p: reward_model.apply(p, features), params)
-        log_likelihood, grad_sa, log_policy = objective(reward)
-        (grad_params,) = pullback(-table_gradient_for(reward, grad_sa))
-        updates, opt_state = optimizer.update(grad_params, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        metrics = IterationMetrics(log_likelihood, gap(log_policy), optax.tree.norm(grad_params))
-        return (params, opt_state), metrics
-
-    (params, _), metrics = jax.lax.scan(step, (params, optimizer.init(params)), None, length=iterations)
-    reward = reward_model.apply(params, features)
-    _, _, log_policy = objective(reward)
-    return TabularIRLResult(params, reward, log_policy, metrics)
+    return fit_problem(Problem(objective, reward_model, features, optimizer, feature_gap), key, iterations)
 
 
 def is_concrete(*arrays: Array) -> bool:

@@ -52,8 +52,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     key_world, key_demos, key_fit = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     config = ObjectworldConfig(size=args.size, continuous=not args.discrete)
     algorithms = {
-        "MaxEnt (linear)": (maxent.fit_jit, maxent.MaxEntConfig(iterations=args.iterations), True),
-        "Deep MaxEnt (MLP)": (deep_maxent.fit_jit, deep_maxent.DeepMaxEntConfig(iterations=args.iterations), False),
+        "MaxEnt (linear)": (maxent.fit_jit, maxent.MaxEntConfig(iterations=args.iterations)),
+        "Deep MaxEnt (MLP)": (deep_maxent.fit_jit, deep_maxent.DeepMaxEntConfig(iterations=args.iterations)),
     }
     results: dict[str, tuple[TabularIRLResult, float]] = {}
     with progress_bar(2 + len(algorithms), "objectworld and expert", enabled=not args.quiet) as bar:
@@ -61,10 +61,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         expert = soft_value_iteration(world.mdp, world.reward)
         demos = sample_trajectories(key_demos, world.mdp, expert.log_policy, args.trajectories, args.length)
         bar.advance()
-        for name, (fit, cfg, linear) in algorithms.items():
+        for name, (fit, cfg) in algorithms.items():
             bar.update(description=f"fitting {name}")
-            fit_args = (cfg, key_fit, world.mdp, demos) + ((None,) if linear else ())
-            results[name] = timed(fit, *fit_args)
+            results[name] = timed(fit, cfg, key_fit, world.mdp, demos)
             bar.advance()
         bar.update(description="evaluating")
         rows = evaluation_rows(world, results)

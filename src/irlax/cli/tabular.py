@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irlax.algorithms.registry import ALGORITHMS, fit_seeds, make_config
-from irlax.algorithms.tabular_fit import TabularIRLResult
+from irlax.algorithms.registry import ALGORITHMS, Progress, fit_seeds, init_seeds, make_config
+from irlax.algorithms.tabular_fit import IterationMetrics, TabularIRLResult
 from irlax.data.trajectories import Trajectories, load_trajectories, save_trajectories
 from irlax.envs import (
     BinaryworldConfig,
@@ -31,11 +32,13 @@ from irlax.errors import IrlaxError
 from irlax.metrics.tabular import action_log_likelihood, expected_value_difference, optimal_log_policies
 from irlax.report import (
     create_run_dir,
+    load_pytree,
     plot_metric_curves,
     plot_reward_maps,
     print_table,
     progress_bar,
     save_array,
+    save_pytree,
     write_config,
     write_metrics,
     write_summary,
@@ -158,28 +161,78 @@ def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, resul
         plot_reward_maps(run_dir / "reward_maps.png", mdp.grid_shape, maps)
 
 
-def cmd_fit(args: argparse.Namespace) -> None:
-    """Fit a tabular IRL algorithm on a world and demonstrations, for several seeds at once."""
+CHECKPOINT = "checkpoint.npz"
+PROGRESS_CHUNKS = 20
+
+
+def save_progress(run_dir: Path, progress: Progress) -> None:
+    """Checkpoint a multi-seed run (state, steps done, metrics so far) atomically."""
+    metrics = {k: np.asarray(v) for k, v in progress.metrics._asdict().items()}
+    save_pytree(run_dir / CHECKPOINT, progress.state, done=np.int64(progress.done), **metrics)
+
+
+def load_progress(run_dir: Path, template: Progress) -> Progress:
+    """The checkpointed :class:`Progress` of ``run_dir``, shaped like ``template``."""
+    state, extra = load_pytree(run_dir / CHECKPOINT, template.state)
+    metrics = IterationMetrics(**{k: jnp.asarray(extra[k]) for k in IterationMetrics._fields})
+    return Progress(jax.tree.map(jnp.asarray, state), int(extra["done"]), metrics)
+
+
+def fit_setup(args: argparse.Namespace) -> tuple[Path, dict]:
+    """The run directory and its resolved settings: a new one, or the one ``--resume`` names."""
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.json").exists():
+            raise IrlaxError(f"{run_dir} is not a run directory (no config.json)")
+        return run_dir, json.loads((run_dir / "config.json").read_text())
+    if args.world is None or args.demos is None or args.algorithm is None:
+        raise IrlaxError("fit needs an algorithm, --world and --demos (or --resume RUN_DIR)")
     if args.seeds < 1:
         raise IrlaxError("--seeds must be at least 1")
-    world, mdp, name = load_world(args.world)
-    demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
     config = make_config(args.algorithm, fit_overrides(args))
-    keys = jax.random.split(jax.random.PRNGKey(args.seed), args.seeds)
-    with progress_bar(2, f"fitting {args.algorithm} ({args.seeds} seeds)", enabled=not args.quiet) as bar:
+    settings = {"algorithm": args.algorithm, "config": dataclasses.asdict(config), "world": str(args.world),
+                "demos": str(args.demos), "seeds": args.seeds, "seed": args.seed}
+    load_world(args.world)  # fail before creating a run directory
+    run_dir = create_run_dir(Path(args.out), f"{args.algorithm}-{Path(args.world).stem}")
+    write_config(run_dir, settings)
+    return run_dir, settings
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    """Fit a tabular IRL algorithm on a world and demonstrations, for several seeds at once.
+
+    The run checkpoints after every twentieth of its iterations; ``--resume RUN_DIR``
+    continues from the last checkpoint and ends where an uninterrupted run would.
+    """
+    run_dir, settings = fit_setup(args)
+    algorithm = settings["algorithm"]
+    world, mdp, name = load_world(settings["world"])
+    demos = load_trajectories(settings["demos"], num_states=mdp.num_states, num_actions=mdp.num_actions)
+    config = make_config(algorithm, settings["config"])
+    keys = jax.random.split(jax.random.PRNGKey(settings["seed"]), settings["seeds"])
+    progress = init_seeds(algorithm, config, keys, mdp, demos)
+    if args.resume and (run_dir / CHECKPOINT).exists():
+        progress = load_progress(run_dir, progress)
+    chunk = max(1, -(-config.iterations // PROGRESS_CHUNKS))
+    label = f"{algorithm} ({settings['seeds']} seeds)"
+    with progress_bar(config.iterations, label, enabled=not args.quiet) as bar:
+        bar.advance(progress.done)
+        reached = [progress.done]
+
+        def on_chunk(p: Progress) -> None:
+            save_progress(run_dir, p)
+            bar.advance(p.done - reached[0])
+            reached[0] = p.done
+
         start = time.perf_counter()
-        result = jax.block_until_ready(fit_seeds(args.algorithm, config, keys, mdp, demos))
+        result = jax.block_until_ready(
+            fit_seeds(algorithm, config, keys, mdp, demos, chunk=chunk, progress=progress, on_chunk=on_chunk)
+        )
         seconds = time.perf_counter() - start
-        bar.advance()
-        bar.update(description="evaluating")
-        rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
-        bar.advance()
-    run_dir = create_run_dir(Path(args.out), f"{args.algorithm}-{name}")
-    write_config(run_dir, {"algorithm": args.algorithm, "config": dataclasses.asdict(config), "world": str(args.world),
-                           "demos": str(args.demos), "seeds": args.seeds, "seed": args.seed})
-    write_fit_outputs(run_dir, mdp, world, result, args.algorithm)
+    rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
+    write_fit_outputs(run_dir, mdp, world, result, algorithm)
     write_summary(run_dir, {"seconds": seconds, "evaluation": rows})
-    print_table(f"{args.algorithm} on {name} ({seconds:.2f} s, {args.seeds} seeds)", *evaluation_table(rows))
+    print_table(f"{algorithm} on {name} ({seconds:.2f} s, {settings['seeds']} seeds)", *evaluation_table(rows))
     print(f"run directory: {run_dir}")
 
 
@@ -231,9 +284,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("fit", help="fit a tabular IRL algorithm (any number of seeds, vmapped)")
-    p.add_argument("algorithm", choices=list(ALGORITHMS))
-    p.add_argument("--world", required=True)
-    p.add_argument("--demos", required=True)
+    p.add_argument("algorithm", nargs="?", choices=list(ALGORITHMS))
+    p.add_argument("--world", help="world file (.npz)")
+    p.add_argument("--demos", help="demonstrations file (.npz)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds run at once")
     p.add_argument("--seed", type=int, default=0, help="base seed")
     p.add_argument("--iterations", type=int)

@@ -12,6 +12,7 @@ from irlax.atomic import (
     atomic_write_text,
     to_jsonable,
 )
+from irlax.report.checkpoint import load_pytree, save_pytree
 from irlax.report.plots import plot_evd_vs_n, plot_metric_curves, plot_reward_maps
 from irlax.report.progress import (
     ProgressHandle,
@@ -29,6 +30,8 @@ from irlax.report.rundir import (
 )
 
 __all__ = [
+    "load_pytree",
+    "save_pytree",
     "ProgressHandle",
     "atomic_save_npy",
     "atomic_save_npz",
