@@ -109,14 +109,19 @@ def stats(samples: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def per_call(fn: Callable[[], Any], settings: Settings) -> dict[str, Any]:
-    """Seconds per call of ``fn``: loops of ``settings.loop`` calls, after one warm-up call."""
-    jax.block_until_ready(fn())
+def per_call(fns: dict[str, Callable[[], Any]], settings: Settings) -> dict[str, dict[str, Any]]:
+    """Seconds per call of each ``fn``: loops of ``settings.loop`` calls, after a warm-up call.
 
-    def loop() -> Any:
-        return [fn() for _ in range(settings.loop)]
-
-    return stats([wall(loop) / settings.loop for _ in range(settings.repeats)])
+    The functions take turns within each repeat, so that a change in the load of a
+    shared machine hits all of them alike and their ratios stay meaningful.
+    """
+    for fn in fns.values():
+        jax.block_until_ready(fn())
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(settings.repeats):
+        for name, fn in fns.items():
+            samples[name].append(wall(lambda fn=fn: [fn() for _ in range(settings.loop)]) / settings.loop)
+    return {name: stats(values) for name, values in samples.items()}
 
 
 def compiled_and_steady(fn: Callable[[], Any], repeats: int) -> tuple[float, dict[str, Any]]:
@@ -206,49 +211,48 @@ def presourced_step(
     return optax.apply_updates(theta, updates), opt_state, log_likelihood
 
 
-def time_presourced_iteration(problem: CliffProblem, settings: Settings) -> dict[str, Any]:
-    """Seconds per :func:`presourced_step`, after checking it matches :func:`mce_loss_and_grad`."""
-    mdp, counts = problem.mdp, problem.counts
-    sources = jax.jit(partial(mce_sources, discount=mdp.discount))(mdp, counts)
-    theta = jax.random.normal(jax.random.key(3), (mdp.num_features,))
-    expected = jax.jit(mce_loss_and_grad)(theta, mdp, counts)
-    actual = jax.jit(presourced_loss_and_grad)(theta, mdp, counts, sources)
+def check_presourced(problem: CliffProblem, sources: Array) -> None:
+    """Assert :func:`presourced_loss_and_grad` equals :func:`mce_loss_and_grad` (random theta)."""
+    theta = jax.random.normal(jax.random.key(3), (problem.mdp.num_features,))
+    expected = jax.jit(mce_loss_and_grad)(theta, problem.mdp, problem.counts)
+    actual = jax.jit(presourced_loss_and_grad)(theta, problem.mdp, problem.counts, sources)
     for a, b in zip(actual, expected, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4 * float(jnp.abs(b).max()))
-    state = [jnp.zeros_like(theta), OPTIMIZER.init(theta)]
-
-    def call() -> Array:
-        state[0], state[1], log_likelihood = presourced_step(state[0], state[1], mdp, counts, sources)
-        return log_likelihood
-
-    return per_call(call, settings)
 
 
-def time_mce_iteration(problem: CliffProblem, settings: Settings) -> dict[str, Any]:
-    """Compile time and seconds per iteration of :func:`mce_step`, the state carried along."""
-    theta = jnp.zeros(problem.mdp.num_features)
+def iteration_call(step: Callable[..., tuple], num_features: int, *args: Array) -> Callable[[], Array]:
+    """A call of ``step(theta, opt_state, *args)`` from theta 0 that carries the state along."""
+    theta = jnp.zeros(num_features)
     state = [theta, OPTIMIZER.init(theta)]
 
     def call() -> Array:
-        state[0], state[1], log_likelihood = mce_step(state[0], state[1], problem.mdp, problem.counts)
+        state[0], state[1], log_likelihood = step(state[0], state[1], *args)
         return log_likelihood
 
-    compile_s = wall(call)
-    return {"compile_s": compile_s, "iteration": per_call(call, settings)}
+    return call
 
 
-def time_cliff_parts(problem: CliffProblem, settings: Settings) -> dict[str, Any]:
-    """Seconds of the backward pass, the forward pass and ``mce_sources`` alone."""
+def time_cliff_iteration(problem: CliffProblem, settings: Settings) -> dict[str, Any]:
+    """Compile time and seconds per :func:`mce_step`, with its parts and the what-if alongside."""
     mdp, counts = problem.mdp, problem.counts
-    reward = jnp.zeros(mdp.num_states)
+    step = iteration_call(mce_step, mdp.num_features, mdp, counts)
+    compile_s = wall(step)
     sources_fn = jax.jit(partial(mce_sources, discount=mdp.discount))
     sources = sources_fn(mdp, counts)
+    check_presourced(problem, sources)
+    reward = jnp.zeros(mdp.num_states)
     policy = soft_policy(mdp, reward, CLIFF_HORIZON)
-    return {
-        "backward": per_call(lambda: soft_policy(mdp, reward, CLIFF_HORIZON), settings),
-        "forward": per_call(lambda: visit_counts(mdp, policy, sources), settings),
-        "sources": per_call(lambda: sources_fn(mdp, counts), settings),
-    }
+    timings = per_call(
+        {
+            "iteration": step,
+            "presourced_iteration": iteration_call(presourced_step, mdp.num_features, mdp, counts, sources),
+            "backward": lambda: soft_policy(mdp, reward, CLIFF_HORIZON),
+            "forward": lambda: visit_counts(mdp, policy, sources),
+            "sources": lambda: sources_fn(mdp, counts),
+        },
+        settings,
+    )
+    return {"compile_s": compile_s, "iteration": timings.pop("iteration"), "parts": timings}
 
 
 def time_cliff_fit(problem: CliffProblem, settings: Settings) -> dict[str, Any]:
@@ -360,16 +364,21 @@ def dense_step(problem: DenseProblem, theta: np.ndarray, state: AdamState) -> tu
     return theta, state, log_likelihood
 
 
-def time_dense_iteration(problem: DenseProblem, settings: Settings) -> dict[str, Any]:
-    """Seconds per dense iteration, carrying theta and the Adam state along."""
+def time_dense_iteration(
+    problem: DenseProblem, irlax_step: Callable[[], Array], settings: Settings
+) -> dict[str, Any]:
+    """Seconds per dense iteration, each followed by a loop of irlax iterations for a paired ratio."""
     theta = np.zeros(problem.features.shape[1])
     state = AdamState(np.zeros_like(theta), np.zeros_like(theta), 0)
-    samples = []
+    dense, irlax = [], []
     for _ in range(settings.dense_repeats):
         start = time.perf_counter()
         theta, state, _ = dense_step(problem, theta, state)
-        samples.append(time.perf_counter() - start)
-    return stats(samples)
+        dense.append(time.perf_counter() - start)
+        irlax.append(wall(lambda: [irlax_step() for _ in range(settings.loop)]) / settings.loop)
+    ratios = [d / i for d, i in zip(dense, irlax, strict=True)]
+    return {"dense": stats(dense), "irlax_paired": stats(irlax), "speedup": statistics.median(ratios),
+            "speedup_samples": ratios}
 
 
 def check_gradients(problem: CliffProblem, dense: DenseProblem) -> dict[str, Any]:
@@ -420,27 +429,18 @@ def converged_iteration(log_likelihood: np.ndarray, tolerance: float = CONVERGEN
     return None if last == log_likelihood.size - 1 else last
 
 
-def aot_compile_seconds(fit: Callable[..., TabularIRLResult], config: Any, key: Array, problem: tuple) -> float:
-    """Seconds to trace, lower and compile ``fit`` ahead of time (a fresh ``jax.jit``, no cache)."""
-    fresh = jax.jit(fit.__wrapped__, static_argnums=(0, 4))
-    start = time.perf_counter()
-    fresh.lower(config, key, *problem).compile()
-    return time.perf_counter() - start
-
-
 def time_fit(fit: Callable[..., TabularIRLResult], config: Any, problem: tuple, settings: Settings) -> dict[str, Any]:
     """Whole-run seconds (first call with compilation, then steady) and convergence of one fit."""
     key = jax.random.key(2)
     run = lambda: fit(config, key, *problem)
     first, steady = compiled_and_steady(run, settings.fit_repeats)
-    compile_s = aot_compile_seconds(fit, config, key, problem)
     log_likelihood = np.asarray(run().metrics.log_likelihood)
     per_iteration = steady["median_s"] / config.iterations
     converged = converged_iteration(log_likelihood)
     return {
         "config": asdict(config),
         "first_call_s": first,
-        "compile_s": compile_s,
+        "compile_estimate_s": first - steady["median_s"],
         "run": steady,
         "per_iteration_s": per_iteration,
         "converged_iteration": converged,
@@ -536,11 +536,12 @@ def cliff_rows(cliff: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("  forward pass alone", ms(parts["forward"]["median_s"]), spread(parts["forward"])),
         ("  mce_sources alone", ms(parts["sources"]["median_s"]), "loop-invariant; recomputed every call"),
         ("  what-if: sources precomputed", ms(parts["presourced_iteration"]["median_s"]),
-         f"same gradient; {spread(parts['presourced_iteration'])}"),
+         f"same gradient; {parts['presourced_iteration']['median_s'] / it['median_s']:.2f}x the iteration"),
         ("  inside mce.fit_jit (lax.scan)", ms(fit["per_iteration"]["median_s"]),
          f"{CLIFF_FIT_DEMOS} sampled demos, {CLIFF_FIT_ITERATIONS} its, incl. feature-gap metric"),
         ("MCE iteration, dense NumPy", f"{dense['median_s']:.3f} s", spread(dense, 1.0, "s")),
-        ("  speed-up irlax vs dense", f"{cliff['speedup']:.0f}x", f"gradients equal (rtol {GRAD_RTOL:g})"),
+        ("  speed-up irlax vs dense", f"{cliff['speedup']:.0f}x",
+         f"median of paired runs; gradients equal (rtol {GRAD_RTOL:g})"),
     ]
 
 
@@ -556,7 +557,7 @@ def fit_rows(name: str, fit: dict[str, Any], goal_s: float | None) -> list[tuple
     return [
         (f"{name} fit, {iterations} its, run", f"{fit['run']['median_s']:.2f} s", spread(fit["run"], 1.0, "s")),
         (f"{name} fit, incl. compilation", f"{fit['first_call_s']:.2f} s",
-         f"first call{goal}; compile alone {fit['compile_s']:.2f} s"),
+         f"first call{goal}; compile ~ {fit['compile_estimate_s']:.1f} s"),
         (f"{name} per iteration", ms(fit["per_iteration_s"]), f"converged at {conv}"),
     ]
 
@@ -626,17 +627,16 @@ def measure_cliff(settings: Settings, console: Console) -> dict[str, Any]:
     """Section a and b: the cliff-world iteration in irlax and dense NumPy."""
     console.log("cliff world: irlax")
     problem = cliff_problem()
-    irlax = time_mce_iteration(problem, settings)
-    parts = time_cliff_parts(problem, settings)
-    parts["presourced_iteration"] = time_presourced_iteration(problem, settings)
+    irlax = time_cliff_iteration(problem, settings)
+    parts = irlax.pop("parts")
     fit = time_cliff_fit(problem, settings)
     console.log("cliff world: dense NumPy reference")
     dense = dense_problem(problem)
     gradient_check = check_gradients(problem, dense)
-    dense_timing = time_dense_iteration(dense, settings)
-    speedup = dense_timing["median_s"] / irlax["iteration"]["median_s"]
-    return {"irlax": irlax, "parts": parts, "fit": fit, "dense": dense_timing,
-            "speedup": speedup, "gradient_check": gradient_check}
+    irlax_step = iteration_call(mce_step, problem.mdp.num_features, problem.mdp, problem.counts)
+    paired = time_dense_iteration(dense, irlax_step, settings)
+    return {"irlax": irlax, "parts": parts, "fit": fit, "dense": paired.pop("dense"),
+            "dense_pairing": paired, "speedup": paired["speedup"], "gradient_check": gradient_check}
 
 
 def measure(settings: Settings, console: Console) -> dict[str, Any]:

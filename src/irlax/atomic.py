@@ -151,3 +151,22 @@ def atomic_savefig(path: PathLike, fig: Any, **savefig_kwargs: Any) -> Path:
     """Atomically save a matplotlib figure; the format comes from the suffix (default png)."""
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
     return _atomic_write(path, lambda f: fig.savefig(f, format=fmt, **savefig_kwargs))
+
+
+def read_npz(path: str | os.PathLike[str], what: str) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file, or :class:`~irlax.errors.IrlaxError` naming ``what`` and the problem.
+
+    Refuses a missing, empty or unreadable file (and pickled objects).
+    """
+    from irlax.errors import IrlaxError
+
+    path = Path(path)
+    if not path.exists():
+        raise IrlaxError(f"{what} file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise IrlaxError(f"{what} file {path} is empty")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise IrlaxError(f"{what} file {path} is not a readable .npz file ({exc})") from None

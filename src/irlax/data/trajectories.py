@@ -13,8 +13,6 @@ Padded entries are stored as 0.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import jax
@@ -23,6 +21,7 @@ import numpy as np
 from flax import struct
 from jax import Array
 
+from irlax.atomic import atomic_save_npz, read_npz
 from irlax.errors import IrlaxError
 
 FORMAT_KEYS = ("states", "actions", "mask", "num_states", "num_actions")
@@ -139,18 +138,14 @@ def check_trajectories_fit(trajectories: Trajectories, num_states: int, num_acti
 
 def save_trajectories(path: str | Path, trajectories: Trajectories, num_states: int, num_actions: int) -> None:
     """Write ``trajectories`` to an ``.npz`` file atomically (see the module docstring)."""
-    from irlax.atomic import atomic_write_bytes
-
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
+    atomic_save_npz(
+        path,
         states=np.asarray(trajectories.states),
         actions=np.asarray(trajectories.actions),
         mask=np.asarray(trajectories.mask),
         num_states=np.int64(num_states),
         num_actions=np.int64(num_actions),
     )
-    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def load_trajectories(
@@ -168,15 +163,7 @@ def load_trajectories(
             shapes or dtypes, NaN, or a file from a differently sized MDP.
     """
     path = Path(path)
-    if not path.exists():
-        raise IrlaxError(f"demonstrations file {path} does not exist")
-    if path.stat().st_size == 0:
-        raise IrlaxError(f"demonstrations file {path} is empty")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise IrlaxError(f"demonstrations file {path} is not a readable .npz file ({exc})") from None
+    arrays = read_npz(path, "demonstrations")
     missing = [key for key in FORMAT_KEYS if key not in arrays]
     if missing:
         raise IrlaxError(f"demonstrations file {path} lacks the array(s) {', '.join(missing)}")

@@ -13,12 +13,11 @@ Format (all arrays; written atomically by :func:`save_world`):
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from irlax.atomic import atomic_save_npz, read_npz
 from irlax.envs.tabular import TabularMDP, check_reward, from_dense, make_mdp
 from irlax.envs.world import World
 from irlax.errors import IrlaxError
@@ -26,8 +25,6 @@ from irlax.errors import IrlaxError
 
 def save_world(path: str | Path, mdp: TabularMDP, reward=None, name: str = "") -> None:
     """Write ``mdp`` (and its true ``reward``, if given) to ``path`` atomically."""
-    from irlax.atomic import atomic_write_bytes
-
     arrays = {
         "next_states": np.asarray(mdp.next_states),
         "next_probs": np.asarray(mdp.next_probs),
@@ -41,21 +38,7 @@ def save_world(path: str | Path, mdp: TabularMDP, reward=None, name: str = "") -
         arrays["grid_shape"] = np.asarray(mdp.grid_shape, np.int64)
     if reward is not None:
         arrays["reward"] = np.asarray(reward)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic_write_bytes(Path(path), buffer.getvalue())
-
-
-def _read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
-    if not path.exists():
-        raise IrlaxError(f"{what} file {path} does not exist")
-    if path.stat().st_size == 0:
-        raise IrlaxError(f"{what} file {path} is empty")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise IrlaxError(f"{what} file {path} is not a readable .npz file ({exc})") from None
+    atomic_save_npz(path, **arrays)
 
 
 def load_world(path: str | Path) -> tuple[World | None, TabularMDP, str]:
@@ -65,7 +48,7 @@ def load_world(path: str | Path) -> tuple[World | None, TabularMDP, str]:
         IrlaxError: a missing or malformed file, or any MDP validation error.
     """
     path = Path(path)
-    arrays = _read_npz(path, "world")
+    arrays = read_npz(path, "world")
     if "features" not in arrays:
         raise IrlaxError(f"world file {path} lacks the array 'features'")
     horizon = int(arrays["horizon"]) if "horizon" in arrays else -1

@@ -8,14 +8,13 @@ clear message instead of being silently misread.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-from irlax.atomic import atomic_write_bytes
+from irlax.atomic import atomic_save_npz, read_npz
 from irlax.errors import IrlaxError
 
 LEAF = "leaf_"
@@ -28,9 +27,7 @@ def save_pytree(path: str | Path, tree: Any, **extra: Any) -> Path:
     if clash:
         raise IrlaxError(f"extra checkpoint names clash with leaves: {sorted(clash)}")
     arrays.update({k: np.asarray(v) for k, v in extra.items()})
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return atomic_write_bytes(Path(path), buffer.getvalue())
+    return atomic_save_npz(path, **arrays)
 
 
 def load_pytree(path: str | Path, template: Any) -> tuple[Any, dict[str, np.ndarray]]:
@@ -40,13 +37,7 @@ def load_pytree(path: str | Path, template: Any) -> tuple[Any, dict[str, np.ndar
         IrlaxError: a missing or unreadable file, or leaves that don't match the template.
     """
     path = Path(path)
-    if not path.exists():
-        raise IrlaxError(f"checkpoint {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise IrlaxError(f"checkpoint {path} is not readable ({exc})") from None
+    arrays = read_npz(path, "checkpoint")
     leaves, treedef = jax.tree.flatten(template)
     stored = sorted((k for k in arrays if k.startswith(LEAF)), key=lambda k: int(k[len(LEAF):]))
     if len(stored) != len(leaves):
