@@ -220,7 +220,7 @@ def check_presourced(problem: CliffProblem, sources: Array) -> None:
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4 * float(jnp.abs(b).max()))
 
 
-def iteration_call(step: Callable[..., tuple], num_features: int, *args: Array) -> Callable[[], Array]:
+def iteration_call(step: Callable[..., tuple], num_features: int, *args: Any) -> Callable[[], Array]:
     """A call of ``step(theta, opt_state, *args)`` from theta 0 that carries the state along."""
     theta = jnp.zeros(num_features)
     state = [theta, OPTIMIZER.init(theta)]
@@ -498,6 +498,11 @@ def cpu_model() -> str:
     return platform.processor()
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (the machine may be shared), where the OS has them."""
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
 def machine_info() -> dict[str, Any]:
     """Where the figures were measured."""
     return {
@@ -600,6 +605,11 @@ def machine_line(machine: dict[str, Any]) -> str:
             f"JAX {machine['jax']} ({', '.join(machine['devices'])}), NumPy {machine['numpy']}, irlax {machine['git']}")
 
 
+def one_minute(load: list[float] | None) -> str:
+    """The 1-minute load average for the text, or ``n/a``."""
+    return "n/a" if load is None else f"{load[0]:.1f}"
+
+
 def markdown(results: dict[str, Any], rows: list[tuple[str, str, str]]) -> str:
     """A markdown fragment for the results page."""
     lines = [
@@ -614,7 +624,9 @@ def markdown(results: dict[str, Any], rows: list[tuple[str, str, str]]) -> str:
         "",
         f"Command: `{results['command']}`",
         "",
-        f"Machine: {machine_line(results['machine'])}. Measured {results['date']}.",
+        f"Machine: {machine_line(results['machine'])}. Measured {results['date']}; "
+        f"load average (1 min) {one_minute(results['load_average_start'])} at start, "
+        f"{one_minute(results['load_average_end'])} at end.",
         "",
     ]
     return "\n".join(lines)
@@ -674,13 +686,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Measure, print the table, write the JSON and the markdown fragment."""
     args = parse_args(argv)
     settings, console = settings_from(args), Console()
-    command = " ".join(["PYTHONPATH=src python benchmarks/tabular_speed.py", *sys.argv[1:]])
+    command = " ".join([f"PYTHONPATH=src {sys.executable} benchmarks/tabular_speed.py", *sys.argv[1:]])
     results = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
         "machine": machine_info(),
         "settings": asdict(settings),
+        "load_average_start": load_average(),
         **measure(settings, console),
+        "load_average_end": load_average(),
     }
     rows = table_rows(results)
     print_table(rows, console)

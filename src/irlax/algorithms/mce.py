@@ -83,6 +83,7 @@ def mce_log_likelihood_and_grad(
     horizon: int | None,
     tolerance: float = DEFAULT_TOLERANCE,
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    sources: Array | None = None,
 ) -> tuple[Array, Array, Array]:
     """The MCE demonstration log-likelihood, its exact gradient and the soft-optimal policy.
 
@@ -93,20 +94,21 @@ def mce_log_likelihood_and_grad(
             ``horizon`` or ``[S, A]`` summed over steps for ``horizon=None``.
             Fractional (expected) counts are allowed.
         horizon: ``H``, or ``None`` for the discounted infinite horizon.
+        sources: :func:`mce_sources` of ``counts``, if the caller has them (they
+            depend on the demonstrations only, not on the reward).
 
     Returns:
         ``(log_likelihood, grad [S, A], log_policy)`` with ``log_policy`` ``[H, S, A]``
         or ``[S, A]``.
     """
+    sources = mce_sources(mdp, counts, mdp.discount) if sources is None else sources
     if horizon is None:
         plan = soft_value_iteration(mdp, reward, tolerance=tolerance, max_iterations=max_iterations)
         occupancy = occupancy_discounted(
-            mdp, plan.policy, mce_sources(mdp, counts, mdp.discount),
-            tolerance=tolerance, max_iterations=max_iterations,
+            mdp, plan.policy, sources, tolerance=tolerance, max_iterations=max_iterations
         )
         return jnp.sum(counts * plan.log_policy), counts - occupancy, plan.log_policy
     plan = soft_value_iteration_finite(mdp, reward, horizon)
-    sources = mce_sources(mdp, counts, mdp.discount)
     occupancy = occupancy_finite(mdp, plan.policy, sources, discount=mdp.discount)
     grad = counts.sum(axis=0) - occupancy.sum(axis=0)
     return jnp.sum(counts * plan.log_policy), grad, plan.log_policy

@@ -43,19 +43,25 @@ def propagate(mdp: TabularMDP, sa_mass: Array, next_probs: Array | None = None) 
 
 def predicted_next_states(mdp: TabularMDP, sa_mass: Array) -> Array:
     """``P^T`` applied to state-action mass ``[S, A]`` (or ``[T, S, A]``): next-state mass ``[S]`` (``[T, S]``)."""
-    if sa_mass.ndim == 3:
-        return jax.vmap(lambda m: propagate(mdp, m))(sa_mass)
-    return propagate(mdp, sa_mass)
+    if sa_mass.ndim == 2:
+        return propagate(mdp, sa_mass)
+    steps = sa_mass.shape[0]
+    flows = sa_mass[..., None] * mdp.next_probs  # [T, S, A, K], one scatter for all steps
+    rows = jnp.broadcast_to(jnp.arange(steps)[:, None, None, None], flows.shape)
+    cols = jnp.broadcast_to(mdp.next_states, flows.shape)
+    return jnp.zeros((steps, mdp.num_states), flows.dtype).at[rows, cols].add(flows)
 
 
-def tilted_next_probs(mdp: TabularMDP, v_next: Array) -> Array:
+def tilted_next_probs(mdp: TabularMDP, v_next: Array, log_probs: Array | None = None) -> Array:
     """Transitions of the MaxEnt-2008 trajectory model: ``P(s'|s,a) exp(V(s')) / sum``, ``[S, A, K]``.
 
     Under ``p(tau) ~ prod P exp(sum r)`` (Ziebart 2008) the next state is drawn from
     the dynamics tilted towards high-value states; this is what makes the 2008
-    model optimistic on stochastic dynamics.
+    model optimistic on stochastic dynamics. ``log_probs``: ``log_next_probs(mdp)``
+    when the caller has it already.
     """
-    logits = log_next_probs(mdp) + v_next[mdp.next_states]
+    log_probs = log_next_probs(mdp) if log_probs is None else log_probs
+    logits = log_probs + v_next[mdp.next_states]
     return jnp.exp(logits - logsumexp_actions(logits)[..., None])
 
 
@@ -82,26 +88,22 @@ def occupancy_finite(
     Returns:
         ``[H, S, A]`` occupancy, sums to ``sum(sources)`` per unit of discount.
     """
-    horizon = sources.shape[0]
-    if policy.ndim == 2:
-        policy = jnp.broadcast_to(policy, (horizon,) + policy.shape)
-    if tilt_values is None:
-        tilt_values = jnp.zeros((horizon + 1, mdp.num_states), sources.dtype)
-        tilted = False
-    else:
-        tilted = True
+    stationary = policy.ndim == 2
+    dtype = jnp.result_type(sources, policy, mdp.next_probs)
+    xs = {"source": sources.astype(dtype)}
+    if not stationary:
+        xs["pi"] = policy
+    if tilt_values is not None:
+        xs["v_next"] = tilt_values[1:]
+        log_probs = log_next_probs(mdp)
 
-    def step(d: Array, xs: tuple[Array, Array, Array]) -> tuple[Array, Array]:
-        pi_t, source_t, v_next = xs
-        d = d + source_t
-        sa = d[:, None] * pi_t
-        probs = tilted_next_probs(mdp, v_next) if tilted else None
+    def step(d: Array, x: dict[str, Array]) -> tuple[Array, Array]:
+        d = d + x["source"]
+        sa = d[:, None] * (policy if stationary else x["pi"])
+        probs = tilted_next_probs(mdp, x["v_next"], log_probs) if "v_next" in x else None
         return discount * propagate(mdp, sa, probs), sa
 
-    dtype = jnp.result_type(sources, policy, mdp.next_probs)
-    d0 = jnp.zeros(mdp.num_states, dtype)
-    sources = sources.astype(dtype)
-    _, occupancy = jax.lax.scan(step, d0, (policy, sources, tilt_values[1:]))
+    _, occupancy = jax.lax.scan(step, jnp.zeros(mdp.num_states, dtype), xs)
     return occupancy
 
 
