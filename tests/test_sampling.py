@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irlax.envs.tabular import from_dense, to_dense
+from irlax.envs.tabular import from_dense
 from irlax.rl.occupancy import occupancy_finite, policy_evaluation, policy_value
 from irlax.rl.planning import soft_value_iteration_finite
 from irlax.rl.sampling import sample_trajectories
@@ -83,9 +83,8 @@ def test_empirical_frequencies_match_the_occupancy_measure(setup, samples, polic
     assert (np.abs(counts.mean(axis=0) - exact.sum(axis=0)) <= tolerance).all()
 
 
-def test_sampled_transitions_follow_the_successor_lists(setup, samples):
-    mdp, _, _ = setup
-    p = np.asarray(to_dense(mdp))
+def test_sampled_transitions_follow_the_successor_lists(samples):
+    p = dense_transitions(0)
     states, actions = (np.asarray(x) for x in (samples["stationary"].states, samples["stationary"].actions))
     s, a, s_next = states[:, :-1].ravel(), actions[:, :-1].ravel(), states[:, 1:].ravel()
     assert (p[s, a, s_next] > 0).all(), "a transition of probability 0 (padding) was sampled"
@@ -129,27 +128,24 @@ def test_policy_value_equals_the_mean_sampled_return(setup, samples, policy):
     returns = rewards @ (DISCOUNT ** np.arange(H))
     exact = float(policy_value(mdp, jnp.exp(policies[policy]), reward))
     assert abs(returns.mean() - exact) <= SIGMAS * returns.std() / np.sqrt(N)
-    # a state reward [S] gives the same as its broadcast to [S, A]
-    state_reward = reward[:, 0]
-    broadcast = jnp.broadcast_to(state_reward[:, None], (S, A))
-    pi = jnp.exp(policies[policy])
-    assert float(policy_value(mdp, pi, state_reward)) == pytest.approx(float(policy_value(mdp, pi, broadcast)),
-                                                                       abs=1e-5)
 
 
-@pytest.mark.parametrize("state_reward", [False, True])
-def test_policy_evaluation_matches_policy_value_and_a_linear_solve(state_reward):
+def test_policy_evaluation_matches_policy_value_and_a_linear_solve():
     with jax.enable_x64(True):
         mdp = tiny_mdp(seed=3, horizon=None)
         rng = np.random.default_rng(4)
         policy = jnp.asarray(rng.dirichlet(np.ones(A), size=S))
-        reward = jnp.asarray(rng.normal(size=(S,) if state_reward else (S, A)))
-        v = np.asarray(policy_evaluation(mdp, policy, reward, tolerance=1e-13))
-        value = float(policy_value(mdp, policy, reward, tolerance=1e-13))
-        assert float(v @ np.asarray(mdp.initial)) == pytest.approx(value, abs=1e-9)
+        reward = jnp.asarray(rng.normal(size=(S, A)))
+
+        @jax.jit
+        def evaluate(mdp, policy, reward):
+            v = policy_evaluation(mdp, policy, reward, tolerance=1e-13)
+            return v, policy_value(mdp, policy, reward, tolerance=1e-13)
+
+        v, value = (np.asarray(x) for x in evaluate(mdp, policy, reward))
+        assert float(v @ np.asarray(mdp.initial)) == pytest.approx(float(value), abs=1e-9)
         # reference: V = (I - gamma P_pi)^-1 r_pi
-        p, pi = np.asarray(to_dense(mdp)), np.asarray(policy)
-        r_sa = np.broadcast_to(np.asarray(reward)[:, None], (S, A)) if state_reward else np.asarray(reward)
+        pi, p = np.asarray(policy), dense_transitions(3)
         p_pi = np.einsum("sa,sat->st", pi, p)
-        r_pi = (pi * r_sa).sum(axis=1)
+        r_pi = (pi * np.asarray(reward)).sum(axis=1)
         np.testing.assert_allclose(v, np.linalg.solve(np.eye(S) - DISCOUNT * p_pi, r_pi), atol=1e-9)

@@ -112,9 +112,6 @@ def test_dense_transitions_of_wrong_shape():
                  from_dense, np.eye(S), np.eye(S), horizon=3)
 
 
-@pytest.mark.xfail(reason="make_mdp computes the uniform initial 1.0 / num_states before validating: "
-                          "ZeroDivisionError for an MDP with no states (src/irlax/envs/tabular.py:98)",
-                   raises=ZeroDivisionError, strict=True)
 def test_mdp_without_states():
     expect_error(r"at least one state", make_mdp, np.zeros((0, A, 1), int), np.zeros((0, A, 1)), np.zeros((0, 1)))
 
@@ -197,8 +194,6 @@ def test_non_positive_horizon(horizon):
                  horizon=horizon)
 
 
-@pytest.mark.xfail(reason="validate_mdp only checks horizon >= 1 and make_mdp then truncates int(2.5) = 2 "
-                          "(src/irlax/envs/tabular.py:210 and :110)", strict=True)
 def test_fractional_horizon_is_rejected():
     ns, probs, feats = sparse_arrays()
     expect_error(r"horizon must be a positive integer", make_mdp, ns, probs, feats, horizon=2.5)
@@ -212,8 +207,6 @@ def test_grid_shape_mismatch(grid_shape):
     assert make_mdp(ns, probs, feats, horizon=3, grid_shape=(2, 2)).grid_shape == (2, 2)
 
 
-@pytest.mark.xfail(reason="validate_mdp checks only rows * cols == S, so (-2, -2) passes for 4 states "
-                          "(src/irlax/envs/tabular.py:212)", strict=True)
 def test_negative_grid_shape_is_rejected():
     ns, probs, feats = sparse_arrays()
     expect_error(r"grid_shape", make_mdp, ns, probs, feats, horizon=3, grid_shape=(-2, -2))
@@ -321,10 +314,6 @@ def test_mask_must_be_boolean():
     np.testing.assert_array_equal(np.asarray(demos.mask), mask)
 
 
-@pytest.mark.xfail(reason="validate_trajectory_arrays checks float index arrays including their masked padding "
-                          "(src/irlax/data/trajectories.py:118-119), while integer arrays are only checked on "
-                          "valid steps: the same demonstrations padded with -1 pass as int and fail as float",
-                   strict=True)
 def test_float_padding_is_ignored_like_integer_padding():
     states, actions, mask = good_arrays()
     states[1, 2] = actions[1, 2] = -1
@@ -422,9 +411,6 @@ def test_pickled_object_arrays_are_refused(tmp_path, demos):
     expect_error(r"pickled\.npz is not a readable \.npz file", load_trajectories, path)
 
 
-@pytest.mark.xfail(reason="load_trajectories uses np.load(...) as a context manager; a .npy file loads as an "
-                          "ndarray and raises TypeError, which the except clause does not catch "
-                          "(src/irlax/data/trajectories.py:176-178)", raises=TypeError, strict=True)
 def test_npy_file_instead_of_npz(tmp_path):
     path = tmp_path / "demos.npz"
     with open(path, "wb") as f:
@@ -432,9 +418,6 @@ def test_npy_file_instead_of_npz(tmp_path):
     expect_error(r"not a readable \.npz file", load_trajectories, path)
 
 
-@pytest.mark.xfail(reason="load_trajectories converts num_states/num_actions with int() outside any check "
-                          "(src/irlax/data/trajectories.py:183): a non-scalar raises TypeError, a string ValueError",
-                   raises=(TypeError, ValueError), strict=True)
 @pytest.mark.parametrize("num_states", [np.array([4, 4]), np.array("four")])
 def test_malformed_size_scalars(tmp_path, demos, num_states):
     path = tmp_path / "demos.npz"

@@ -166,7 +166,10 @@ def read_npz(path: str | os.PathLike[str], what: str) -> dict[str, np.ndarray]:
     if path.stat().st_size == 0:
         raise IrlaxError(f"{what} file {path} is empty")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with data:
             return {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise IrlaxError(f"{what} file {path} is not a readable .npz file ({exc})") from None

@@ -13,11 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-import jax
 from jax import Array
 
 from irlax.algorithms.mce import MCEConfig, mce_counts, mce_objective, planning_horizon
-from irlax.algorithms.tabular_fit import Problem, TabularIRLResult, check_demos_for, fit_problem, make_optimizer
+from irlax.algorithms.tabular_fit import (
+    Problem,
+    TabularIRLResult,
+    check_demos_for,
+    fit_problem,
+    make_optimizer,
+    validated_jit,
+)
 from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
@@ -95,4 +101,4 @@ def fit(
     return fit_problem(problem(config, mdp, demos, reward_model), key, config.iterations)
 
 
-fit_jit = jax.jit(fit, static_argnums=(0, 4))
+fit_jit = validated_jit(fit)

@@ -24,11 +24,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
 import jax.numpy as jnp
 from jax import Array
 
-from irlax.algorithms.tabular_fit import Problem, TabularIRLResult, check_demos_for, fit_problem, make_optimizer
+from irlax.algorithms.tabular_fit import (
+    Problem,
+    TabularIRLResult,
+    check_demos_for,
+    fit_problem,
+    make_optimizer,
+    validated_jit,
+)
 from irlax.data.trajectories import Trajectories, end_aligned_step_counts
 from irlax.envs.tabular import TabularMDP, state_action_reward
 from irlax.metrics.tabular import feature_expectation_gap
@@ -110,4 +116,4 @@ def fit(
     return fit_problem(problem(config, mdp, demos, reward_model), key, config.iterations)
 
 
-fit_jit = jax.jit(fit, static_argnums=(0, 4))
+fit_jit = validated_jit(fit)

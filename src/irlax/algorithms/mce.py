@@ -22,11 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-import jax
 import jax.numpy as jnp
 from jax import Array
 
-from irlax.algorithms.tabular_fit import Problem, TabularIRLResult, check_demos_for, fit_problem, make_optimizer
+from irlax.algorithms.tabular_fit import (
+    Problem,
+    TabularIRLResult,
+    check_demos_for,
+    fit_problem,
+    make_optimizer,
+    validated_jit,
+)
 from irlax.data.trajectories import Trajectories, step_counts
 from irlax.envs.tabular import TabularMDP
 from irlax.metrics.tabular import feature_expectation_gap
@@ -161,4 +167,4 @@ def fit(
     return fit_problem(problem(config, mdp, demos, reward_model), key, config.iterations)
 
 
-fit_jit = jax.jit(fit, static_argnums=(0, 4))
+fit_jit = validated_jit(fit)

@@ -14,6 +14,7 @@ over seeds.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -183,3 +184,19 @@ def check_demos_for(mdp: TabularMDP, demos: Trajectories, horizon: int | None) -
         raise IrlaxError(f"demonstrations have {demos.max_length} steps, longer than the horizon {horizon}")
     if is_concrete(mdp.next_states, demos.states):
         check_trajectories_fit(demos, mdp.num_states, mdp.num_actions)
+
+
+def validated_jit(fit: Callable[..., TabularIRLResult]) -> Callable[..., TabularIRLResult]:
+    """``jax.jit(fit)`` (config and reward model static) that first validates the demonstrations.
+
+    Inside ``jit`` the indices are traced and can't be checked; this wrapper checks
+    them against the MDP on the way in, so out-of-range states raise :class:`IrlaxError`.
+    """
+    compiled = jax.jit(fit, static_argnums=(0, 4))
+
+    @functools.wraps(fit)
+    def fit_jit(config, key: Array, mdp: TabularMDP, demos: Trajectories, reward_model=None) -> TabularIRLResult:
+        check_demos_for(mdp, demos, None)
+        return compiled(config, key, mdp, demos, reward_model)
+
+    return fit_jit

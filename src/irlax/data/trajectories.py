@@ -114,8 +114,8 @@ def validate_trajectory_arrays(
             raise IrlaxError("mask must be boolean (0/1)")
         mask = mask.astype(bool)
     valid = np.where(mask)
-    _check_index_array("states", states[valid] if states.dtype.kind != "f" else states, num_states)
-    _check_index_array("actions", actions[valid] if actions.dtype.kind != "f" else actions, num_actions)
+    _check_index_array("states", states[valid], num_states)
+    _check_index_array("actions", actions[valid], num_actions)
     if not mask[:, 0].all():
         i = int(np.argmin(mask[:, 0]))
         raise IrlaxError(f"trajectory {i} has no steps (mask[{i}, 0] is false)")
@@ -167,7 +167,10 @@ def load_trajectories(
     missing = [key for key in FORMAT_KEYS if key not in arrays]
     if missing:
         raise IrlaxError(f"demonstrations file {path} lacks the array(s) {', '.join(missing)}")
-    file_states, file_actions = int(arrays["num_states"]), int(arrays["num_actions"])
+    try:
+        file_states, file_actions = int(arrays["num_states"]), int(arrays["num_actions"])
+    except (TypeError, ValueError):
+        raise IrlaxError(f"demonstrations file {path}: num_states and num_actions must be integers") from None
     for name, expected, found in (("states", num_states, file_states), ("actions", num_actions, file_actions)):
         if expected is not None and expected != found:
             raise IrlaxError(
@@ -192,8 +195,8 @@ def step_counts(trajectories: Trajectories, num_states: int, num_actions: int, h
     """
     n, length = trajectories.states.shape
     t = jnp.broadcast_to(jnp.arange(length), (n, length))
-    weights = trajectories.mask.astype(jnp.float32)
-    counts = jnp.zeros((horizon, num_states, num_actions), jnp.float32)
+    weights = trajectories.mask.astype(jnp.result_type(float))
+    counts = jnp.zeros((horizon, num_states, num_actions), jnp.result_type(float))
     return counts.at[t, trajectories.states, trajectories.actions].add(weights)
 
 
@@ -211,17 +214,17 @@ def end_aligned_step_counts(
     offset = horizon - trajectories.lengths
     t = offset[:, None] + jnp.arange(length)[None, :]
     t = jnp.where(trajectories.mask, t, 0)
-    weights = trajectories.mask.astype(jnp.float32)
-    counts = jnp.zeros((horizon, num_states, num_actions), jnp.float32)
+    weights = trajectories.mask.astype(jnp.result_type(float))
+    counts = jnp.zeros((horizon, num_states, num_actions), jnp.result_type(float))
     counts = counts.at[t, trajectories.states, trajectories.actions].add(weights)
-    starts = jnp.zeros((horizon, num_states), jnp.float32)
+    starts = jnp.zeros((horizon, num_states), jnp.result_type(float))
     starts = starts.at[offset, trajectories.states[:, 0]].add(1.0)
     return counts, starts
 
 
 def start_distribution(trajectories: Trajectories, num_states: int) -> Array:
     """Empirical distribution of the trajectories' first states, ``[S]``."""
-    counts = jnp.zeros(num_states, jnp.float32).at[trajectories.states[:, 0]].add(1.0)
+    counts = jnp.zeros(num_states, jnp.result_type(float)).at[trajectories.states[:, 0]].add(1.0)
     return counts / trajectories.states.shape[0]
 
 

@@ -94,6 +94,8 @@ def make_mdp(
     if next_states.ndim != 3:
         raise IrlaxError(f"next_states must have shape [S, A, K], got {next_states.shape}")
     num_states = next_states.shape[0]
+    if num_states == 0 or next_states.shape[1] == 0:
+        raise IrlaxError("an MDP needs at least one state and one action")
     if initial is None:
         initial = np.full(num_states, 1.0 / num_states)
     initial = np.asarray(initial, dtype=np.float64)
@@ -207,8 +209,10 @@ def validate_mdp(
         raise IrlaxError(f"discount must be in (0, 1], got {discount}")
     if horizon is None and discount >= 1.0:
         raise IrlaxError("an infinite-horizon MDP (horizon=None) needs discount < 1")
-    if horizon is not None and horizon < 1:
+    if horizon is not None and (isinstance(horizon, bool) or not float(horizon).is_integer() or horizon < 1):
         raise IrlaxError(f"horizon must be a positive integer or None, got {horizon}")
+    if grid_shape is not None and (len(grid_shape) != 2 or min(grid_shape) < 1):
+        raise IrlaxError(f"grid_shape must be two positive sizes (rows, cols), got {grid_shape}")
     if grid_shape is not None and grid_shape[0] * grid_shape[1] != num_states:
         raise IrlaxError(f"grid_shape {grid_shape} does not have {num_states} cells")
 
