@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shlex
@@ -73,6 +74,8 @@ QUICK_ITERATIONS = 30
 FULL_SIZE, QUICK_SIZE = 32, 16
 DEMO_LENGTH = 8
 TRANSFER_WORLDS = 4
+KEY_STREAMS = (0, 1, 2, 3)
+"""``fold_in`` indices of a restart's keys: world, demonstrations, fit, transfer worlds."""
 CHECK_MIN_N = 32
 """The deep-vs-linear check applies to every N at least this large."""
 CHECK_SE = 2.0
@@ -123,6 +126,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--transfer-worlds", type=int, default=TRANSFER_WORLDS, help="fresh worlds for transfer EVD")
     parser.add_argument("--variants", nargs="+", choices=tuple(VARIANT_TITLES), help="world variants (default all)")
     parser.add_argument("--out-dir", type=Path, help=f"output folder (default {DEFAULT_OUT_DIR})")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its JSON (saved after every configuration): finished "
+        "configurations are kept, the rest are run",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -238,32 +247,62 @@ def expert_demos(key: Array, world: World, num: int, length: int) -> Trajectorie
     return sample_trajectories(key, world.mdp, log_policy, num, length)
 
 
-def transfer_evd(variant: Variant, model: RewardModel, params: Any, key: Array, num_worlds: int) -> tuple[Array, Array]:
-    """Mean (soft, greedy) EVD of the reward function ``model.apply(params, .)`` on ``num_worlds`` fresh worlds."""
-    worlds = jax.vmap(variant.make)(jax.random.split(key, num_worlds))
+def evaluation_worlds(variant: Variant, world: World, key: Array, num_fresh: int) -> World:
+    """The training world followed by ``num_fresh`` freshly drawn worlds, stacked: leaves ``[1 + num_fresh, ...]``."""
+    fresh = jax.vmap(variant.make)(jax.random.split(key, num_fresh))
+    return jax.tree.map(lambda one, many: jnp.concatenate([one[None], many]), world, fresh)
+
+
+def reward_function_evd(worlds: World, model: RewardModel, params: Any) -> tuple[Array, Array]:
+    """(soft, greedy) EVD, ``[W]`` each, of the reward function ``model.apply(params, .)`` on each world.
+
+    A ``lax.map`` over the worlds, so the planners and occupancy solves of the EVD
+    are compiled once for the training world and the transfer worlds together.
+    """
 
     def one(world: World) -> tuple[Array, Array]:
         evd = expected_value_difference(world.mdp, world.reward, model.apply(params, world.mdp.features))
         return evd.soft, evd.greedy
 
-    soft, greedy = jax.lax.map(one, worlds)
-    return soft.mean(), greedy.mean()
+    return jax.lax.map(one, worlds)
 
 
 def run_seed(variant: Variant, method: Method, settings: Settings, num_demos: int, key: Array) -> SeedResult:
     """One restart: a new world and demonstrations from ``key``, the fit, and every EVD.
 
     The world and demonstration keys depend only on ``key`` (and ``num_demos``), so
-    every algorithm sees the same worlds and demonstrations.
+    every algorithm sees the same worlds and demonstrations (and both objectworld
+    variants the same objects). The training-world EVD uses the learned reward
+    ``model.apply(params, features)``, which is the fit's ``result.reward``.
     """
-    world_key, demo_key, fit_key, transfer_key = (jax.random.fold_in(key, i) for i in range(4))
+    world_key, demo_key, fit_key, transfer_key = (jax.random.fold_in(key, i) for i in KEY_STREAMS)
     world = variant.make(world_key)
     demos = expert_demos(demo_key, world, num_demos, settings.demo_length)
     result = method.fit(fit_key, world.mdp, demos)
-    evd = expected_value_difference(world.mdp, world.reward, result.reward)
-    model = method.reward_model(world.mdp)
-    t_soft, t_greedy = transfer_evd(variant, model, result.params, transfer_key, settings.transfer_worlds)
-    return SeedResult(evd.soft, evd.greedy, t_soft, t_greedy, result.metrics.log_likelihood[-1])
+    worlds = evaluation_worlds(variant, world, transfer_key, settings.transfer_worlds)
+    soft, greedy = reward_function_evd(worlds, method.reward_model(world.mdp), result.params)
+    return SeedResult(soft[0], greedy[0], soft[1:].mean(), greedy[1:].mean(), result.metrics.log_likelihood[-1])
+
+
+def zero_reward_seed(variant: Variant, key: Array) -> tuple[Array, Array]:
+    """(soft, greedy) EVD of the all-zero reward (the uniform random policy) on the restart's training world.
+
+    The "learned nothing" level that the algorithms' EVDs are to be read against.
+    """
+    world = variant.make(jax.random.fold_in(key, KEY_STREAMS[0]))
+    evd = expected_value_difference(world.mdp, world.reward, jnp.zeros_like(world.reward))
+    return evd.soft, evd.greedy
+
+
+def zero_reward_reference(variant: Variant, seeds: int) -> dict[str, Any]:
+    """Mean, standard error and per-seed values of :func:`zero_reward_seed` over the restarts' worlds."""
+    soft, greedy = jax.jit(jax.vmap(lambda key: zero_reward_seed(variant, key)))(seed_keys(seeds))
+    reference = {}
+    for name, values in (("evd_soft", soft), ("evd_greedy", greedy)):
+        values = np.asarray(values, dtype=float)
+        mean, se = mean_se(values)
+        reference[name] = {"mean": mean, "se": se, "per_seed": values.tolist()}
+    return reference
 
 
 def seed_keys(seeds: int) -> Array:
@@ -328,6 +367,12 @@ def add_run(record: dict[str, Any], num_demos: int, run: ConfigRun) -> None:
 def fmt(mean: float, se: float) -> str:
     """``mean ± se`` with two decimals."""
     return f"{mean:.2f} ± {se:.2f}"
+
+
+def reference_text(reference: dict[str, Any]) -> str:
+    """The zero-reward reference as ``soft EVD m ± se, greedy EVD m ± se``."""
+    soft, greedy = reference["evd_soft"], reference["evd_greedy"]
+    return f"soft EVD {fmt(soft['mean'], soft['se'])}, greedy EVD {fmt(greedy['mean'], greedy['se'])}"
 
 
 def deep_vs_linear_check(results: dict[str, Any]) -> dict[str, Any]:
@@ -412,14 +457,19 @@ def plot_path(settings: Settings, variant: str) -> Path:
     return settings.out_dir / f"{variant}.png"
 
 
-def write_plots(results: dict[str, Any], settings: Settings) -> None:
-    """Soft EVD against N, one line per algorithm with standard-error bars, per variant."""
-    for variant, algorithms in results.items():
+def write_plots(report: dict[str, Any], settings: Settings) -> None:
+    """Soft EVD against N per variant: one line per algorithm with standard-error bars, and the zero-reward level."""
+    for variant, algorithms in report["results"].items():
         lines = {
             ALGORITHM_LABELS[name]: (np.array(r["n"]), np.array(r["evd_soft"]["mean"]), np.array(r["evd_soft"]["se"]))
             for name, r in algorithms.items()
             if r["n"]
         }
+        reference = report["zero_reward"].get(variant)
+        if reference is not None and lines:
+            n = np.array(settings.n_values)
+            soft = reference["evd_soft"]
+            lines["zero reward (reference)"] = (n, np.full(n.shape, soft["mean"]), np.full(n.shape, soft["se"]))
         title = f"{VARIANT_TITLES[variant]}, {settings.size}x{settings.size}: soft EVD ({settings.seeds} seeds)"
         plot_evd_vs_n(plot_path(settings, variant), lines, title)
 
@@ -459,12 +509,18 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def variant_markdown(variant: str, algorithms: dict[str, Any], settings: Settings) -> list[str]:
+def variant_markdown(
+    variant: str, algorithms: dict[str, Any], reference: dict[str, Any] | None, settings: Settings
+) -> list[str]:
     """The markdown section of one world variant: EVD tables, timings and the plot."""
     lines = [f"### {VARIANT_TITLES[variant]} ({settings.size} x {settings.size})", ""]
     for metric in METRICS:
-        lines += [f"**{METRIC_TITLES[metric].capitalize()}** (mean ± standard error over {settings.seeds} seeds)", ""]
+        title = METRIC_TITLES[metric]
+        lines += [f"**{title[0].upper() + title[1:]}** (mean ± standard error over {settings.seeds} seeds)", ""]
         lines += markdown_table(*metric_rows(algorithms, metric)) + [""]
+    if reference is not None:
+        lines += [f"Reference, the all-zero reward (uniform random policy) on the same worlds: "
+                  f"{reference_text(reference)}.", ""]
     lines += ["Wall-clock per configuration (all seeds in one vmapped call, compilation included):", ""]
     lines += markdown_table(*time_rows(algorithms)) + [""]
     lines += [f"![{VARIANT_TITLES[variant]}: soft EVD against N]({relative_to_docs(plot_path(settings, variant))})", ""]
@@ -498,7 +554,7 @@ def markdown(report: dict[str, Any], settings: Settings) -> str:
         "",
     ]
     for variant, algorithms in report["results"].items():
-        lines += variant_markdown(variant, algorithms, settings)
+        lines += variant_markdown(variant, algorithms, report["zero_reward"].get(variant), settings)
     lines += check_markdown(report["check_deep_below_linear"])
     lines += [
         f"Total time: {report['total_s'] / 60:.1f} min (compilation included).",
@@ -538,6 +594,7 @@ def base_report(settings: Settings) -> dict[str, Any]:
         "world_configs": {v: asdict(make_variant(v, settings.size).config) for v in settings.variants},
         "timing_note": "wall_s = compile_s + run_s per configuration: one jit(vmap) over all seeds, "
         "compilation included",
+        "zero_reward": {},
         "results": {v: {name: empty_record() for name in VARIANT_ALGORITHMS[v]} for v in settings.variants},
         "complete": False,
     }
@@ -546,6 +603,30 @@ def base_report(settings: Settings) -> dict[str, Any]:
 def json_path(settings: Settings) -> Path:
     """The JSON results file."""
     return settings.out_dir / "objectworld.json"
+
+
+RESUME_KEYS = ("settings", "configs", "world_configs")
+
+
+def resumed_report(settings: Settings, fresh: dict[str, Any]) -> dict[str, Any]:
+    """The saved report of an interrupted run with the same settings, or ``fresh`` if there is none.
+
+    Raises ``SystemExit`` if the saved run used other settings (its results would not mix).
+    """
+    path = json_path(settings)
+    if not path.exists():
+        return fresh
+    saved = json.loads(path.read_text())
+    for key in RESUME_KEYS:
+        if saved.get(key) != json.loads(json.dumps(fresh[key])):
+            raise SystemExit(f"{path} was made with other {key}; rerun without --resume to start afresh")
+    saved["complete"] = False
+    return saved
+
+
+def is_done(report: dict[str, Any], variant_name: str, name: str, n: int) -> bool:
+    """Whether configuration (variant, algorithm, N) already has results in ``report``."""
+    return n in report["results"][variant_name][name]["n"]
 
 
 # ---------------------------------------------------------------- driver
@@ -574,17 +655,36 @@ def configurations(settings: Settings) -> list[tuple[str, str, int]]:
     return [(v, a, n) for v in settings.variants for a in VARIANT_ALGORITHMS[v] for n in settings.n_values]
 
 
+def ensure_reference(report: dict[str, Any], variant_name: str, settings: Settings, console: Console) -> None:
+    """Measure the zero-reward reference of ``variant_name`` unless the report has it."""
+    if variant_name in report["zero_reward"]:
+        return
+    reference = zero_reward_reference(make_variant(variant_name, settings.size), settings.seeds)
+    report["zero_reward"][variant_name] = reference
+    console.print(f"{variant_name}: zero-reward reference {reference_text(reference)}", highlight=False)
+
+
 def run_all(settings: Settings, report: dict[str, Any], console: Console) -> None:
-    """Run every configuration, filling ``report['results']``; saves the JSON after each one."""
+    """Run every configuration, filling ``report['results']``; saves the JSON after each one.
+
+    Configurations the report already has (a resumed run) are skipped; ``report['total_s']``
+    counts the time of every session of the run.
+    """
+    previous_s, start = report.get("total_s", 0.0), time.perf_counter()
     configs = configurations(settings)
     with progress_bar(len(configs), "objectworld benchmark", console=console) as bar:
         for variant_name, name, n in configs:
+            if is_done(report, variant_name, name, n):
+                bar.advance()
+                continue
+            ensure_reference(report, variant_name, settings, console)
             bar.update(f"{variant_name} {name} N={n}")
             variant, method = make_variant(variant_name, settings.size), make_method(name, settings.iterations)
             run = run_config(variant, method, settings, n)
             record = report["results"][variant_name][name]
             add_run(record, n, run)
             log_run(console, f"{variant_name} {name} N={n}", record, run)
+            report["total_s"] = previous_s + time.perf_counter() - start
             atomic_write_json(json_path(settings), report)
             bar.advance()
             if n == settings.n_values[-1]:
@@ -605,14 +705,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = make_console(stderr=False)
     if not console.is_terminal:
         console.width = 160
-    start = time.perf_counter()
     report = base_report(settings)
+    if parse_args(argv).resume:
+        report = resumed_report(settings, report)
     run_all(settings, report, console)
-    report["total_s"] = time.perf_counter() - start
     report["check_deep_below_linear"] = check = deep_vs_linear_check(report["results"])
     report["complete"] = True
     atomic_write_json(json_path(settings), report)
-    write_plots(report["results"], settings)
+    write_plots(report, settings)
     atomic_write_text(settings.out_dir / "objectworld.md", markdown(report, settings))
     print_summary(console, report)
     console.print(f"check: {check['statement']}: {check['holds']} {check['per_n']}")
