@@ -33,9 +33,7 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +44,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_machine import machine_info
 from jax import Array
 from rich.console import Console
 
@@ -404,39 +403,10 @@ def deep_vs_linear_check(results: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- machine and command
 
 
-def git_revision() -> str:
-    """The repository's commit, with ``+dirty`` when the tree has changes; ``unknown`` if not a checkout."""
-    try:
-        run = lambda *cmd: subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
-        return run("git", "rev-parse", "--short", "HEAD") + ("+dirty" if run("git", "status", "--porcelain") else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
-def cpu_model() -> str:
-    """The CPU model name from ``/proc/cpuinfo``, else ``platform.processor()``."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
-def machine_info() -> dict[str, Any]:
-    """Where the figures were measured."""
-    return {
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "numpy": np.__version__,
-        "devices": [str(d) for d in jax.devices()],
-        "git": git_revision(),
-    }
 
 
 def command_line() -> str:

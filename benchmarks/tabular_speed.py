@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from bench_machine import load_average, machine_info
 from jax import Array
 from rich.console import Console
 from rich.table import Table
@@ -460,46 +458,12 @@ def time_seeds(keys: Array, settings: Settings) -> dict[str, Any]:
 # ---------------------------------------------------------------- reporting
 
 
-def git_revision() -> str:
-    """The repository's commit, with ``+dirty`` when the tree has changes; ``unknown`` if not a checkout."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def cpu_model() -> str:
-    """The CPU model name from ``/proc/cpuinfo``, else ``platform.processor()``."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
-def load_average() -> list[float] | None:
-    """The 1, 5 and 15 minute load averages (the machine may be shared), where the OS has them."""
-    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
-def machine_info() -> dict[str, Any]:
-    """Where the figures were measured."""
-    return {
-        "processor": platform.processor(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "jax": jax.__version__,
-        "devices": [str(d) for d in jax.devices()],
-        "git": git_revision(),
-    }
 
 
 def ms(seconds: float) -> str:
@@ -596,6 +560,13 @@ def one_minute(load: list[float] | None) -> str:
 def markdown(results: dict[str, Any], rows: list[tuple[str, str, str]]) -> str:
     """A markdown fragment for the results page."""
     lines = [
+        "## Speed of exact tabular IRL",
+        "",
+        "One MCE IRL iteration (backward pass, forward pass, gradient, Adam step) on a 2000-state MDP, "
+        "against the same computation in dense NumPy (its gradient asserted equal); whole linear fits "
+        "on a 32 x 32 objectworld; eight seeds in one vmap. Goals (issue 2): at most 20 ms per MCE "
+        "iteration; a MaxEnt objectworld fit converging in under 5 s.",
+        "",
         "| measurement | median | notes |",
         "|---|---:|---|",
         *(f"| {name.strip() if not name.startswith('  ') else '&nbsp;&nbsp;' + name.strip()} | {value} | {note} |"
@@ -670,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Measure, print the table, write the JSON and the markdown fragment."""
     args = parse_args(argv)
     settings, console = settings_from(args), Console()
-    command = " ".join([f"PYTHONPATH=src {sys.executable} benchmarks/tabular_speed.py", *sys.argv[1:]])
+    command = " ".join(["PYTHONPATH=src python benchmarks/tabular_speed.py", *sys.argv[1:]])
     results = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,

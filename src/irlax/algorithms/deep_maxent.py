@@ -17,11 +17,12 @@ from jax import Array
 
 from irlax.algorithms.mce import MCEConfig, mce_counts, mce_objective, planning_horizon
 from irlax.algorithms.tabular_fit import (
+    GradientConfig,
     Problem,
     TabularIRLResult,
     check_demos_for,
     fit_problem,
-    make_optimizer,
+    optimizer_for,
     validated_jit,
 )
 from irlax.data.trajectories import Trajectories
@@ -36,15 +37,11 @@ ARCHITECTURES = ("mlp", "conv")
 
 
 @dataclass(frozen=True)
-class DeepMaxEntConfig:
+class DeepMaxEntConfig(GradientConfig):
     """Configuration of Deep MaxEnt IRL."""
 
-    iterations: int = 200
-    """Number of gradient steps."""
     learning_rate: float = 0.01
-    """Adam step size."""
-    optimizer: str = "adam"
-    """``adam`` or ``sgd``."""
+    """Step size of the optimiser (smaller than the linear methods': a network is steeper)."""
     l2: float = 1e-2
     """L2 weight decay on the network weights (the paper's regulariser)."""
     architecture: str = "mlp"
@@ -81,7 +78,7 @@ def problem(
     solver = MCEConfig(tolerance=config.tolerance, max_planning_iterations=config.max_planning_iterations)
     objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), solver, horizon)
     gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
-    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
+    optimizer = optimizer_for(config)
     model = reward_model or deep_reward_model(config, mdp)
     return Problem(objective, model, mdp.features, optimizer, gap)
 

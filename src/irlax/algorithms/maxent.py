@@ -28,11 +28,12 @@ import jax.numpy as jnp
 from jax import Array
 
 from irlax.algorithms.tabular_fit import (
+    GradientConfig,
     Problem,
     TabularIRLResult,
     check_demos_for,
     fit_problem,
-    make_optimizer,
+    optimizer_for,
     validated_jit,
 )
 from irlax.data.trajectories import Trajectories, end_aligned_step_counts
@@ -45,17 +46,9 @@ from irlax.rl.planning import maxent_backward_pass
 
 
 @dataclass(frozen=True)
-class MaxEntConfig:
+class MaxEntConfig(GradientConfig):
     """Configuration of MaxEnt IRL (2008)."""
 
-    iterations: int = 200
-    """Number of gradient steps."""
-    learning_rate: float = 0.1
-    """Step size of the optimiser."""
-    optimizer: str = "adam"
-    """``adam`` or ``sgd``."""
-    l2: float = 0.0
-    """L2 weight decay on the reward parameters."""
     horizon: int | None = None
     """Horizon of the trajectory model; ``None``: the longest demonstration."""
 
@@ -98,7 +91,7 @@ def problem(
     n = demos.num_trajectories
     objective = lambda reward: maxent_log_likelihood_and_grad(mdp, reward, counts / n, starts / n)
     gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, 1.0)
-    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
+    optimizer = optimizer_for(config)
     return Problem(objective, reward_model or linear_reward(), mdp.features, optimizer, gap)
 
 

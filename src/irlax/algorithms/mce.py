@@ -26,11 +26,12 @@ import jax.numpy as jnp
 from jax import Array
 
 from irlax.algorithms.tabular_fit import (
+    GradientConfig,
     Problem,
     TabularIRLResult,
     check_demos_for,
     fit_problem,
-    make_optimizer,
+    optimizer_for,
     validated_jit,
 )
 from irlax.data.trajectories import Trajectories, step_counts
@@ -48,17 +49,9 @@ from irlax.rl.planning import (
 
 
 @dataclass(frozen=True)
-class MCEConfig:
+class MCEConfig(GradientConfig):
     """Configuration of MCE IRL."""
 
-    iterations: int = 200
-    """Number of gradient steps."""
-    learning_rate: float = 0.1
-    """Step size of the optimiser."""
-    optimizer: str = "adam"
-    """``adam`` or ``sgd``."""
-    l2: float = 0.0
-    """L2 weight decay on the reward parameters."""
     horizon: int | None = None
     """Planning horizon; ``None`` uses the MDP's (discounted infinite horizon if it has none)."""
     tolerance: float = DEFAULT_TOLERANCE
@@ -148,7 +141,7 @@ def problem(
     check_demos_for(mdp, demos, horizon)
     objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), config, horizon)
     gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
-    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.l2)
+    optimizer = optimizer_for(config)
     return Problem(objective, reward_model or linear_reward(), mdp.features, optimizer, gap)
 
 

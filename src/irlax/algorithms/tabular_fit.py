@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
@@ -62,6 +63,25 @@ class TabularIRLResult(NamedTuple):
     reward: Array
     log_policy: Array
     metrics: IterationMetrics
+
+
+@dataclass(frozen=True)
+class GradientConfig:
+    """The gradient-ascent settings every likelihood-based tabular algorithm's config starts with."""
+
+    iterations: int = 200
+    """Number of gradient steps."""
+    learning_rate: float = 0.1
+    """Step size of the optimiser."""
+    optimizer: str = "adam"
+    """``adam`` or ``sgd``."""
+    l2: float = 0.0
+    """L2 weight decay on the reward parameters."""
+
+
+def optimizer_for(config: GradientConfig) -> optax.GradientTransformation:
+    """The optax optimiser a config asks for (see :func:`make_optimizer`)."""
+    return make_optimizer(config.optimizer, config.learning_rate, config.l2)
 
 
 def make_optimizer(name: str, learning_rate: float, l2: float) -> optax.GradientTransformation:
