@@ -284,16 +284,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("fit", help="fit a tabular IRL algorithm (any number of seeds, vmapped)")
-    p.add_argument("algorithm", nargs="?", choices=list(ALGORITHMS))
+    p.add_argument(
+        "algorithm", nargs="?", choices=list(ALGORITHMS),
+        help="; ".join(f"{name}: {algo.description}" for name, algo in ALGORITHMS.items()),
+    )
     p.add_argument("--world", help="world file (.npz)")
     p.add_argument("--demos", help="demonstrations file (.npz)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds run at once")
-    p.add_argument("--seed", type=int, default=0, help="base seed")
-    p.add_argument("--iterations", type=int)
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--l2", type=float)
-    p.add_argument("--horizon", type=int)
+    p.add_argument(
+        "--seeds", type=int, default=1,
+        help="number of seeds run at once (default 1; linear rewards start at 0, so their seeds coincide)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    p.add_argument("--iterations", type=int, help="gradient steps (default: the algorithm's config, 200)")
+    p.add_argument("--learning-rate", type=float, help="optimiser step size (default: the algorithm's config)")
+    p.add_argument("--l2", type=float, help="L2 weight decay on the reward parameters")
+    p.add_argument("--horizon", type=int, help="planning horizon (default: the world's; none = discounted)")
     p.add_argument("--architecture", choices=("mlp", "conv"), help="deep-maxent reward network")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other config field")
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
