@@ -17,7 +17,6 @@ from jax import Array
 
 from irlax.algorithms.mce import MCEConfig, mce_counts, mce_objective, planning_horizon
 from irlax.algorithms.tabular_fit import (
-    GradientConfig,
     Problem,
     TabularIRLResult,
     check_demos_for,
@@ -31,14 +30,13 @@ from irlax.errors import IrlaxError
 from irlax.metrics.tabular import feature_expectation_gap
 from irlax.rewards.base import RewardModel
 from irlax.rewards.neural import conv_reward, mlp_reward
-from irlax.rl.planning import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE
 
 ARCHITECTURES = ("mlp", "conv")
 
 
 @dataclass(frozen=True)
-class DeepMaxEntConfig(GradientConfig):
-    """Configuration of Deep MaxEnt IRL."""
+class DeepMaxEntConfig(MCEConfig):
+    """Configuration of Deep MaxEnt IRL: MCE IRL's settings (planning horizon and tolerances) and a network."""
 
     learning_rate: float = 0.01
     """Step size of the optimiser (smaller than the linear methods': a network is steeper)."""
@@ -50,12 +48,6 @@ class DeepMaxEntConfig(GradientConfig):
     """Hidden widths of the MLP, or channels of the hidden convolutions."""
     kernel: int = 3
     """Spatial size of the hidden convolutions (``conv`` only)."""
-    horizon: int | None = None
-    """Planning horizon; ``None`` uses the MDP's (discounted infinite horizon if it has none)."""
-    tolerance: float = DEFAULT_TOLERANCE
-    """Tolerance of infinite-horizon soft value iteration and occupancy solves."""
-    max_planning_iterations: int = DEFAULT_MAX_ITERATIONS
-    """Cap on the iterations of an infinite-horizon solve."""
 
 
 def deep_reward_model(config: DeepMaxEntConfig, mdp: TabularMDP) -> RewardModel:
@@ -75,8 +67,7 @@ def problem(
     """The Deep MaxEnt problem for :mod:`irlax.algorithms.tabular_fit` (the config's network by default)."""
     horizon = planning_horizon(config.horizon, mdp)
     check_demos_for(mdp, demos, horizon)
-    solver = MCEConfig(tolerance=config.tolerance, max_planning_iterations=config.max_planning_iterations)
-    objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), solver, horizon)
+    objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), config, horizon)
     gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
     optimizer = optimizer_for(config)
     model = reward_model or deep_reward_model(config, mdp)
