@@ -59,7 +59,7 @@ def test_evaluate_scores_a_saved_reward(world_and_demos, tmp_path, capsys):
     np.save(reward, np.zeros(64, np.float32))
     assert main(["evaluate", "--world", str(world), "--reward", str(reward), "--demos", str(demos)]) == 0
     out = capsys.readouterr().out
-    assert "evd_soft" in out and "demo_log_likelihood" in out
+    assert "evd_soft" in out and "demo_nll" in out
 
 
 @pytest.mark.parametrize(

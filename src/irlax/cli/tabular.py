@@ -29,7 +29,7 @@ from irlax.envs.tabular import TabularMDP, check_reward
 from irlax.envs.world import World
 from irlax.envs.world_file import load_world, save_world
 from irlax.errors import IrlaxError
-from irlax.metrics.tabular import action_log_likelihood, expected_value_difference, optimal_log_policies
+from irlax.metrics.tabular import action_negative_log_likelihood, expected_value_difference, optimal_log_policies
 from irlax.report import (
     create_run_dir,
     load_pytree,
@@ -132,7 +132,7 @@ def metric_rows(result: TabularIRLResult) -> list[dict]:
 def evaluate_rewards(
     world: World | None, mdp: TabularMDP, rewards: np.ndarray, demos: Trajectories | None
 ) -> list[dict]:
-    """Per-seed evaluation rows: EVD (soft, greedy) when the true reward is known, demo action log-likelihood."""
+    """Per-seed rows: EVD (soft, greedy) when the true reward is known; the demonstrations' action NLL per step."""
     rows = []
     for seed, reward in enumerate(rewards):
         row: dict = {"seed": seed}
@@ -142,7 +142,7 @@ def evaluate_rewards(
             row.update(evd_soft=float(evd.soft), evd_greedy=float(evd.greedy))
         if demos is not None:
             soft, _ = optimal_log_policies(mdp, reward)
-            row["demo_log_likelihood"] = float(action_log_likelihood(soft, demos))
+            row["demo_nll"] = float(action_negative_log_likelihood(soft, demos))
         rows.append(row)
     return rows
 

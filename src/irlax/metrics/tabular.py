@@ -73,6 +73,11 @@ def action_log_likelihood(log_policy: Array, demos: Trajectories) -> Array:
     return jnp.sum(jnp.where(demos.mask, logp, 0.0)) / jnp.sum(demos.mask)
 
 
+def action_negative_log_likelihood(log_policy: Array, demos: Trajectories) -> Array:
+    """Negative log-likelihood of the demonstrated actions per step, ``-mean log pi_t(a_t | s_t)``: a scalar."""
+    return -action_log_likelihood(log_policy, demos)
+
+
 class ValueDifference(NamedTuple):
     """Expected value differences (true value of expert minus learner), soft and greedy."""
 
