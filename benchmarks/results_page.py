@@ -30,10 +30,6 @@ machine named under it; the command is given with each. To refresh the page:
 run the scripts (each writes a markdown fragment into `benchmarks/results/`),
 then `python benchmarks/results_page.py`. Timings come from a shared 2-core
 machine: compare ratios measured in the same run rather than absolute seconds.
-The objectworld run of 2026-11-26 shared its machine with other jobs (load
-average 3 to 5 on 2 cores), so its wall-clock columns are inflated; its EVD
-figures do not depend on the load. The speed section was measured on the quiet
-machine.
 
 Contents:
 1. Objectworld and binaryworld: expected value difference against the number of
