@@ -11,23 +11,20 @@ and is back-propagated through the network (the paper's eq. 11).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 from jax import Array
 
-from irlax.algorithms.mce import MCEConfig, mce_counts, mce_objective, planning_horizon
+from irlax.algorithms import mce
+from irlax.algorithms.mce import MCEConfig
 from irlax.algorithms.tabular_fit import (
     Problem,
     TabularIRLResult,
-    check_demos_for,
     fit_problem,
-    optimizer_for,
     validated_jit,
 )
 from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
-from irlax.metrics.tabular import feature_expectation_gap
 from irlax.rewards.base import RewardModel
 from irlax.rewards.neural import conv_reward, mlp_reward
 
@@ -64,14 +61,8 @@ def deep_reward_model(config: DeepMaxEntConfig, mdp: TabularMDP) -> RewardModel:
 def problem(
     config: DeepMaxEntConfig, mdp: TabularMDP, demos: Trajectories, reward_model: RewardModel | None = None
 ) -> Problem:
-    """The Deep MaxEnt problem for :mod:`irlax.algorithms.tabular_fit` (the config's network by default)."""
-    horizon = planning_horizon(config.horizon, mdp)
-    check_demos_for(mdp, demos, horizon)
-    objective = partial(mce_objective, mdp, mce_counts(mdp, demos, horizon), config, horizon)
-    gap = lambda log_policy: feature_expectation_gap(mdp, log_policy, demos, mdp.discount)
-    optimizer = optimizer_for(config)
-    model = reward_model or deep_reward_model(config, mdp)
-    return Problem(objective, model, mdp.features, optimizer, gap)
+    """The Deep MaxEnt problem: MCE IRL's (same likelihood) with the config's network as the reward."""
+    return mce.problem(config, mdp, demos, reward_model or deep_reward_model(config, mdp))
 
 
 def fit(
