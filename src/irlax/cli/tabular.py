@@ -7,12 +7,21 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irlax.algorithms.registry import ALGORITHMS, Progress, fit_seeds, init_seeds, make_config
+from irlax.algorithms.registry import (
+    ALGORITHMS,
+    Progress,
+    fit_seeds,
+    fit_seeds_in_turn,
+    get_algorithm,
+    init_seeds,
+    make_config,
+)
 from irlax.algorithms.tabular_fit import IterationMetrics, TabularIRLResult
 from irlax.data.trajectories import Trajectories, load_trajectories, save_trajectories
 from irlax.envs import (
@@ -119,13 +128,14 @@ def fit_overrides(args: argparse.Namespace) -> dict[str, str]:
 
 
 def metric_rows(result: TabularIRLResult) -> list[dict]:
-    """Per-seed, per-iteration metric rows of a vmapped result."""
+    """Per-seed, per-iteration metric rows of a multi-seed result (iterations a seed did not run, NaN, left out)."""
     metrics = {k: np.asarray(v) for k, v in result.metrics._asdict().items()}
-    seeds, iterations = metrics["log_likelihood"].shape
+    seeds, iterations = next(iter(metrics.values())).shape
     return [
         {"seed": s, "iteration": i, **{k: float(v[s, i]) for k, v in metrics.items()}}
         for s in range(seeds)
         for i in range(iterations)
+        if not all(np.isnan(v[s, i]) for v in metrics.values())
     ]
 
 
@@ -149,12 +159,12 @@ def evaluate_rewards(
 
 def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, result: TabularIRLResult,
                       label: str) -> None:
-    """Learned rewards, metrics and plots of a fit into ``run_dir``."""
+    """Learned rewards, metrics and plots of a fit into ``run_dir`` (the curve the algorithm names, as a PNG)."""
     rewards = np.asarray(result.reward)
     save_array(run_dir, "reward", rewards)
     write_metrics(run_dir, metric_rows(result))
-    curves = {label: np.asarray(result.metrics.log_likelihood)}
-    plot_metric_curves(run_dir / "log_likelihood.png", curves, "log-likelihood per demonstration")
+    metric, ylabel = get_algorithm(label).curve
+    plot_metric_curves(run_dir / f"{metric}.png", {label: np.asarray(getattr(result.metrics, metric))}, ylabel)
     if mdp.grid_shape is not None:
         maps = {} if world is None else {"true": np.asarray(world.reward).reshape(mdp.num_states, -1).mean(-1)}
         maps[f"{label} (seed 0)"] = rewards[0].reshape(mdp.num_states, -1).mean(-1)
@@ -201,8 +211,10 @@ def fit_setup(args: argparse.Namespace) -> tuple[Path, dict]:
 def cmd_fit(args: argparse.Namespace) -> None:
     """Fit a tabular IRL algorithm on a world and demonstrations, for several seeds at once.
 
-    The run checkpoints after every twentieth of its iterations; ``--resume RUN_DIR``
-    continues from the last checkpoint and ends where an uninterrupted run would.
+    A gradient algorithm's run checkpoints after every twentieth of its iterations;
+    ``--resume RUN_DIR`` continues from the last checkpoint and ends where an
+    uninterrupted run would. Apprenticeship learning (a solver in its loop) runs its
+    seeds in turn and is not checkpointed: ``--resume`` runs it again.
     """
     run_dir, settings = fit_setup(args)
     algorithm = settings["algorithm"]
@@ -210,11 +222,34 @@ def cmd_fit(args: argparse.Namespace) -> None:
     demos = load_trajectories(settings["demos"], num_states=mdp.num_states, num_actions=mdp.num_actions)
     config = make_config(algorithm, settings["config"])
     keys = jax.random.split(jax.random.PRNGKey(settings["seed"]), settings["seeds"])
+    if get_algorithm(algorithm).problem is None:
+        result, seconds = fit_in_turn(args, algorithm, config, keys, mdp, demos)
+    else:
+        result, seconds = fit_gradient(args, run_dir, algorithm, config, keys, mdp, demos)
+    rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
+    write_fit_outputs(run_dir, mdp, world, result, algorithm)
+    write_summary(run_dir, {"seconds": seconds, "evaluation": rows})
+    print_table(f"{algorithm} on {name} ({seconds:.2f} s, {settings['seeds']} seeds)", *evaluation_table(rows))
+    print(f"run directory: {run_dir}")
+
+
+def fit_in_turn(args: argparse.Namespace, algorithm: str, config: Any, keys: jax.Array, mdp: TabularMDP,
+                demos: Trajectories) -> tuple[Any, float]:
+    """Run a solver-loop algorithm's seeds one after another (no checkpoints: a resumed run starts it again)."""
+    with progress_bar(len(keys), f"{algorithm} ({len(keys)} seeds, in turn)", enabled=not args.quiet) as bar:
+        start = time.perf_counter()
+        result = fit_seeds_in_turn(algorithm, config, keys, mdp, demos, on_seed=lambda _: bar.advance(1))
+        return result, time.perf_counter() - start
+
+
+def fit_gradient(args: argparse.Namespace, run_dir: Path, algorithm: str, config: Any, keys: jax.Array,
+                 mdp: TabularMDP, demos: Trajectories) -> tuple[TabularIRLResult, float]:
+    """Run a gradient algorithm's seeds in one vmapped computation, in chunks, checkpointing after each."""
     progress = init_seeds(algorithm, config, keys, mdp, demos)
     if args.resume and (run_dir / CHECKPOINT).exists():
         progress = load_progress(run_dir, progress)
     chunk = max(1, -(-config.iterations // PROGRESS_CHUNKS))
-    label = f"{algorithm} ({settings['seeds']} seeds)"
+    label = f"{algorithm} ({len(keys)} seeds)"
     with progress_bar(config.iterations, label, enabled=not args.quiet) as bar:
         bar.advance(progress.done)
         reached = [progress.done]
@@ -228,12 +263,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         result = jax.block_until_ready(
             fit_seeds(algorithm, config, keys, mdp, demos, chunk=chunk, progress=progress, on_chunk=on_chunk)
         )
-        seconds = time.perf_counter() - start
-    rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
-    write_fit_outputs(run_dir, mdp, world, result, algorithm)
-    write_summary(run_dir, {"seconds": seconds, "evaluation": rows})
-    print_table(f"{algorithm} on {name} ({seconds:.2f} s, {settings['seeds']} seeds)", *evaluation_table(rows))
-    print(f"run directory: {run_dir}")
+        return result, time.perf_counter() - start
 
 
 def evaluation_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:

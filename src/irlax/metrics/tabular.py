@@ -17,6 +17,7 @@ from jax import Array
 
 from irlax.data.trajectories import Trajectories, start_distribution, step_counts
 from irlax.envs.tabular import TabularMDP
+from irlax.rl.feature_expectations import feature_expectations
 from irlax.rl.occupancy import occupancy_finite, policy_value
 from irlax.rl.planning import (
     soft_value_iteration,
@@ -24,13 +25,6 @@ from irlax.rl.planning import (
     value_iteration,
     value_iteration_finite,
 )
-
-
-def feature_expectations(features: Array, sa_measure: Array) -> Array:
-    """``sum_{s,a} measure[s, a] f(s[, a])``: features ``[S, F]`` or ``[S, A, F]``, measure ``[S, A]`` -> ``[F]``."""
-    if features.ndim == 2:
-        return sa_measure.sum(axis=-1) @ features
-    return jnp.einsum("sa,saf->f", sa_measure, features)
 
 
 def per_step_discounted_mean(counts: Array, discount: float) -> Array:

@@ -111,8 +111,9 @@ def plot_evd_vs_n(
     path: PathLike,
     results: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     title: str,
+    ylabel: str = "expected value difference",
 ) -> Path:
-    """Plot expected value difference against the number of demonstrations N.
+    """Plot expected value difference (or another ``ylabel``) against the number of demonstrations N.
 
     ``results`` maps an algorithm name to ``(N values, mean EVD, stderr)``, three
     arrays of equal length; each becomes an errorbar line. The x axis is
@@ -133,7 +134,7 @@ def plot_evd_vs_n(
     ax.set_xticks(sorted(ticks), labels=[f"{t:g}" for t in sorted(ticks)])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("number of demonstrations N")
-    ax.set_ylabel("expected value difference")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     if results:
         ax.legend()
