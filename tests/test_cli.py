@@ -147,3 +147,150 @@ def test_resume_ends_where_an_uninterrupted_run_would(world_and_demos, tmp_path)
     assert main(["fit", "--resume", str(cut), "--quiet"]) == 0
     np.testing.assert_allclose(np.load(cut / "reward.npy"), np.load(full / "reward.npy"), rtol=1e-5, atol=1e-5)
     assert len((cut / "metrics.jsonl").read_text().splitlines()) == 2 * 40
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# control tasks: irlax expert, demos, bc
+
+TINY_PPO = ["--set", "num_envs=4", "--set", "num_steps=32", "--set", "num_epochs=1", "--set", "minibatch_size=64"]
+EXPERT_ARGS = ["expert", "--env", "CartPole-v1", "--steps", "512", "--seeds", "2", "--eval-episodes", "3",
+               "--quiet", *TINY_PPO]  # 4 iterations of 128 steps, checkpointed after each
+
+
+@pytest.fixture(scope="module")
+def cartpole_expert(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("control") / "expert"
+    assert main([*EXPERT_ARGS, "--out", str(out)]) == 0
+    return out
+
+
+def test_expert_demos_and_bc_end_to_end(cartpole_expert, tmp_path, capsys):
+    names = {p.name for p in cartpole_expert.iterdir()}
+    assert {"expert.json", "policy.npz", "config.json", "metrics.csv", "metrics.jsonl", "summary.json",
+            "return.png", "checkpoint.npz"} <= names
+    assert not [n for n in names if n.startswith(".")], "no temporary files left behind"
+    info = json.loads((cartpole_expert / "expert.json").read_text())
+    assert info["env"] == "CartPole-v1" and info["learner"] == "ppo" and info["env_steps"] == 512
+    assert info["config"]["num_steps"] == 32 and len(info["seed_returns"]) == 2 and info["return"]["mean"] > 0
+    assert len((cartpole_expert / "metrics.jsonl").read_text().splitlines()) == 2 * 4
+
+    demos_file = tmp_path / "demos.npz"
+    assert main(["demos", "--expert", str(cartpole_expert), "--episodes", "3", "--out", str(demos_file)]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "3 episodes of CartPole-v1" in out and "mean return" in out
+    from irlax.data.demos import load_demonstrations
+    from irlax.envs.control import make_env
+
+    demos = load_demonstrations(demos_file, make_env("CartPole-v1"))
+    assert demos.num_episodes == 3 and demos.expert_info()["learner"] == "ppo"
+    assert np.all(np.asarray(demos.log_probs)[np.asarray(demos.mask)] <= 0.0)
+
+    assert main(["bc", "--demos", str(demos_file), "--seeds", "2", "--epochs", "2", "--eval-episodes", "3",
+                 "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "bc return" in out and "normalised" in out
+    run_dir = only_run_dir(tmp_path / "runs")
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "metrics.csv", "summary.json", "loss.png", "policy.npz"} <= names
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert len(summary["evaluation"]) == 2 and summary["expert_return"] == pytest.approx(
+        float(np.asarray(demos.returns()).mean()))
+    assert 0.0 < summary["random_return"] < 50.0
+
+
+def test_expert_resume_ends_where_an_uninterrupted_run_would(cartpole_expert, tmp_path):
+    import jax
+
+    from irlax.cli.control import save_training
+    from irlax.envs.control import make_env
+    from irlax.report import load_pytree
+    from irlax.rl import experts
+    from irlax.rl.learners import get_learner
+
+    cut = tmp_path / "cut"
+    assert main([*EXPERT_ARGS, "--out", str(cut)]) == 0
+    # simulate a crash after 2 of 4 iterations: rewind the checkpoint, drop the outputs
+    learner, env = get_learner("ppo"), make_env("CartPole-v1")
+    config = experts.config_from_dict(learner, json.loads((cut / "config.json").read_text())["config"], "test")
+    train_key, _ = jax.random.split(jax.random.PRNGKey(0))
+    progress = experts.init_training(learner, config, env, jax.random.split(train_key, 2))
+    for _ in range(2):
+        progress = experts.advance_training(learner, config, env, progress, 1)
+    save_training(cut, progress, 1.0)
+    for name in ("expert.json", "policy.npz", "metrics.jsonl"):
+        (cut / name).unlink()
+    assert main(["expert", "--resume", str(cut), "--quiet"]) == 0
+    template = experts.policy_template(learner, config, env)
+    full_params, _ = load_pytree(cartpole_expert / "policy.npz", template)
+    cut_params, _ = load_pytree(cut / "policy.npz", template)
+    for a, b in zip(jax.tree.leaves(full_params), jax.tree.leaves(cut_params), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert len((cut / "metrics.jsonl").read_text().splitlines()) == 2 * 4
+    full_info, cut_info = (json.loads((d / "expert.json").read_text()) for d in (cartpole_expert, cut))
+    assert full_info["seed_returns"] == pytest.approx(cut_info["seed_returns"])
+
+
+def test_loading_an_expert_validates_it(cartpole_expert, tmp_path):
+    import shutil
+
+    from irlax.errors import IrlaxError
+    from irlax.rl import experts
+
+    expert = experts.load_expert(cartpole_expert, "CartPole-v1")
+    assert expert.learner.name == "ppo" and expert.config.num_steps == 32
+    with pytest.raises(IrlaxError, match="was trained on CartPole-v1, not Pendulum-v1"):
+        experts.load_expert(cartpole_expert, "Pendulum-v1")
+    broken = tmp_path / "broken"
+    shutil.copytree(cartpole_expert, broken)
+    (broken / "policy.npz").unlink()
+    with pytest.raises(IrlaxError, match="lacks its parameters policy.npz"):
+        experts.load_expert(broken)
+    (broken / "expert.json").write_text("{not json")
+    with pytest.raises(IrlaxError, match="is not a valid expert description"):
+        experts.load_expert(broken)
+
+
+def pendulum_demos_file(path: Path) -> Path:
+    """A small valid demonstrations file with Pendulum's sizes (observations of size 3, 1-D actions)."""
+    from irlax.data.demos import make_demonstrations, save_demonstrations
+
+    n, t = 2, 4
+    zeros = np.zeros((n, t), np.float32)
+    flags = np.zeros((n, t), bool)
+    demos = make_demonstrations(
+        {"obs": np.zeros((n, t, 3), np.float32), "actions": np.zeros((n, t, 1), np.float32),
+         "next_obs": np.zeros((n, t, 3), np.float32), "rewards": zeros, "terminated": flags, "truncated": flags,
+         "log_probs": zeros, "mask": ~flags},
+        env_name="Pendulum-v1", obs_size=3, discrete=False, action_size=1,
+    )
+    save_demonstrations(path, demos)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["expert", "--env", "Nope-v0"], "unknown environment 'Nope-v0'"),
+        (["expert"], "expert needs --env"),
+        (["expert", "--env", "CartPole-v1", "--set", "bogus=1"], "ppo has no setting 'bogus'"),
+        (["expert", "--env", "CartPole-v1", "--set", "gamma=high"], "gamma='high' is not a valid value"),
+        (["expert", "--env", "CartPole-v1", "--set", "minibatch_size=7"], "does not divide"),
+        (["expert", "--env", "CartPole-v1", "--steps", "0"], "must be at least 1"),
+        (["expert", "--resume", "{tmp}"], "is not an expert directory"),
+        (["expert", "--env", "CartPole-v1", "--out", "{tmp}"], "already exists and is not empty"),
+        (["demos", "--expert", "{tmp}/missing", "--episodes", "2"], "does not exist"),
+        (["demos", "--expert", "{tmp}", "--episodes", "2"], "is not an expert directory"),
+        (["bc", "--demos", "{tmp}/garbage.npz"], "not a readable .npz"),
+        (["bc", "--demos", "{tmp}/pendulum.npz", "--env", "CartPole-v1"], "CartPole-v1 has observations of size 4"),
+        (["bc", "--demos", "{tmp}/pendulum.npz", "--set", "distribution=beta"], "unknown distribution"),
+        (["bc", "--demos", "{tmp}/pendulum.npz", "--episodes", "5"], "the demonstrations have 2"),
+    ],
+)
+def test_bad_control_input_gives_one_line_errors(tmp_path, capsys, args, message):
+    (tmp_path / "garbage.npz").write_bytes(b"not a zip file")
+    pendulum_demos_file(tmp_path / "pendulum.npz")
+    full = [a.replace("{tmp}", str(tmp_path)) for a in args] + (["--out", str(tmp_path / "runs")]
+                                                                 if args[0] == "bc" else [])
+    assert main(full) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("irlax: error:") and message in err and "\n" not in err

@@ -1,4 +1,4 @@
-"""The ``irlax`` command: ``demo``, ``world``, ``sample``, ``fit``, ``evaluate``.
+"""The ``irlax`` command: ``demo``, ``world``, ``sample``, ``fit``, ``evaluate``, ``expert``, ``demos``, ``bc``.
 
 Bad input ends with one line, ``irlax: error: ...``, and exit status 2.
 """
@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from irlax import __version__
-from irlax.cli import demo, tabular
+from irlax.cli import control, demo, tabular
 from irlax.errors import IrlaxError
 
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_command(sub)
     tabular.add_commands(sub)
+    control.add_commands(sub)
     return parser
 
 

@@ -1,0 +1,343 @@
+"""Demonstrations on control tasks: whole episodes padded to the longest, their statistics and file format.
+
+A :class:`Demonstrations` holds ``N`` episodes padded to ``T`` steps (``T`` is the
+longest episode): step ``t`` of episode ``i`` is real where ``mask[i, t]`` is true,
+and each episode's real steps are a prefix, so variable lengths need no special
+cases (sum with the mask; never assume a fixed horizon). Padded entries are 0.
+
+Arrays (leaves of the pytree, written to and read from ``.npz`` files):
+
+=============  ===================  =======  ==================================================
+name           shape                dtype    meaning
+=============  ===================  =======  ==================================================
+``obs``        ``[N, T, O]``        float32  observation acted on at step ``t``
+``actions``    ``[N, T]``           int32    action index (discrete tasks)
+               ``[N, T, D]``        float32  action vector, within the bounds (continuous)
+``next_obs``   ``[N, T, O]``        float32  the true successor observation of step ``t``
+``rewards``    ``[N, T]``           float32  the environment's (true) reward of step ``t``
+``terminated`` ``[N, T]``           bool     step ``t`` reached a terminal state (no bootstrap)
+``truncated``  ``[N, T]``           bool     the time limit ended the episode at step ``t``
+``log_probs``  ``[N, T]``           float32  the expert's ``log pi(a_t | s_t)`` of the action it took
+``mask``       ``[N, T]``           bool     true on real steps (a non-empty prefix per episode)
+=============  ===================  =======  ==================================================
+
+Metadata (static fields of the pytree; scalars in the file): ``env_name``, ``obs_size``
+``O``, ``discrete``, ``action_size`` (number of actions, or ``D``) and ``expert``, a
+JSON description of the policy that produced them (learner, expert directory,
+its evaluation return, stochastic or deterministic actions). Files also carry
+``format_version``.
+
+Continuous actions are recorded as the environment executed them: clipped into
+``[action_low, action_high]``. Their ``log_probs`` are those of the policy's own
+draw (for PPO's unbounded Gaussian, of the draw before clipping).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from jax import Array
+
+from irlax.atomic import atomic_save_npz, read_npz
+from irlax.envs.control import ControlEnv
+from irlax.errors import IrlaxError
+from irlax.rl.rollout import Episodes, Transition
+
+FORMAT_VERSION = 1
+ARRAY_KEYS = ("obs", "actions", "next_obs", "rewards", "terminated", "truncated", "log_probs", "mask")
+META_KEYS = ("env_name", "obs_size", "discrete", "action_size", "expert", "format_version")
+ACTION_TOLERANCE = 1e-5
+"""How far outside the environment's bounds a recorded continuous action may lie (float rounding)."""
+
+
+@struct.dataclass
+class Demonstrations:
+    """``N`` expert episodes of a control task padded to ``T`` steps (see the module docstring).
+
+    Attributes:
+        obs: ``[N, T, O]`` float32 observations acted on.
+        actions: ``[N, T]`` int32 (discrete) or ``[N, T, D]`` float32 (continuous) actions.
+        next_obs: ``[N, T, O]`` float32 true successor observations.
+        rewards: ``[N, T]`` float32 true rewards.
+        terminated: ``[N, T]`` bool, the step ended the episode in a terminal state.
+        truncated: ``[N, T]`` bool, the time limit ended the episode at the step.
+        log_probs: ``[N, T]`` float32 the expert's log-probability of each action.
+        mask: ``[N, T]`` bool, real steps (a non-empty prefix of each row).
+        env_name: the environment they were recorded on (static).
+        obs_size: ``O`` (static).
+        discrete: whether actions are indices (static).
+        action_size: number of actions, or action dimensions ``D`` (static).
+        expert: JSON text describing the expert (static; ``""`` when unknown).
+    """
+
+    obs: Array
+    actions: Array
+    next_obs: Array
+    rewards: Array
+    terminated: Array
+    truncated: Array
+    log_probs: Array
+    mask: Array
+    env_name: str = struct.field(pytree_node=False, default="")
+    obs_size: int = struct.field(pytree_node=False, default=0)
+    discrete: bool = struct.field(pytree_node=False, default=True)
+    action_size: int = struct.field(pytree_node=False, default=0)
+    expert: str = struct.field(pytree_node=False, default="")
+
+    @property
+    def num_episodes(self) -> int:
+        """``N``."""
+        return int(self.obs.shape[0])
+
+    @property
+    def max_length(self) -> int:
+        """``T``, the longest episode."""
+        return int(self.obs.shape[1])
+
+    def lengths(self) -> Array:
+        """``[N]`` number of real steps of each episode."""
+        return jnp.sum(self.mask, axis=1)
+
+    def returns(self) -> Array:
+        """``[N]`` true (undiscounted) return of each episode."""
+        return jnp.sum(jnp.where(self.mask, self.rewards, 0.0), axis=1)
+
+    def expert_info(self) -> dict[str, Any]:
+        """The ``expert`` description as a dict (empty when unknown)."""
+        return json.loads(self.expert) if self.expert else {}
+
+
+def _pad_zero(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``x [N, T, ...]`` with the entries off ``mask [N, T]`` set to 0."""
+    keep = mask.reshape(mask.shape + (1,) * (x.ndim - 2))
+    return np.where(keep, x, np.zeros((), x.dtype))
+
+
+def make_demonstrations(
+    arrays: dict[str, Any],
+    *,
+    env_name: str,
+    obs_size: int,
+    discrete: bool,
+    action_size: int,
+    expert: str = "",
+) -> Demonstrations:
+    """Validate arrays (:data:`ARRAY_KEYS`) and build :class:`Demonstrations`, zeroing padded entries.
+
+    Raises:
+        IrlaxError: naming the first problem (see :func:`validate_demonstration_arrays`).
+    """
+    arrays = {key: np.asarray(arrays[key]) for key in ARRAY_KEYS}
+    validate_demonstration_arrays(arrays, obs_size=obs_size, discrete=discrete, action_size=action_size)
+    mask = arrays["mask"].astype(bool)
+    dtypes = {"actions": np.int32 if discrete else np.float32, "terminated": bool, "truncated": bool, "mask": bool}
+    out = {key: jnp.asarray(_pad_zero(value.astype(dtypes.get(key, np.float32)), mask))
+           for key, value in arrays.items()}
+    return Demonstrations(
+        **out, env_name=env_name, obs_size=int(obs_size), discrete=bool(discrete), action_size=int(action_size),
+        expert=expert,
+    )
+
+
+def _check_float(name: str, x: np.ndarray, valid: np.ndarray) -> None:
+    if x.dtype.kind != "f":
+        raise IrlaxError(f"{name} must be a float array, got dtype {x.dtype}")
+    bad = ~np.isfinite(x[valid])
+    if bad.any():
+        raise IrlaxError(f"{name} contains NaN or inf ({int(bad.sum())} values on real steps)")
+
+
+def _check_bool(name: str, x: np.ndarray) -> np.ndarray:
+    if x.dtype != bool:
+        if x.dtype.kind not in "iu" or not np.isin(x, (0, 1)).all():
+            raise IrlaxError(f"{name} must be a boolean array, got dtype {x.dtype}")
+        x = x.astype(bool)
+    return x
+
+
+def validate_demonstration_arrays(
+    arrays: dict[str, np.ndarray], *, obs_size: int, discrete: bool, action_size: int,
+    action_low: tuple[float, ...] | None = None, action_high: tuple[float, ...] | None = None,
+) -> None:
+    """Raise :class:`IrlaxError` naming the first problem with demonstration arrays.
+
+    Checks shapes (``[N, T, O]``, ``[N, T]`` or ``[N, T, D]``), dtypes, a non-empty set,
+    a non-empty prefix mask, finite values on real steps, episode ends only at an
+    episode's last step, and actions within ``[0, action_size)`` (discrete) or, when
+    bounds are given, within ``[action_low, action_high]`` (continuous).
+    """
+    obs = arrays["obs"]
+    if obs.ndim != 3:
+        raise IrlaxError(f"obs must have shape [N, T, O], got {list(obs.shape)}")
+    n, t, o = obs.shape
+    if n == 0 or t == 0:
+        raise IrlaxError(f"no demonstrations: obs has shape {list(obs.shape)} (0 episodes or 0 steps)")
+    if o != obs_size:
+        raise IrlaxError(f"obs has size {o}, but the file says obs_size {obs_size}")
+    expected = {
+        "next_obs": (n, t, o), "rewards": (n, t), "terminated": (n, t), "truncated": (n, t), "log_probs": (n, t),
+        "mask": (n, t), "actions": (n, t) if discrete else (n, t, action_size),
+    }
+    for key, shape in expected.items():
+        if arrays[key].shape != shape:
+            raise IrlaxError(f"{key} must have shape {list(shape)} (like obs {list(obs.shape)}), "
+                             f"got {list(arrays[key].shape)}")
+    mask = _check_bool("mask", arrays["mask"])
+    if not mask[:, 0].all():
+        i = int(np.argmin(mask[:, 0]))
+        raise IrlaxError(f"episode {i} has no steps (mask[{i}, 0] is false)")
+    gap = (~mask[:, :-1]) & mask[:, 1:]
+    if gap.any():
+        i = int(np.argwhere(gap)[0, 0])
+        raise IrlaxError(f"mask of episode {i} is not a prefix: real steps must come first")
+    for key in ("obs", "next_obs", "rewards", "log_probs"):
+        _check_float(key, arrays[key], mask)
+    terminated = _check_bool("terminated", arrays["terminated"])
+    truncated = _check_bool("truncated", arrays["truncated"])
+    last = mask & ~np.concatenate([mask[:, 1:], np.zeros((n, 1), bool)], axis=1)
+    for key, flags in (("terminated", terminated), ("truncated", truncated)):
+        early = flags & mask & ~last
+        if early.any():
+            i, step = (int(v) for v in np.argwhere(early)[0])
+            raise IrlaxError(f"{key}[{i}, {step}] is true before the last step of episode {i}")
+    actions = arrays["actions"]
+    valid_actions = actions[mask]
+    if discrete:
+        if actions.dtype.kind not in "iu":
+            raise IrlaxError(f"actions must be integer indices for a discrete task, got dtype {actions.dtype}")
+        if valid_actions.size and (valid_actions.min() < 0 or valid_actions.max() >= action_size):
+            bad = int(valid_actions.min() if valid_actions.min() < 0 else valid_actions.max())
+            raise IrlaxError(f"action {bad} is out of range: the task has {action_size} actions (0..{action_size - 1})")
+    else:
+        _check_float("actions", actions, mask)
+        if action_low is not None and action_high is not None:
+            low, high = np.asarray(action_low), np.asarray(action_high)
+            outside = (valid_actions < low - ACTION_TOLERANCE) | (valid_actions > high + ACTION_TOLERANCE)
+            if outside.any():
+                value = float(valid_actions[tuple(np.argwhere(outside)[0])])
+                raise IrlaxError(f"action {value:g} is out of range: the task's actions lie in "
+                                 f"[{', '.join(f'{x:g}' for x in low)}] .. [{', '.join(f'{x:g}' for x in high)}]")
+
+
+def from_episodes(episodes: Episodes, env: ControlEnv, expert: dict[str, Any] | None = None) -> Demonstrations:
+    """Demonstrations from :func:`irlax.rl.rollout.rollout_episodes`, trimmed to the longest episode.
+
+    Continuous actions are clipped into the environment's bounds (what it executed).
+    ``expert`` is a JSON-able description of the policy that acted.
+    """
+    tr, mask = episodes.transitions, np.asarray(episodes.mask)
+    length = max(int(mask.sum(axis=1).max()), 1)
+    actions = np.asarray(tr.action)
+    if not env.discrete:
+        actions = np.clip(actions, np.asarray(env.action_low), np.asarray(env.action_high))
+    arrays = {
+        "obs": tr.obs, "actions": actions, "next_obs": tr.next_obs, "rewards": tr.env_reward,
+        "terminated": tr.terminated, "truncated": tr.truncated, "log_probs": tr.log_prob, "mask": mask,
+    }
+    arrays = {key: np.asarray(value)[:, :length] for key, value in arrays.items()}
+    return make_demonstrations(
+        arrays, env_name=env.name, obs_size=env.obs_size, discrete=env.discrete, action_size=env.action_size,
+        expert=json.dumps(expert or {}, sort_keys=True),
+    )
+
+
+def save_demonstrations(path: str | Path, demos: Demonstrations) -> Path:
+    """Write ``demos`` to an ``.npz`` file atomically (format in the module docstring)."""
+    arrays = {key: np.asarray(getattr(demos, key)) for key in ARRAY_KEYS}
+    return atomic_save_npz(
+        path, **arrays,
+        env_name=np.str_(demos.env_name), obs_size=np.int64(demos.obs_size), discrete=np.bool_(demos.discrete),
+        action_size=np.int64(demos.action_size), expert=np.str_(demos.expert),
+        format_version=np.int64(FORMAT_VERSION),
+    )
+
+
+def _scalar(arrays: dict[str, np.ndarray], key: str, kind: str, path: Path) -> Any:
+    value = arrays[key]
+    if value.shape != () or value.dtype.kind not in kind:
+        raise IrlaxError(f"demonstrations file {path}: {key} must be a scalar of kind {kind!r}, "
+                         f"got {value.dtype}{list(value.shape)}")
+    return value.item()
+
+
+def load_demonstrations(path: str | Path, env: ControlEnv | None = None) -> Demonstrations:
+    """Load and validate a file written by :func:`save_demonstrations`.
+
+    Args:
+        path: the ``.npz`` file.
+        env: the environment the demonstrations will be used in; a file whose
+            observation size, action kind or action size differ, or whose actions
+            fall outside its bounds, is refused. (The name may differ: demonstrations
+            from ``PointMaze-v0`` serve in ``PointMazeShifted-v0``.)
+
+    Raises:
+        IrlaxError: a one-line message naming the problem (missing, empty or corrupt
+            file, missing array, wrong shape or dtype, NaN/inf, bad mask, bad range,
+            mismatch with ``env``).
+    """
+    path = Path(path)
+    arrays = read_npz(path, "demonstrations")
+    missing = [key for key in ARRAY_KEYS + META_KEYS if key not in arrays]
+    if missing:
+        raise IrlaxError(f"demonstrations file {path} lacks the array(s) {', '.join(missing)}")
+    version = _scalar(arrays, "format_version", "iu", path)
+    if version != FORMAT_VERSION:
+        raise IrlaxError(f"demonstrations file {path} has format version {version}; this irlax reads {FORMAT_VERSION}")
+    env_name = str(_scalar(arrays, "env_name", "U", path))
+    expert = str(_scalar(arrays, "expert", "U", path))
+    obs_size = int(_scalar(arrays, "obs_size", "iu", path))
+    discrete = bool(_scalar(arrays, "discrete", "b", path))
+    action_size = int(_scalar(arrays, "action_size", "iu", path))
+    if env is not None:
+        if obs_size != env.obs_size or arrays["obs"].shape[-1:] != (env.obs_size,):
+            raise IrlaxError(f"demonstrations in {path} have observations of size {arrays['obs'].shape[-1]} "
+                             f"({env_name}), but {env.name} has observations of size {env.obs_size}")
+        if discrete != env.discrete or action_size != env.action_size:
+            kind = lambda d, s: f"{s} discrete actions" if d else f"{s}-dimensional continuous actions"
+            raise IrlaxError(f"demonstrations in {path} have {kind(discrete, action_size)} ({env_name}), "
+                             f"but {env.name} has {kind(env.discrete, env.action_size)}")
+    try:
+        bounds = {} if env is None or env.discrete else {"action_low": env.action_low, "action_high": env.action_high}
+        validate_demonstration_arrays(
+            {key: arrays[key] for key in ARRAY_KEYS}, obs_size=obs_size, discrete=discrete,
+            action_size=action_size, **bounds,
+        )
+        return make_demonstrations(
+            arrays, env_name=env_name, obs_size=obs_size, discrete=discrete, action_size=action_size, expert=expert
+        )
+    except IrlaxError as exc:
+        raise IrlaxError(f"demonstrations file {path}: {exc}") from None
+
+
+def flatten(demos: Demonstrations) -> Transition:
+    """The real steps of all episodes as one batch of transitions (leaves ``[M, ...]``, ``M = sum(mask)``).
+
+    ``reward`` and ``env_reward`` are both the true reward; ``log_prob`` the expert's.
+    Not jittable (``M`` depends on the mask); inside ``jit``, use the padded arrays with ``mask``.
+    """
+    mask = np.asarray(demos.mask)
+    pick = lambda x: jnp.asarray(np.asarray(x)[mask])
+    rewards = pick(demos.rewards)
+    return Transition(
+        pick(demos.obs), pick(demos.actions), rewards, rewards, pick(demos.next_obs),
+        pick(demos.terminated), pick(demos.truncated), pick(demos.log_probs),
+    )
+
+
+def subset(demos: Demonstrations, num_episodes: int, start: int = 0) -> Demonstrations:
+    """Episodes ``start .. start + num_episodes - 1``, re-trimmed to their longest.
+
+    Raises:
+        IrlaxError: when the file has fewer episodes than asked for.
+    """
+    if num_episodes < 1 or start < 0 or start + num_episodes > demos.num_episodes:
+        raise IrlaxError(f"cannot take {num_episodes} episode(s) from {start}: "
+                         f"the demonstrations have {demos.num_episodes}")
+    rows = slice(start, start + num_episodes)
+    length = int(np.asarray(demos.mask[rows]).sum(axis=1).max())
+    return demos.replace(**{key: getattr(demos, key)[rows, :length] for key in ARRAY_KEYS})

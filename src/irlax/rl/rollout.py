@@ -1,0 +1,190 @@
+"""Stepping control environments for the sample-based learners, with an optional learned reward.
+
+The pieces every learner shares:
+
+- :class:`EnvCarry`: ``E`` parallel environments and the running return of each
+  one's current episode (the *true* return, for reporting).
+- :func:`step_envs`: one step of all of them; the reward the learner sees is the
+  environment's or, when given, ``reward_fn(reward_params, obs, action, next_obs)``
+  (the learned reward of an IRL algorithm, which replaces the true one).
+- :func:`rollout_episodes`: whole episodes from a policy, padded to the time
+  limit with a mask (for evaluation and for recording demonstrations).
+
+All are pure and jittable; ``reward_fn`` and the policy are static callables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from irlax.envs.control import ControlEnv, reset_batch, step_batch
+
+RewardFn = Callable[[Any, Array, Array, Array], Array]
+"""``reward_fn(reward_params, obs [O], action, next_obs [O]) -> reward []``: a learned reward."""
+
+ActFn = Callable[[Array, Array], tuple[Array, Array]]
+"""``act(key, obs [O]) -> (action, log_prob [])``: a policy with its parameters bound."""
+
+
+class EnvCarry(NamedTuple):
+    """``E`` environments mid-episode.
+
+    Attributes:
+        obs: ``[E, O]`` observations to act on.
+        state: the gymnax states (leaves ``[E, ...]``).
+        episode_return: ``[E]`` true return of each current episode so far.
+        episode_length: ``[E]`` steps of each current episode so far.
+    """
+
+    obs: Array
+    state: Any
+    episode_return: Array
+    episode_length: Array
+
+
+class EpisodeStats(NamedTuple):
+    """Sums over the episodes that ended during some steps (true returns).
+
+    Attributes:
+        return_sum: sum of the ended episodes' true returns.
+        length_sum: sum of their lengths.
+        count: how many ended.
+    """
+
+    return_sum: Array
+    length_sum: Array
+    count: Array
+
+    @staticmethod
+    def zero() -> EpisodeStats:
+        """No episodes yet."""
+        return EpisodeStats(jnp.float32(0.0), jnp.float32(0.0), jnp.float32(0.0))
+
+    def add(self, other: EpisodeStats) -> EpisodeStats:
+        """The sums over both sets of episodes."""
+        return EpisodeStats(*(a + b for a, b in zip(self, other, strict=True)))
+
+    def mean_return(self) -> Array:
+        """Mean true return of the ended episodes (NaN when none ended)."""
+        return jnp.where(self.count > 0, self.return_sum / jnp.maximum(self.count, 1.0), jnp.nan)
+
+
+class Transition(NamedTuple):
+    """Transitions of ``E`` environments (leaves ``[E, ...]``; ``[T, E, ...]`` after a scan).
+
+    Attributes:
+        obs: ``[O]`` observation acted on.
+        action: the action taken (``int32 []`` or ``[D]``).
+        reward: the reward the learner optimises (learned if a ``reward_fn`` was given).
+        env_reward: the environment's true reward.
+        next_obs: ``[O]`` the true successor observation.
+        terminated: bool, the episode ended in a terminal state (no bootstrap).
+        truncated: bool, the time limit ended the episode (bootstrap from ``next_obs``).
+        log_prob: the acting policy's log-probability of ``action``.
+    """
+
+    obs: Array
+    action: Array
+    reward: Array
+    env_reward: Array
+    next_obs: Array
+    terminated: Array
+    truncated: Array
+    log_prob: Array
+
+
+def init_envs(env: ControlEnv, key: Array, num_envs: int) -> EnvCarry:
+    """``num_envs`` fresh episodes."""
+    obs, state = reset_batch(env, key, num_envs)
+    zeros = jnp.zeros((num_envs,), jnp.float32)
+    return EnvCarry(obs, state, zeros, zeros)
+
+
+def learner_rewards(
+    reward_fn: RewardFn | None, reward_params: Any, obs: Array, action: Array, next_obs: Array, env_reward: Array
+) -> Array:
+    """The rewards a learner sees for a batch: ``env_reward`` or ``reward_fn`` vmapped over the leading axis."""
+    if reward_fn is None:
+        return env_reward
+    return jax.vmap(reward_fn, in_axes=(None, 0, 0, 0))(reward_params, obs, action, next_obs).astype(jnp.float32)
+
+
+def step_envs(
+    env: ControlEnv,
+    carry: EnvCarry,
+    key: Array,
+    action: Array,
+    log_prob: Array,
+    reward_fn: RewardFn | None = None,
+    reward_params: Any = None,
+) -> tuple[EnvCarry, Transition, EpisodeStats]:
+    """One step of all ``E`` environments with ``action [E, ...]`` (log-probabilities ``[E]``).
+
+    Returns the new carry, the transitions (reward replaced by ``reward_fn`` when
+    given), and the true-return statistics of the episodes that ended.
+    """
+    out = step_batch(env, key, carry.state, action)
+    reward = learner_rewards(reward_fn, reward_params, carry.obs, action, out.next_obs, out.reward)
+    done = jnp.logical_or(out.terminated, out.truncated)
+    episode_return = carry.episode_return + out.reward
+    episode_length = carry.episode_length + 1.0
+    stats = EpisodeStats(
+        jnp.sum(jnp.where(done, episode_return, 0.0)),
+        jnp.sum(jnp.where(done, episode_length, 0.0)),
+        jnp.sum(done.astype(jnp.float32)),
+    )
+    new_carry = EnvCarry(
+        out.obs, out.state, jnp.where(done, 0.0, episode_return), jnp.where(done, 0.0, episode_length)
+    )
+    transition = Transition(
+        carry.obs, action, reward, out.reward, out.next_obs, out.terminated, out.truncated, log_prob
+    )
+    return new_carry, transition, stats
+
+
+class Episodes(NamedTuple):
+    """Whole episodes padded to the time limit ``T`` (leaves ``[N, T, ...]``).
+
+    Attributes:
+        transitions: a :class:`Transition` per step (``[N, T, ...]``).
+        mask: ``[N, T]`` bool, true on the steps of each episode (a prefix).
+    """
+
+    transitions: Transition
+    mask: Array
+
+    def returns(self) -> Array:
+        """``[N]`` true return of each episode."""
+        return jnp.sum(jnp.where(self.mask, self.transitions.env_reward, 0.0), axis=1)
+
+    def lengths(self) -> Array:
+        """``[N]`` number of steps of each episode."""
+        return jnp.sum(self.mask, axis=1)
+
+
+def rollout_episodes(env: ControlEnv, act: ActFn, key: Array, num_episodes: int) -> Episodes:
+    """Run ``num_episodes`` episodes of the policy ``act`` in parallel, each to its end.
+
+    Every episode runs ``env.max_steps`` steps; the steps after its first
+    ``terminated`` or ``truncated`` are masked out.
+    """
+    reset_key, run_key = jax.random.split(key)
+    carry = init_envs(env, reset_key, num_episodes)
+    alive = jnp.ones((num_episodes,), bool)
+
+    def one_step(loop: tuple[EnvCarry, Array], step_key: Array) -> tuple[tuple[EnvCarry, Array], tuple]:
+        carry, alive = loop
+        act_key, env_key = jax.random.split(step_key)
+        action, log_prob = jax.vmap(act)(jax.random.split(act_key, num_episodes), carry.obs)
+        carry, transition, _ = step_envs(env, carry, env_key, action, log_prob)
+        done = jnp.logical_or(transition.terminated, transition.truncated)
+        return (carry, alive & ~done), (transition, alive)
+
+    _, (transitions, mask) = jax.lax.scan(one_step, (carry, alive), jax.random.split(run_key, env.max_steps))
+    swap = lambda x: jnp.swapaxes(x, 0, 1)
+    return Episodes(jax.tree.map(swap, transitions), swap(mask))

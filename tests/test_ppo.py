@@ -1,0 +1,216 @@
+"""PPO (irlax.rl.ppo): GAE against a plain loop, the losses against hand computations, jit/vmap, learning."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from irlax.envs.control import make_env
+from irlax.errors import IrlaxError
+from irlax.rl import ppo
+
+SMALL = ppo.PPOConfig(num_envs=4, num_steps=16, num_epochs=2, minibatch_size=32)
+
+
+@pytest.fixture(scope="module")
+def cartpole():
+    return make_env("CartPole-v1")
+
+
+def gae_reference(rewards, values, next_values, terminated, truncated, gamma, lam):
+    """A_t = sum_k (gamma lam)^k delta_{t+k} up to the end of t's episode or of the rollout; plain Python."""
+    n = len(rewards)
+    deltas = [rewards[t] + (0.0 if terminated[t] else gamma * next_values[t]) - values[t] for t in range(n)]
+    advantages = []
+    for t in range(n):
+        total, weight = 0.0, 1.0
+        for k in range(t, n):
+            total += weight * deltas[k]
+            if terminated[k] or truncated[k]:
+                break
+            weight *= gamma * lam
+        advantages.append(total)
+    return np.array(advantages), np.array(advantages) + np.array(values)
+
+
+def test_gae_matches_plain_loop_with_terminated_and_truncated_episodes():
+    rng = np.random.default_rng(0)
+    t = 23
+    rewards, values, next_values = (rng.normal(size=t).astype(np.float32) for _ in range(3))
+    terminated = np.zeros(t, bool)
+    truncated = np.zeros(t, bool)
+    terminated[[4, 15]] = True
+    truncated[[9, 16]] = True  # 15 then 16: a terminated and a truncated step back to back
+    args = (rewards, values, next_values, terminated, truncated)
+    advantages, returns = ppo.gae_advantages(*map(jnp.asarray, args), gamma=0.97, gae_lambda=0.9)
+    want_adv, want_ret = gae_reference(*args, 0.97, 0.9)
+    np.testing.assert_allclose(advantages, want_adv, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(returns, want_ret, rtol=1e-5, atol=1e-5)
+    # spot checks by hand: a terminated step does not bootstrap, a truncated one bootstraps from next_obs
+    np.testing.assert_allclose(advantages[4], rewards[4] - values[4], rtol=1e-6)
+    np.testing.assert_allclose(advantages[9], rewards[9] + 0.97 * next_values[9] - values[9], rtol=1e-6)
+    np.testing.assert_allclose(advantages[-1], rewards[-1] + 0.97 * next_values[-1] - values[-1], rtol=1e-6)
+
+
+def test_gae_lambda_one_gives_discounted_returns():
+    rewards = jnp.array([1.0, 2.0, 3.0, 4.0])
+    zeros = jnp.zeros(4)
+    terminated = jnp.array([False, True, False, False])
+    advantages, returns = ppo.gae_advantages(rewards, zeros, zeros, terminated, jnp.zeros(4, bool), 0.5, 1.0)
+    np.testing.assert_allclose(returns, [1.0 + 0.5 * 2.0, 2.0, 3.0 + 0.5 * 4.0, 4.0], rtol=1e-6)
+    np.testing.assert_allclose(advantages, returns)
+
+
+def test_surrogate_and_value_losses_by_hand():
+    log_prob = jnp.log(jnp.array([0.5, 0.9, 0.2]))
+    old_log_prob = jnp.log(jnp.array([0.25, 0.9, 0.4]))
+    advantages = jnp.array([1.0, -2.0, -1.0])
+    loss, clip_fraction = ppo.clipped_surrogate_loss(log_prob, old_log_prob, advantages, 0.2)
+    # ratios 2.0, 1.0, 0.5: min(2*1, 1.2*1) = 1.2; -2; min(0.5*-1, 0.8*-1) = -0.8
+    np.testing.assert_allclose(loss, -(1.2 - 2.0 - 0.8) / 3.0, rtol=1e-6)
+    np.testing.assert_allclose(clip_fraction, 2.0 / 3.0, rtol=1e-6)
+
+    values, old_values, returns = jnp.array([1.0, 0.0]), jnp.array([0.0, 0.5]), jnp.array([2.0, 1.0])
+    np.testing.assert_allclose(ppo.value_loss(values, old_values, returns, None), (1.0 + 1.0) / 2.0, rtol=1e-6)
+    # clipped values: 0 + clip(1, -.1, .1) = 0.1 -> (1.9)^2 > 1; 0.5 + clip(-.5) = 0.4 -> (0.6)^2 < 1
+    np.testing.assert_allclose(ppo.value_loss(values, old_values, returns, 0.1), (1.9**2 + 1.0) / 2.0, rtol=1e-6)
+
+
+def test_ppo_loss_on_a_tiny_batch_by_hand(cartpole):
+    config = ppo.PPOConfig(ent_coef=0.01, vf_coef=0.7, clip_eps=0.1)
+    params = ppo.init_jit(ppo.PPOConfig(), cartpole, jax.random.PRNGKey(3)).params
+    # larger output weights so that the ratios move away from 1
+    params = params._replace(actor=jax.tree.map(lambda x: 30.0 * x, params.actor))
+    obs = jnp.array([[0.1, -0.2, 0.3, 0.0], [-1.0, 0.5, 0.2, 0.3], [0.4, 0.4, -0.6, 1.0]])
+    batch = ppo.PPOBatch(
+        obs,
+        jnp.array([0, 1, 1], jnp.int32),
+        jnp.log(jnp.array([0.5, 0.3, 0.6])),
+        jnp.array([0.2, -0.1, 0.4]),
+        jnp.array([1.0, -0.5, 2.0]),
+        jnp.array([1.5, 0.0, 1.0]),
+    )
+    loss, info = ppo.ppo_loss(params, config, cartpole, batch)
+
+    logits = np.asarray(ppo._actor(config, cartpole).apply(params.actor, obs), np.float64)
+    values = np.asarray(ppo._critic(config).apply(params.critic, obs)[:, 0], np.float64)
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    chosen = log_p[np.arange(3), [0, 1, 1]]
+    adv = np.array([1.0, -0.5, 2.0])
+    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    ratio = np.exp(chosen - np.log([0.5, 0.3, 0.6]))
+    surrogate = -np.mean(np.minimum(ratio * adv, np.clip(ratio, 0.9, 1.1) * adv))
+    value = np.mean((values - [1.5, 0.0, 1.0]) ** 2)
+    entropy = np.mean(-(np.exp(log_p) * log_p).sum(1))
+    assert np.any(np.abs(ratio - 1.0) > 0.1)  # the clipping is exercised
+    np.testing.assert_allclose(info.policy_loss, surrogate, rtol=1e-5)
+    np.testing.assert_allclose(info.value_loss, value, rtol=1e-5)
+    np.testing.assert_allclose(info.entropy, entropy, rtol=1e-5)
+    np.testing.assert_allclose(loss, surrogate + 0.7 * value - 0.01 * entropy, rtol=1e-5)
+
+
+def test_jit_and_no_jit_agree(cartpole):
+    """GAE, the loss and its gradient give the same numbers run op by op and compiled."""
+    rng = np.random.default_rng(1)
+    gae_args = (*(jnp.asarray(rng.normal(size=16), jnp.float32) for _ in range(3)), rng.random(16) < 0.2)
+    gae_args = (*gae_args, jnp.asarray(rng.random(16) < 0.1))
+    config = ppo.PPOConfig(clip_value=0.2, ent_coef=0.01)
+    params = ppo.init_jit(ppo.PPOConfig(), cartpole, jax.random.PRNGKey(0)).params
+    batch = ppo.PPOBatch(
+        jnp.asarray(rng.normal(size=(8, 4)), jnp.float32),
+        jnp.asarray(rng.integers(0, 2, size=8), jnp.int32),
+        jnp.full((8,), -0.6),
+        jnp.asarray(rng.normal(size=8), jnp.float32),
+        jnp.asarray(rng.normal(size=8), jnp.float32),
+        jnp.asarray(rng.normal(size=8), jnp.float32),
+    )
+    gae = lambda *a: ppo.gae_advantages(*a, gamma=0.99, gae_lambda=0.95)
+    loss_grad = jax.value_and_grad(lambda p: ppo.ppo_loss(p, config, cartpole, batch)[0])
+    compiled = (jax.jit(gae)(*gae_args), jax.jit(loss_grad)(params))
+    with jax.disable_jit():
+        plain = (gae(*gae_args), loss_grad(params))
+    for a, b in zip(jax.tree.leaves(compiled), jax.tree.leaves(plain), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_ppo_learns_cartpole(cartpole):
+    """The CartPole preset passes a mean return of 150 within 49k steps; updates are deterministic."""
+    config = ppo.ppo_preset("CartPole-v1")
+    state = ppo.init_jit(config, cartpole, jax.random.PRNGKey(0))
+    learned, metrics = ppo.update_jit(config, cartpole, state, 24)
+    returns = np.asarray(metrics.mean_return)
+    assert np.nanmean(returns[:2]) < 60.0  # a random policy's ~22
+    assert np.nanmean(returns[-4:]) > 150.0, returns
+    step = ppo.steps_per_iteration(config)
+    np.testing.assert_array_equal(metrics.env_steps, step * np.arange(1, 25))
+    assert int(learned.env_steps) == 24 * step
+    again, _ = ppo.update_jit(config, cartpole, state, 24)
+    for a, b in zip(jax.tree.leaves(learned), jax.tree.leaves(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_learned_reward_replaces_the_environment_reward(cartpole):
+    """A reward that pays +1 for action 0 and -1 for action 1 makes the policy push left."""
+
+    def left_reward(scale, obs, action, next_obs):
+        return scale * jnp.where(action == 0, 1.0, -1.0)
+
+    config = ppo.PPOConfig(num_envs=8, num_steps=32, minibatch_size=64, learning_rate=3e-3)
+    state = ppo.init_jit(config, cartpole, jax.random.PRNGKey(2))
+    state, metrics = ppo.update_jit(config, cartpole, state, 12, left_reward, jnp.float32(1.0))
+    obs = jax.vmap(cartpole.reset)(jax.random.split(jax.random.PRNGKey(5), 64))[0]
+    actions, _ = jax.vmap(lambda o: ppo.act(config, cartpole, state, jax.random.PRNGKey(0), o, True))(obs)
+    p_left = jnp.exp(jax.vmap(lambda o: ppo.log_prob(config, cartpole, state, o, jnp.int32(0)))(obs))
+    assert np.all(np.asarray(actions) == 0)
+    assert float(p_left.mean()) > 0.9
+    assert float(metrics.mean_reward[-1]) > 0.8  # the learned reward is what was optimised
+    assert float(np.nanmean(metrics.mean_return[-3:])) < 15.0  # the true return collapses: pushing left fails
+
+
+def test_vmap_over_seeds_with_continuous_actions():
+    """Two seeds of PPO on Pendulum in one vmap: it runs, and the seeds learn different parameters."""
+    env = make_env("Pendulum-v1")
+    keys = jax.random.split(jax.random.PRNGKey(1), 2)
+    train = jax.jit(jax.vmap(lambda k: ppo.train(SMALL, env, k, 2 * ppo.steps_per_iteration(SMALL))))
+    states, metrics = train(keys)
+    assert metrics.loss.shape == (2, 2)
+    assert np.all(np.isfinite(metrics.loss))
+    np.testing.assert_array_equal(states.env_steps, [128, 128])
+    kernels = np.asarray(jax.tree.leaves(states.params.actor)[-1])
+    assert not np.allclose(kernels[0], kernels[1])
+    assert states.params.log_std.shape == (2, 1)
+    np.testing.assert_allclose(metrics.entropy, 0.5 * math.log(2 * math.pi * math.e), atol=0.05)
+
+    policy = jax.tree.map(lambda x: x[0], ppo.policy_params(states))
+    obs = jnp.array([1.0, 0.0, 0.5])
+    action, logp = ppo.act(SMALL, env, policy, jax.random.PRNGKey(1), obs)
+    assert action.shape == (1,)
+    np.testing.assert_allclose(logp, ppo.log_prob(SMALL, env, policy, obs, action), rtol=1e-6)
+    mean, _ = ppo.act(SMALL, env, policy, jax.random.PRNGKey(1), obs, deterministic=True)
+    assert float(ppo.log_prob(SMALL, env, policy, obs, mean)) > float(logp) - 1e-6
+
+
+def test_act_log_prob_matches_log_prob_discrete(cartpole):
+    config = ppo.PPOConfig()
+    state = ppo.init_jit(config, cartpole, jax.random.PRNGKey(4))
+    obs = jnp.array([0.01, 0.2, -0.03, 0.1])
+    action, logp = ppo.act(config, cartpole, state, jax.random.PRNGKey(0), obs)
+    assert action.dtype == jnp.int32
+    np.testing.assert_allclose(logp, ppo.log_prob(config, cartpole, ppo.policy_params(state), obs, action), rtol=1e-6)
+    total = sum(math.exp(float(ppo.log_prob(config, cartpole, state, obs, jnp.int32(a)))) for a in range(2))
+    assert total == pytest.approx(1.0, abs=1e-6)
+
+
+def test_bad_minibatch_size_is_rejected(cartpole):
+    with pytest.raises(IrlaxError, match="does not divide"):
+        ppo.init(ppo.PPOConfig(num_envs=3, num_steps=10, minibatch_size=64), cartpole, jax.random.PRNGKey(0))
+
+
+def test_presets():
+    assert ppo.ppo_preset("CartPole-v1").num_envs == 16
+    assert ppo.ppo_preset("Acrobot-v1").gae_lambda == 0.94
+    assert ppo.ppo_preset("Pendulum-v1") == ppo.PPOConfig()

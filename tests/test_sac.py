@@ -1,0 +1,303 @@
+"""SAC, its replay buffer and the action distributions, against hand computations and short learning runs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from irlax.envs.control import make_env
+from irlax.errors import IrlaxError
+from irlax.rl import distributions as dist
+from irlax.rl import sac
+from irlax.rl.networks import MLP
+from irlax.rl.replay import init_replay, replay_add, replay_sample
+
+# ---------------------------------------------------------------------------------------------------------------
+# Distributions
+
+
+def test_categorical_log_prob_entropy_and_sampling():
+    logits = jnp.array([0.5, -1.0, 2.0])
+    p = np.exp([0.5, -1.0, 2.0]) / np.exp([0.5, -1.0, 2.0]).sum()
+    for a in range(3):
+        assert float(dist.categorical_log_prob(logits, jnp.int32(a))) == pytest.approx(math.log(p[a]), rel=1e-5)
+    assert float(dist.categorical_entropy(logits)) == pytest.approx(-(p * np.log(p)).sum(), rel=1e-5)
+    draws = jax.vmap(dist.categorical_sample, in_axes=(0, None))(jax.random.split(jax.random.PRNGKey(0), 20000), logits)
+    assert draws.dtype == jnp.int32
+    np.testing.assert_allclose(np.bincount(np.asarray(draws), minlength=3) / 20000, p, atol=0.015)
+
+
+def test_gaussian_log_prob_and_entropy():
+    mean, log_std, x = jnp.array([0.3, -1.0]), jnp.array([0.2, -0.5]), jnp.array([1.0, -1.2])
+    std = np.exp([0.2, -0.5])
+    hand = sum(
+        -0.5 * ((xi - mi) / si) ** 2 - math.log(si) - 0.5 * math.log(2 * math.pi)
+        for xi, mi, si in zip([1.0, -1.2], [0.3, -1.0], std, strict=True)
+    )
+    assert float(dist.gaussian_log_prob(mean, log_std, x)) == pytest.approx(hand, rel=1e-5)
+    hand_entropy = sum(0.5 * math.log(2 * math.pi * math.e * si**2) for si in std)
+    assert float(dist.gaussian_entropy(log_std)) == pytest.approx(hand_entropy, rel=1e-5)
+    # Monte Carlo: the entropy is the expected negative log-density of draws
+    keys = jax.random.split(jax.random.PRNGKey(1), 20000)
+    draws = jax.vmap(dist.gaussian_sample, in_axes=(0, None, None))(keys, mean, log_std)
+    mc = -jnp.mean(jax.vmap(dist.gaussian_log_prob, in_axes=(None, None, 0))(mean, log_std, draws))
+    assert float(mc) == pytest.approx(hand_entropy, abs=0.03)
+
+
+def test_tanh_gaussian_log_prob_is_the_change_of_variables():
+    """log p(y) = log N(u) - log |dy/du| with y = centre + half tanh(u), the Jacobian taken numerically."""
+    mean, log_std = jnp.array([0.4, -0.3]), jnp.array([-0.2, 0.1])
+    low, high = jnp.array([-2.0, 0.0]), jnp.array([2.0, 1.0])
+    squash = lambda u: (high + low) / 2 + (high - low) / 2 * jnp.tanh(u)
+    for u in (jnp.array([0.1, -0.7]), jnp.array([1.5, 0.3]), jnp.array([-2.0, 2.5])):
+        y = squash(u)
+        eps = 1e-3
+        # central finite differences of the (diagonal) squashing, in float64 numpy
+        u64, half, centre = np.asarray(u, np.float64), np.array([2.0, 0.5]), np.array([0.0, 0.5])
+        jac = (np.tanh(u64 + eps) - np.tanh(u64 - eps)) / (2 * eps) * half
+        y64 = centre + half * np.tanh(u64)
+        assert np.allclose(np.asarray(y), y64, atol=1e-6)
+        reference = float(dist.gaussian_log_prob(mean, log_std, u)) - np.log(np.abs(jac)).sum()
+        got = float(dist.tanh_gaussian_log_prob(mean, log_std, y, low, high))
+        assert got == pytest.approx(reference, abs=2e-3 if np.abs(u64).max() > 1.9 else 2e-4)
+    # the sampler's log-density is the same function of its own draw
+    keys = jax.random.split(jax.random.PRNGKey(2), 64)
+    actions, log_probs = jax.vmap(dist.tanh_gaussian_sample, in_axes=(0, None, None, None, None))(
+        keys, mean, log_std, low, high
+    )
+    assert bool(jnp.all((actions >= low) & (actions <= high)))
+    again = jax.vmap(dist.tanh_gaussian_log_prob, in_axes=(None, None, 0, None, None))(
+        mean, log_std, actions, low, high
+    )
+    np.testing.assert_allclose(log_probs, again, atol=2e-3)
+    mode = dist.tanh_gaussian_mode(mean, low, high)
+    np.testing.assert_allclose(mode, squash(mean), rtol=1e-6)
+
+
+def test_tanh_gaussian_density_integrates_to_one():
+    mean, log_std = jnp.array([0.7]), jnp.array([-0.4])
+    low, high = jnp.array([-2.0]), jnp.array([2.0])
+    y = jnp.linspace(-2.0, 2.0, 20001)[1:-1, None]
+    density = jnp.exp(
+        jax.vmap(dist.tanh_gaussian_log_prob, in_axes=(None, None, 0, None, None))(mean, log_std, y, low, high)
+    )
+    assert float(jnp.trapezoid(density, y[:, 0])) == pytest.approx(1.0, abs=2e-3)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Replay buffer
+
+
+def _item(i):
+    return {"x": jnp.full((2,), float(i)), "i": jnp.int32(i), "done": jnp.bool_(i % 2 == 0)}
+
+
+def _batch(values):
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *[_item(i) for i in values])
+
+
+def test_replay_buffer_wraps_around_and_samples_the_filled_part():
+    buffer = init_replay(_item(0), 5)
+    assert buffer.capacity == 5 and int(buffer.size) == 0 and buffer.data["x"].shape == (5, 2)
+    assert buffer.data["done"].dtype == jnp.bool_
+    buffer = replay_add(buffer, _batch([1, 2, 3]))
+    assert (int(buffer.position), int(buffer.size)) == (3, 3)
+    drawn = replay_sample(buffer, jax.random.PRNGKey(0), 200)
+    assert set(np.asarray(drawn["i"]).tolist()) == {1, 2, 3}  # never the empty slots
+    np.testing.assert_array_equal(drawn["x"][:, 0], drawn["i"].astype(jnp.float32))  # rows stay together
+    buffer = jax.jit(replay_add)(buffer, _batch([4, 5, 6, 7]))  # wraps: 6 and 7 overwrite 1 and 2
+    assert (int(buffer.position), int(buffer.size)) == (2, 5)
+    np.testing.assert_array_equal(buffer.data["i"], [6, 7, 3, 4, 5])
+    np.testing.assert_array_equal(buffer.data["done"], [True, False, False, True, False])
+    drawn = jax.jit(replay_sample, static_argnums=2)(buffer, jax.random.PRNGKey(1), 500)
+    counts = np.bincount(np.asarray(drawn["i"]), minlength=8)
+    assert counts[[1, 2]].sum() == 0 and (counts[3:8] > 60).all()  # uniform over the 5 live items
+    with pytest.raises(ValueError, match="capacity 5"):
+        replay_add(buffer, _batch(range(6)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Targets and losses
+
+
+def test_critic_target_by_hand_continuous():
+    """y = r + gamma (1 - terminated) (min(Q1, Q2) - alpha log pi): a truncated row bootstraps, a terminated one not."""
+    gamma, alpha = 0.9, 0.2
+    rows = [
+        # reward, terminated, truncated, next_q, next_log_prob
+        (1.0, False, False, [3.0, 2.0], -0.5),
+        (-2.0, True, False, [5.0, 4.0], 0.3),
+        (0.5, False, True, [-1.0, 1.0], 1.2),
+    ]
+    reward, terminated, _, next_q, next_log_prob = (jnp.array(c) for c in zip(*rows, strict=True))
+    got = jax.vmap(sac.sac_critic_target, in_axes=(0, 0, 0, 0, None, None))(
+        reward, terminated, next_q, next_log_prob, alpha, gamma
+    )
+    hand = [1.0 + 0.9 * (2.0 - 0.2 * -0.5), -2.0, 0.5 + 0.9 * (-1.0 - 0.2 * 1.2)]
+    np.testing.assert_allclose(got, hand, rtol=1e-6)
+
+
+def test_critic_target_by_hand_discrete():
+    """Discrete: the exact expectation sum_a pi(a|s') (min_i Q_i(s', a) - alpha log pi(a|s'))."""
+    log_pi = jnp.log(jnp.array([0.25, 0.75]))
+    next_q = jnp.array([[1.0, 4.0], [2.0, 3.0]])  # [2 critics, 2 actions]
+    got = sac.sac_critic_target(jnp.float32(1.0), jnp.bool_(False), next_q, log_pi, 0.5, 0.99)
+    value = 0.25 * (1.0 - 0.5 * math.log(0.25)) + 0.75 * (3.0 - 0.5 * math.log(0.75))
+    assert float(got) == pytest.approx(1.0 + 0.99 * value, rel=1e-6)
+    assert float(sac.sac_critic_target(jnp.float32(1.0), jnp.bool_(True), next_q, log_pi, 0.5, 0.99)) == 1.0
+
+
+def test_losses_by_hand():
+    assert float(sac.sac_critic_loss(jnp.array([1.0, 3.0]), jnp.float32(2.0))) == pytest.approx(1.0)
+    # continuous actor: alpha log pi - min Q
+    assert float(sac.sac_actor_loss(jnp.array([1.0, 3.0]), jnp.float32(-0.5), 0.2)) == pytest.approx(-0.1 - 1.0)
+    # discrete actor: sum_a pi (alpha log pi - min_i Q_i)
+    log_pi = jnp.log(jnp.array([0.5, 0.5]))
+    q = jnp.array([[1.0, 2.0], [0.0, 5.0]])
+    hand = 0.5 * (0.1 * math.log(0.5) - 0.0) + 0.5 * (0.1 * math.log(0.5) - 2.0)
+    assert float(sac.sac_actor_loss(q, log_pi, 0.1)) == pytest.approx(hand, rel=1e-6)
+    # temperature: -log alpha (E log pi + target); its gradient raises alpha when the entropy is below target
+    loss = sac.sac_temperature_loss(jnp.log(0.5), jnp.float32(1.0), -1.0)
+    assert float(loss) == pytest.approx(0.0, abs=1e-7)
+    grad = jax.grad(sac.sac_temperature_loss)(jnp.float32(0.0), jnp.float32(2.0), -1.0)  # entropy -2 < -1
+    assert float(grad) == pytest.approx(-1.0)
+    p = jnp.array([0.9, 0.1])
+    loss = sac.sac_temperature_loss(jnp.float32(1.0), jnp.log(p), 0.3)
+    assert float(loss) == pytest.approx(-(float(jnp.sum(p * jnp.log(p))) + 0.3), rel=1e-6)
+
+
+def test_learner_targets_bootstrap_from_next_obs_on_truncation():
+    """The learner's batch targets, for discrete actions, against a loop over rows with the networks applied by hand."""
+    env = make_env("CartPole-v1")
+    config = sac.SACConfig(hidden=(16,), initial_alpha=0.3, gamma=0.95)
+    params = sac.init(config, env, jax.random.PRNGKey(3)).params
+    next_obs = jax.random.normal(jax.random.PRNGKey(4), (3, 4))
+    reward = jnp.array([1.0, 1.0, 0.5])
+    terminated = jnp.array([False, True, False])  # row 2 stands for a truncated step: bootstraps
+    got = sac.critic_targets(config, env, params, reward, terminated, next_obs, jax.random.PRNGKey(5))
+    actor = MLP(config.hidden, 2, "relu", out_scale=0.01)
+    critic = MLP(config.hidden, 2, "relu")
+    for row in range(3):
+        log_pi = np.asarray(jax.nn.log_softmax(actor.apply(params.actor, next_obs[row])), np.float64)
+        q = [
+            np.asarray(critic.apply(jax.tree.map(lambda x, i=i: x[i], params.target_critic), next_obs[row]))
+            for i in (0, 1)
+        ]
+        value = sum(np.exp(log_pi[a]) * (min(q[0][a], q[1][a]) - 0.3 * log_pi[a]) for a in range(2))
+        hand = reward[row] + (0.0 if terminated[row] else 0.95 * value)
+        assert float(got[row]) == pytest.approx(float(hand), rel=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The learner
+
+TINY = sac.SACConfig(
+    num_envs=2, train_freq=2, gradient_steps=2, learning_starts=8, buffer_size=64, batch_size=8, hidden=(8,)
+)
+
+
+def test_config_checks():
+    with pytest.raises(IrlaxError, match="buffer_size"):
+        sac.init(replace(TINY, buffer_size=3), make_env("Pendulum-v1"), jax.random.PRNGKey(0))
+    with pytest.raises(IrlaxError, match="random_hold"):
+        sac.init(replace(TINY, random_hold=0.5), make_env("Pendulum-v1"), jax.random.PRNGKey(0))
+    assert sac.sac_preset("Pendulum-v1").hidden == (64, 64) and sac.sac_preset("Nope") == sac.SACConfig()
+    assert sac.steps_per_iteration(TINY) == 4 and sac.num_iterations_for(TINY, 9) == 3
+
+
+@pytest.mark.parametrize("name", ["Pendulum-v1", "CartPole-v1"])
+def test_act_and_log_prob_agree(name):
+    env = make_env(name)
+    state = sac.init(TINY, env, jax.random.PRNGKey(0))
+    policy = sac.policy_params(state)
+    obs = jax.random.normal(jax.random.PRNGKey(1), (16, env.obs_size))
+    keys = jax.random.split(jax.random.PRNGKey(2), 16)
+    for deterministic in (False, True):
+        actions, log_probs = jax.vmap(lambda k, o, d=deterministic: sac.act(TINY, env, state, k, o, d))(keys, obs)
+        again = jax.vmap(lambda o, a: sac.log_prob(TINY, env, policy, o, a))(obs, actions)
+        np.testing.assert_allclose(log_probs, again, atol=1e-3)
+        if not env.discrete:
+            assert bool(jnp.all((actions >= -2.0) & (actions <= 2.0)))
+    if env.discrete:
+        total = jax.vmap(
+            lambda o: jax.nn.logsumexp(jnp.array([sac.log_prob(TINY, env, policy, o, a) for a in range(2)]))
+        )
+        np.testing.assert_allclose(total(obs), 0.0, atol=1e-5)
+
+
+def test_jit_and_no_jit_agree_and_update_resumes():
+    env = make_env("Pendulum-v1")
+    state = sac.init(TINY, env, jax.random.PRNGKey(0))
+    jitted, jit_metrics = sac.update_jit(TINY, env, state, 4)
+    half, _ = sac.update_jit(TINY, env, state, 2)
+    resumed, resumed_metrics = sac.update_jit(TINY, env, half, 2)
+    with jax.disable_jit():  # op by op (slow): only the two iterations that learn
+        plain, plain_metrics = sac.update(TINY, env, half, 2)
+    assert int(jitted.env_steps) == 16 and int(jitted.grad_steps) == 3 * 2  # learning once 8 steps are taken
+    assert np.isnan(np.asarray(jit_metrics.losses.critic_loss[0])) and np.isfinite(jit_metrics.losses.critic_loss[-1])
+    for a, b in zip(jax.tree.leaves((resumed, resumed_metrics)), jax.tree.leaves((plain, plain_metrics)), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(jitted), jax.tree.leaves(resumed), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def pendulum_reward(obs, action):
+    """Pendulum-v1's reward recomputed from the observation (cos, sin, angular velocity) and the torque."""
+    theta = jnp.arctan2(obs[1], obs[0])
+    torque = jnp.clip(action[0], -2.0, 2.0)
+    return -(theta**2 + 0.1 * obs[2] ** 2 + 0.001 * torque**2)
+
+
+def blended_reward(weight, obs, action, next_obs):
+    """``weight`` times the true reward plus ``1 - weight`` times the torque (a reward for pushing one way)."""
+    return weight * pendulum_reward(obs, action) + (1.0 - weight) * action[0]
+
+
+PENDULUM_STEPS = 4000
+PENDULUM_TEST = replace(sac.sac_preset("Pendulum-v1"), batch_size=128, buffer_size=5000)
+
+
+def test_pendulum_learns_across_vmapped_seeds_and_the_reward_fn_decides():
+    """Three learners in one vmap: seeds 0 and 1 under the true reward (as a reward_fn), seed 2 under a reward
+    for positive torque. The first two swing up; the third learns to push, whatever the true return."""
+    env = make_env("Pendulum-v1")
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    weights = jnp.array([1.0, 1.0, 0.0])
+    run = jax.jit(jax.vmap(lambda k, w: sac.train(PENDULUM_TEST, env, k, PENDULUM_STEPS, blended_reward, w)))
+    state, metrics = run(keys, weights)
+    returns = np.asarray(metrics.mean_return)
+    first, last = np.nanmean(returns[:, :1000], axis=1), np.nanmean(returns[:, -1000:], axis=1)
+    assert (first[:2] < -900).all(), first
+    assert (last[:2] > -700).all(), last  # a clear improvement on the true return
+    # the learner's reward was the reward_fn's: the true one (recomputed exactly) in lanes 0-1, the torque in lane 2
+    buffer = jax.tree.map(lambda x: x[0, :PENDULUM_STEPS], state.buffer.data)
+    np.testing.assert_allclose(jax.vmap(pendulum_reward)(buffer.obs, buffer.action), buffer.env_reward, atol=1e-4)
+    learned_reward = np.asarray(metrics.losses.mean_reward[:, -100:]).mean(axis=1)
+    assert (learned_reward[:2] < 0).all() and learned_reward[2] > 0.5
+    # seeds differ, and lane 2 learned to push with full torque where the others did not
+    assert not np.allclose(returns[0], returns[1], equal_nan=True)
+    assert mean_greedy_action(PENDULUM_TEST, env, state, 2, buffer.obs[-64:]) > 1.5
+    assert abs(mean_greedy_action(PENDULUM_TEST, env, state, 0, buffer.obs[-64:])) < 1.5
+    assert last[2] < last[:2].min()
+
+
+def mean_greedy_action(config, env, states, lane, obs):
+    """The mean deterministic action of the ``lane``-th of vmapped learners over ``obs [N, O]``."""
+    policy = sac.policy_params(jax.tree.map(lambda x: x[lane], states))
+    act = lambda o: sac.act(config, env, policy, jax.random.PRNGKey(0), o, deterministic=True)[0]
+    return float(jnp.mean(jax.vmap(act)(obs)))
+
+
+def test_discrete_sac_learns_cartpole():
+    env = make_env("CartPole-v1")
+    config = replace(sac.sac_preset("CartPole-v1"), learning_starts=500, batch_size=64, buffer_size=4000)
+    state, metrics = sac.train_jit(config, env, jax.random.PRNGKey(0), 4000)
+    returns = np.asarray(metrics.mean_return)
+    assert np.nanmean(returns[:500]) < 40
+    assert np.nanmean(returns[-1000:]) > 100, np.nanmean(returns[-1000:])
+    assert int(state.grad_steps) == 3501
