@@ -45,9 +45,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
+from bench_machine import machine_info, machine_line
 from jax import Array
-from objectworld import command_line, machine_line, markdown_table, mean_se, relative_to_docs
+from objectworld import command_line, markdown_table, mean_se, relative_to_docs
 
 from irlax.algorithms import apprenticeship, maxent, mce, mmp
 from irlax.atomic import atomic_write_json, atomic_write_text

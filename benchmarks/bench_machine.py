@@ -53,3 +53,24 @@ def machine_info() -> dict[str, Any]:
         "devices": [str(d) for d in jax.devices()],
         "git": git_revision(),
     }
+
+
+def machine_line(machine: dict[str, Any]) -> str:
+    """One line naming the machine and the software (from :func:`machine_info`)."""
+    return (
+        f"{machine['cpu_model'] or machine['processor']}, {machine['usable_cpus']} usable of "
+        f"{machine['cpu_count']} CPUs, {machine['platform']}, Python {machine['python']}, "
+        f"JAX {machine['jax']} ({', '.join(machine['devices'])}), NumPy {machine['numpy']}, irlax {machine['git']}"
+    )
+
+
+def one_minute(load: list[float] | None) -> str:
+    """The 1-minute load average for the text, or ``n/a``."""
+    return "n/a" if load is None else f"{load[0]:.1f}"
+
+
+def output_path(out: Path | None, quick: bool, default: Path) -> Path:
+    """Where a benchmark's JSON goes: ``out`` if given; a quick run does not overwrite the full results."""
+    if out is not None:
+        return out
+    return default.with_name(default.stem + "_quick.json") if quick else default

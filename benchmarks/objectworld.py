@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
+from bench_machine import machine_info, machine_line
 from jax import Array
 from rich.console import Console
 
@@ -403,12 +403,6 @@ def deep_vs_linear_check(results: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- machine and command
 
 
-
-
-
-
-
-
 def command_line() -> str:
     """The command that ran this script, as typed from the repository root."""
     return "PYTHONPATH=src python " + shlex.join(sys.argv)
@@ -540,14 +534,6 @@ def markdown(report: dict[str, Any], settings: Settings) -> str:
 def iteration_note(report: dict[str, Any]) -> str:
     """How many gradient steps each algorithm ran, for the markdown."""
     return ", ".join(f"{ALGORITHM_LABELS[n]} {c['iterations']} iterations" for n, c in report["configs"].items())
-
-
-def machine_line(machine: dict[str, Any]) -> str:
-    """One line naming the machine and the software."""
-    return (
-        f"{machine['cpu_model']}, {machine['usable_cpus']} usable of {machine['cpu_count']} CPUs, "
-        f"{machine['platform']}, Python {machine['python']}, JAX {machine['jax']}, irlax {machine['git']}"
-    )
 
 
 def base_report(settings: Settings) -> dict[str, Any]:

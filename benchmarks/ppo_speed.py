@@ -36,7 +36,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from bench_machine import ROOT, load_average, machine_info
+from bench_machine import ROOT, load_average, machine_info, machine_line, one_minute
 
 from irlax.atomic import atomic_write_json, atomic_write_text
 from irlax.envs.control import ControlEnv, make_env
@@ -234,20 +234,6 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def machine_line(machine: dict[str, Any]) -> str:
-    """One line naming the machine and the software."""
-    return (
-        f"{machine['cpu_model'] or machine['processor']}, {machine['usable_cpus']} usable of "
-        f"{machine['cpu_count']} CPUs, {machine['platform']}, Python {machine['python']}, "
-        f"JAX {machine['jax']} ({', '.join(machine['devices'])}), NumPy {machine['numpy']}, irlax {machine['git']}"
-    )
-
-
-def one_minute(load: list[float] | None) -> str:
-    """The 1-minute load average for the text, or ``n/a``."""
-    return "n/a" if load is None else f"{load[0]:.1f}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from bench_machine import load_average, machine_info
+from bench_machine import load_average, machine_info, machine_line, one_minute, output_path
 from jax import Array
 from rich.console import Console
 from rich.table import Table
@@ -458,14 +458,6 @@ def time_seeds(keys: Array, settings: Settings) -> dict[str, Any]:
 # ---------------------------------------------------------------- reporting
 
 
-
-
-
-
-
-
-
-
 def ms(seconds: float) -> str:
     """Seconds as milliseconds for the table."""
     return f"{seconds * 1e3:.1f} ms"
@@ -545,18 +537,6 @@ def print_table(rows: list[tuple[str, str, str]], console: Console) -> None:
     console.print(table)
 
 
-def machine_line(machine: dict[str, Any]) -> str:
-    """One line naming the machine and the software."""
-    return (f"{machine['cpu_model'] or machine['processor']}, {machine['usable_cpus']} usable of "
-            f"{machine['cpu_count']} CPUs, {machine['platform']}, Python {machine['python']}, "
-            f"JAX {machine['jax']} ({', '.join(machine['devices'])}), NumPy {machine['numpy']}, irlax {machine['git']}")
-
-
-def one_minute(load: list[float] | None) -> str:
-    """The 1-minute load average for the text, or ``n/a``."""
-    return "n/a" if load is None else f"{load[0]:.1f}"
-
-
 def markdown(results: dict[str, Any], rows: list[tuple[str, str, str]]) -> str:
     """A markdown fragment for the results page."""
     lines = [
@@ -630,13 +610,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def output_path(args: argparse.Namespace) -> Path:
-    """Where the JSON goes; a quick run without ``--out`` does not overwrite the full results."""
-    if args.out is not None:
-        return args.out
-    return DEFAULT_OUT.with_name(DEFAULT_OUT.stem + "_quick.json") if args.quick else DEFAULT_OUT
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure, print the table, write the JSON and the markdown fragment."""
     args = parse_args(argv)
@@ -653,7 +626,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     rows = table_rows(results)
     print_table(rows, console)
-    out = output_path(args)
+    out = output_path(args.out, args.quick, DEFAULT_OUT)
     atomic_write_json(out, results)
     atomic_write_text(out.with_suffix(".md"), markdown(results, rows))
     console.log(f"wrote {out} and {out.with_suffix('.md')}")
