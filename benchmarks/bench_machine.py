@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
+
+from irlax.atomic import atomic_write_json, atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +80,27 @@ def output_path(out: Path | None, quick: bool, default: Path) -> Path:
     if out is not None:
         return out
     return default.with_name(default.stem + "_quick.json") if quick else default
+
+
+def report_header(script: str, argv: list[str] | None = None) -> dict[str, Any]:
+    """The start of a benchmark's JSON report: date, the command as typed, the machine, the load."""
+    args = sys.argv[1:] if argv is None else argv
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([f"PYTHONPATH=src python benchmarks/{script}", *args]),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+    }
+
+
+def write_report(out: Path, results: dict[str, Any], markdown: str) -> None:
+    """The JSON report at ``out`` and its markdown fragment beside it (``.md``), both written atomically."""
+    atomic_write_json(out, results)
+    atomic_write_text(out.with_suffix(".md"), markdown)
+
+
+def wall(fn: Callable[[], Any]) -> float:
+    """Seconds for ``fn()``, waiting for every JAX result it returns."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn())
+    return time.perf_counter() - start

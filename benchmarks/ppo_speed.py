@@ -24,21 +24,19 @@ next to it (``.md``).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
-from bench_machine import ROOT, load_average, machine_info, machine_line, one_minute
+from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, wall, write_report
 
-from irlax.atomic import atomic_write_json, atomic_write_text
 from irlax.envs.control import ControlEnv, make_env
 from irlax.rl import ppo
 from irlax.rl.rollout import rollout_episodes
@@ -59,12 +57,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="JSON path (the .md goes next to it)")
     return parser.parse_args(argv)
 
-
-def wall(fn: Callable[[], Any]) -> float:
-    """Seconds for ``fn()``, waiting for its arrays."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    return time.perf_counter() - start
 
 
 def ensure_sb3_venv() -> Path:
@@ -239,16 +231,12 @@ def markdown(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure, print a summary, write the JSON and the markdown fragment."""
     args = parse_args(argv)
-    out = args.out or (DEFAULT_OUT.with_name(DEFAULT_OUT.stem + "_quick.json") if args.quick else DEFAULT_OUT)
-    command = " ".join(["PYTHONPATH=src python benchmarks/ppo_speed.py", *(argv if argv is not None else sys.argv[1:])])
+    out = output_path(args.out, args.quick, DEFAULT_OUT)
     env = make_env(ENV_NAME)
     config = ppo.ppo_preset(ENV_NAME)
     results: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "machine": machine_info(),
+        **report_header("ppo_speed.py", None if argv is None else list(argv)),
         "config": {**config.__dict__, "hidden": list(config.hidden)},
-        "load_average_start": load_average(),
     }
     iterations, repeats = (8, 2) if args.quick else (32, 5)
     print("irlax speed ...", flush=True)
@@ -261,8 +249,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["load_average_end"] = load_average()
     text = markdown(results)
     print(text)
-    atomic_write_json(out, results)
-    atomic_write_text(out.with_suffix(".md"), text)
+    write_report(out, results, text)
     print(f"wrote {out} and {out.with_suffix('.md')}")
 
 

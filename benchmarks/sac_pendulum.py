@@ -15,8 +15,6 @@ it (``.md``); ``--quick`` writes ``*_quick.*`` instead.
 from __future__ import annotations
 
 import argparse
-import datetime
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -25,12 +23,11 @@ from typing import Any
 
 import jax
 import numpy as np
-from bench_machine import load_average, machine_info, machine_line, one_minute, output_path
+from bench_machine import load_average, machine_line, one_minute, output_path, report_header, write_report
 from jax import Array
 from rich.console import Console
 from rich.table import Table
 
-from irlax.atomic import atomic_write_json, atomic_write_text
 from irlax.envs.control import ControlEnv, make_env
 from irlax.rl import sac
 from irlax.rl.rollout import rollout_episodes
@@ -226,21 +223,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Train, print the table, write the JSON and the markdown fragment."""
     args = parse_args(argv)
     settings, console = settings_from(args), Console()
-    command = " ".join(["PYTHONPATH=src python benchmarks/sac_pendulum.py", *sys.argv[1:]])
     results = {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "machine": machine_info(),
+        **report_header("sac_pendulum.py"),
         "settings": asdict(settings),
-        "load_average_start": load_average(),
         **measure(settings, console),
         "load_average_end": load_average(),
     }
     rows = table_rows(results)
     print_table(rows, console)
     out = output_path(args.out, args.quick, DEFAULT_OUT)
-    atomic_write_json(out, results)
-    atomic_write_text(out.with_suffix(".md"), markdown(results, rows))
+    write_report(out, results, markdown(results, rows))
     console.log(f"wrote {out} and {out.with_suffix('.md')}")
 
 

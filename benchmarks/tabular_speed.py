@@ -24,9 +24,7 @@ fragment next to it (``.md``).
 from __future__ import annotations
 
 import argparse
-import datetime
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -38,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from bench_machine import load_average, machine_info, machine_line, one_minute, output_path
+from bench_machine import load_average, machine_line, one_minute, output_path, report_header, wall, write_report
 from jax import Array
 from rich.console import Console
 from rich.table import Table
@@ -46,7 +44,6 @@ from rich.table import Table
 from irlax.algorithms import maxent, mce
 from irlax.algorithms.mce import mce_log_likelihood_and_grad, mce_sources
 from irlax.algorithms.tabular_fit import TabularIRLResult, make_optimizer
-from irlax.atomic import atomic_write_json, atomic_write_text
 from irlax.data.trajectories import Trajectories
 from irlax.envs import ObjectworldConfig, TabularMDP, make_cliffworld, make_objectworld
 from irlax.rl.occupancy import occupancy_finite
@@ -89,12 +86,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 # ---------------------------------------------------------------- timing
 
-
-def wall(fn: Callable[[], Any]) -> float:
-    """Seconds for ``fn()``, waiting for every JAX result it returns."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    return time.perf_counter() - start
 
 
 def stats(samples: Sequence[float]) -> dict[str, Any]:
@@ -614,21 +605,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Measure, print the table, write the JSON and the markdown fragment."""
     args = parse_args(argv)
     settings, console = settings_from(args), Console()
-    command = " ".join(["PYTHONPATH=src python benchmarks/tabular_speed.py", *sys.argv[1:]])
     results = {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "machine": machine_info(),
+        **report_header("tabular_speed.py"),
         "settings": asdict(settings),
-        "load_average_start": load_average(),
         **measure(settings, console),
         "load_average_end": load_average(),
     }
     rows = table_rows(results)
     print_table(rows, console)
     out = output_path(args.out, args.quick, DEFAULT_OUT)
-    atomic_write_json(out, results)
-    atomic_write_text(out.with_suffix(".md"), markdown(results, rows))
+    write_report(out, results, markdown(results, rows))
     console.log(f"wrote {out} and {out.with_suffix('.md')}")
 
 

@@ -8,7 +8,6 @@ their per-iteration arrays are padded with NaN to the longest seed's.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -30,6 +29,7 @@ from irlax.algorithms.tabular_fit import (
 from irlax.data.trajectories import Trajectories, check_trajectories_fit
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
+from irlax.settings import apply_overrides
 
 
 class Algorithm(NamedTuple):
@@ -102,34 +102,7 @@ def make_config(name: str, overrides: dict[str, Any]) -> Any:
     Raises:
         IrlaxError: an unknown field or a value that does not convert.
     """
-    config_cls = get_algorithm(name).config
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    values = {}
-    for key, value in overrides.items():
-        if key not in fields:
-            raise IrlaxError(f"{name} has no setting {key!r}; settings: {', '.join(fields)}")
-        default = getattr(config_cls(), key)
-        if isinstance(value, list):
-            value = tuple(value)
-        values[key] = _convert(key, value, default) if isinstance(value, str) else value
-    return config_cls(**values)
-
-
-def _convert(key: str, text: str, default: Any) -> Any:
-    try:
-        if text.lower() == "none":
-            return None
-        if isinstance(default, tuple):
-            return tuple(int(x) for x in text.split(",") if x)
-        if isinstance(default, bool):
-            return text.lower() in ("1", "true", "yes")
-        if isinstance(default, int) or (default is None and key == "horizon"):
-            return int(text)
-        if isinstance(default, float):
-            return float(text)
-        return text
-    except ValueError:
-        raise IrlaxError(f"setting {key}={text!r} is not a valid value") from None
+    return apply_overrides(get_algorithm(name).config(), overrides, name)
 
 
 class Progress(NamedTuple):

@@ -42,7 +42,6 @@ from irlax.report import (
 from irlax.rl import experts
 from irlax.rl.learners import (
     LEARNERS,
-    apply_overrides,
     default_learner,
     evaluate_policies,
     get_learner,
@@ -51,6 +50,7 @@ from irlax.rl.learners import (
     policy_episodes,
     random_return,
 )
+from irlax.settings import apply_overrides
 
 DEFAULT_STEPS: dict[str, int] = {
     "CartPole-v1": 500_000,

@@ -82,36 +82,25 @@ def num_iterations(learner: Learner, config: Any, total_steps: int) -> int:
     return max(1, math.ceil(total_steps / learner.steps_per_iteration(config)))
 
 
-def _over_seeds(fn: Callable, seeds: int) -> Callable:
-    """``fn`` mapped over a leading seed axis: ``jax.vmap`` for several seeds, a plain call for one.
-
-    (One seed skips ``vmap``: the same numbers, and a smaller program.)
-    """
-    if seeds > 1:
-        return jax.vmap(fn)
-    return lambda x: jax.tree.map(lambda y: y[None], fn(jax.tree.map(lambda y: y[0], x)))
+@functools.lru_cache(maxsize=16)
+def _compiled_init(learner: Learner, config: Any, env: ControlEnv) -> Callable:
+    return jax.jit(jax.vmap(lambda k: learner.init(config, env, k)))
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_init(learner: Learner, config: Any, env: ControlEnv, seeds: int) -> Callable:
-    return jax.jit(_over_seeds(lambda k: learner.init(config, env, k), seeds))
-
-
-@functools.lru_cache(maxsize=16)
-def _compiled_update(learner: Learner, config: Any, env: ControlEnv, iterations: int, seeds: int) -> Callable:
-    return jax.jit(_over_seeds(lambda s: learner.update(config, env, s, iterations), seeds))
+def _compiled_update(learner: Learner, config: Any, env: ControlEnv, iterations: int) -> Callable:
+    return jax.jit(jax.vmap(lambda s: learner.update(config, env, s, iterations)))
 
 
 def init_training(learner: Learner, config: Any, env: ControlEnv, keys: Array) -> TrainingProgress:
     """``K`` fresh learners, one per key (``keys [K, 2]``), with no iterations done."""
-    return TrainingProgress(_compiled_init(learner, config, env, keys.shape[0])(keys), 0, {})
+    return TrainingProgress(_compiled_init(learner, config, env)(keys), 0, {})
 
 
 def advance_training(learner: Learner, config: Any, env: ControlEnv, progress: TrainingProgress,
                      iterations: int) -> TrainingProgress:
     """``iterations`` more update iterations of every seed (jitted and vmapped; compiled once per size)."""
-    seeds = jax.tree.leaves(progress.state)[0].shape[0]
-    state, metrics = _compiled_update(learner, config, env, iterations, seeds)(progress.state)
+    state, metrics = _compiled_update(learner, config, env, iterations)(progress.state)
     joined = {
         name: jnp.concatenate([progress.metrics[name], value], axis=1) if name in progress.metrics else value
         for name, value in flat_metrics(metrics).items()

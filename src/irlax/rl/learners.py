@@ -12,7 +12,6 @@ and returns each episode's true return.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -25,6 +24,7 @@ from irlax.envs.control import ControlEnv
 from irlax.errors import IrlaxError
 from irlax.rl import ppo, sac
 from irlax.rl.rollout import Episodes, rollout_episodes
+from irlax.settings import apply_overrides
 
 PolicyFn = Callable[[Any, ControlEnv, Any, Array, Array, bool], tuple[Array, Array]]
 """``act(config, env, params, key, obs [O], deterministic) -> (action, log_prob [])``: a policy family."""
@@ -99,44 +99,6 @@ def default_learner(env_name: str) -> str:
 def make_learner_config(learner: Learner, env_name: str, overrides: dict[str, Any]) -> Any:
     """The learner's preset for ``env_name`` with ``overrides`` applied (see :func:`apply_overrides`)."""
     return apply_overrides(learner.preset(env_name), overrides, learner.name)
-
-
-def apply_overrides(config: Any, overrides: dict[str, Any], name: str) -> Any:
-    """A frozen config dataclass with ``overrides`` applied, strings converted to the current value's type.
-
-    Raises:
-        IrlaxError: an unknown field (the message lists the settings) or a value that does not convert.
-    """
-    fields = {f.name for f in dataclasses.fields(config)}
-    values = {}
-    for key, value in overrides.items():
-        if key not in fields:
-            raise IrlaxError(f"{name} has no setting {key!r}; settings: {', '.join(sorted(fields))}")
-        value = convert_setting(key, value, getattr(config, key)) if isinstance(value, str) else value
-        values[key] = tuple(value) if isinstance(value, list) else value
-    return dataclasses.replace(config, **values)
-
-
-def convert_setting(key: str, text: str, current: Any) -> Any:
-    """``text`` as a value of the type of ``current`` (``"none"`` -> None; tuples as ``"64,64"``)."""
-    try:
-        if text.lower() == "none":
-            return None
-        if isinstance(current, bool):
-            if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError(text)
-            return text.lower() in ("1", "true", "yes")
-        if isinstance(current, tuple):
-            return tuple(int(x) for x in text.split(",") if x)
-        if isinstance(current, int):
-            return int(text)
-        if isinstance(current, float):
-            return float(text)
-        if current is None:  # an optional number: an int unless it looks like a float
-            return float(text) if any(c in text.lower() for c in ".e") else int(text)
-        return text
-    except ValueError:
-        raise IrlaxError(f"setting {key}={text!r} is not a valid value") from None
 
 
 def random_act(
