@@ -24,6 +24,8 @@ FRAGMENTS = (
     ("benchmarks/results/abbeel_ng.md", "python benchmarks/abbeel_ng.py"),
     ("benchmarks/results/ppo_speed.md", "python benchmarks/ppo_speed.py"),
     ("benchmarks/results/sac_pendulum.md", "python benchmarks/sac_pendulum.py"),
+    ("benchmarks/results/imitation_compare.md", "python benchmarks/imitation_compare.py"),
+    ("benchmarks/results/maze_transfer.md", "python benchmarks/maze_transfer.py"),
 )
 
 INTRO = """# irlax benchmark results
@@ -46,6 +48,10 @@ Contents:
    one vmap, and steps to a mean return of 475.
 5. SAC on Pendulum-v1: the mean return within 20k environment steps (goal -200),
    seeds in one vmap, and the wall-clock.
+6. GAIL and AIRL against the `imitation` library on CartPole-v1 and Pendulum-v1:
+   expert-normalised return, environment steps and wall-clock, return against time.
+7. Transfer on the shifting point maze: rewards learned by AIRL, GAIL and GCL in
+   the original maze, re-optimised by a fresh learner in the shifted one.
 """
 
 

@@ -99,7 +99,7 @@ def test_reward_fn_replaces_the_learners_reward_but_not_the_true_one():
     env = make_env("CartPole-v1")
     carry = init_envs(env, jax.random.PRNGKey(0), 3)
     action = jnp.zeros((3,), jnp.int32)
-    reward_fn = lambda params, obs, a, next_obs: params * next_obs[0]
+    reward_fn = lambda params, obs, a, next_obs, terminated: params * next_obs[0]
     _, transition, _ = step_envs(env, carry, jax.random.PRNGKey(1), action, jnp.zeros(3), reward_fn, 2.0)
     np.testing.assert_allclose(transition.reward, 2.0 * transition.next_obs[:, 0], rtol=1e-6)
     np.testing.assert_array_equal(transition.env_reward, jnp.ones(3))

@@ -156,7 +156,7 @@ def test_ppo_learns_cartpole(cartpole):
 def test_learned_reward_replaces_the_environment_reward(cartpole):
     """A reward that pays +1 for action 0 and -1 for action 1 makes the policy push left."""
 
-    def left_reward(scale, obs, action, next_obs):
+    def left_reward(scale, obs, action, next_obs, terminated):
         return scale * jnp.where(action == 0, 1.0, -1.0)
 
     config = ppo.PPOConfig(num_envs=8, num_steps=32, minibatch_size=64, learning_rate=3e-3)

@@ -253,7 +253,7 @@ def pendulum_reward(obs, action):
     return -(theta**2 + 0.1 * obs[2] ** 2 + 0.001 * torque**2)
 
 
-def blended_reward(weight, obs, action, next_obs):
+def blended_reward(weight, obs, action, next_obs, terminated):
     """``weight`` times the true reward plus ``1 - weight`` times the torque (a reward for pushing one way)."""
     return weight * pendulum_reward(obs, action) + (1.0 - weight) * action[0]
 

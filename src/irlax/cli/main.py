@@ -1,4 +1,5 @@
-"""The ``irlax`` command: ``demo``, ``world``, ``sample``, ``fit``, ``evaluate``, ``expert``, ``demos``, ``bc``.
+"""The ``irlax`` command: ``demo``, ``world``, ``sample``, ``fit``, ``evaluate``, ``expert``, ``demos``, ``bc``,
+``train``.
 
 Bad input ends with one line, ``irlax: error: ...``, and exit status 2.
 """
@@ -9,7 +10,7 @@ import argparse
 import sys
 
 from irlax import __version__
-from irlax.cli import control, demo, tabular
+from irlax.cli import control, demo, tabular, train
 from irlax.errors import IrlaxError
 
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_command(sub)
     tabular.add_commands(sub)
     control.add_commands(sub)
+    train.add_commands(sub)
     return parser
 
 

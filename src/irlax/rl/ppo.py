@@ -541,7 +541,7 @@ def update(
 
     One ``lax.scan``; pure. Jit it with ``config``, ``env``, ``num_iterations`` and ``reward_fn`` static
     (:data:`update_jit`); vmap it over states for several seeds. When ``reward_fn`` is given,
-    ``reward_fn(reward_params, obs, action, next_obs)`` replaces the environment's reward in the
+    ``reward_fn(reward_params, obs, action, next_obs, terminated)`` replaces the environment's reward in the
     learning (the reported ``mean_return`` stays the true one).
 
     Returns:

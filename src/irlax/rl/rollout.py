@@ -5,7 +5,7 @@ The pieces every learner shares:
 - :class:`EnvCarry`: ``E`` parallel environments and the running return of each
   one's current episode (the *true* return, for reporting).
 - :func:`step_envs`: one step of all of them; the reward the learner sees is the
-  environment's or, when given, ``reward_fn(reward_params, obs, action, next_obs)``
+  environment's or, when given, ``reward_fn(reward_params, obs, action, next_obs, terminated)``
   (the learned reward of an IRL algorithm, which replaces the true one).
 - :func:`rollout_episodes`: whole episodes from a policy, padded to the time
   limit with a mask (for evaluation and for recording demonstrations).
@@ -24,8 +24,11 @@ from jax import Array
 
 from irlax.envs.control import ControlEnv, reset_batch, step_batch
 
-RewardFn = Callable[[Any, Array, Array, Array], Array]
-"""``reward_fn(reward_params, obs [O], action, next_obs [O]) -> reward []``: a learned reward."""
+RewardFn = Callable[[Any, Array, Array, Array, Array], Array]
+"""``reward_fn(reward_params, obs [O], action, next_obs [O], terminated []) -> reward []``: a learned reward.
+
+``terminated`` (bool) says ``next_obs`` is terminal: a reward with a potential term, such as AIRL's
+``g(s) + gamma h(s') - h(s)``, needs it to give a terminal state the potential 0."""
 
 ActFn = Callable[[Array, Array], tuple[Array, Array]]
 """``act(key, obs [O]) -> (action, log_prob [])``: a policy with its parameters bound."""
@@ -106,12 +109,14 @@ def init_envs(env: ControlEnv, key: Array, num_envs: int) -> EnvCarry:
 
 
 def learner_rewards(
-    reward_fn: RewardFn | None, reward_params: Any, obs: Array, action: Array, next_obs: Array, env_reward: Array
+    reward_fn: RewardFn | None, reward_params: Any, obs: Array, action: Array, next_obs: Array, terminated: Array,
+    env_reward: Array,
 ) -> Array:
     """The rewards a learner sees for a batch: ``env_reward`` or ``reward_fn`` vmapped over the leading axis."""
     if reward_fn is None:
         return env_reward
-    return jax.vmap(reward_fn, in_axes=(None, 0, 0, 0))(reward_params, obs, action, next_obs).astype(jnp.float32)
+    rewards = jax.vmap(reward_fn, in_axes=(None, 0, 0, 0, 0))(reward_params, obs, action, next_obs, terminated)
+    return rewards.astype(jnp.float32)
 
 
 def step_envs(
@@ -129,7 +134,9 @@ def step_envs(
     given), and the true-return statistics of the episodes that ended.
     """
     out = step_batch(env, key, carry.state, action)
-    reward = learner_rewards(reward_fn, reward_params, carry.obs, action, out.next_obs, out.reward)
+    reward = learner_rewards(
+        reward_fn, reward_params, carry.obs, action, out.next_obs, out.terminated, out.reward
+    )
     done = jnp.logical_or(out.terminated, out.truncated)
     episode_return = carry.episode_return + out.reward
     episode_length = carry.episode_length + 1.0

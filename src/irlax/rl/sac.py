@@ -34,7 +34,7 @@ bootstraps from its true successor ``next_obs``, which the buffer stores.
 
 Learned rewards (IRL): the buffer stores the environment's reward and ``next_obs``;
 when a ``reward_fn`` is given, the reward of every sampled minibatch is recomputed
-as ``reward_fn(reward_params, obs, action, next_obs)``, so that old transitions are
+as ``reward_fn(reward_params, obs, action, next_obs, terminated)``, so that old transitions are
 relabelled with the current reward whenever the IRL algorithm changes it.
 
 The whole of :func:`update` is one ``lax.scan``, jittable with ``config``, ``env``,
@@ -567,12 +567,15 @@ def _gradient_step(
 ) -> tuple[tuple[SACParams, SACOptState], SACLossInfo]:
     """One gradient step of the critics, the actor and the temperature, then the Polyak update of the targets.
 
-    The minibatch's reward is the environment's or ``reward_fn``'s on the stored ``(obs, action, next_obs)``.
+    The minibatch's reward is the environment's or ``reward_fn``'s on the stored
+    ``(obs, action, next_obs, terminated)``.
     The actor is trained against the just-updated critics, and the temperature on the actor step's log-probabilities.
     """
     sample_key, target_key, actor_key = jax.random.split(key, 3)
     batch: Transition = replay_sample(buffer, sample_key, config.batch_size)
-    reward = learner_rewards(reward_fn, reward_params, batch.obs, batch.action, batch.next_obs, batch.env_reward)
+    reward = learner_rewards(
+        reward_fn, reward_params, batch.obs, batch.action, batch.next_obs, batch.terminated, batch.env_reward
+    )
     obs = _normalize(config, obs_stats, batch.obs)
     next_obs = _normalize(config, obs_stats, batch.next_obs)
     (params, opt_state), optimizers = learner, _optimizers(config)
@@ -682,7 +685,7 @@ def update(
 
     One ``lax.scan``; pure. Jit it with ``config``, ``env``, ``num_iterations`` and ``reward_fn`` static
     (:data:`update_jit`); vmap it over states for several seeds. When ``reward_fn`` is given,
-    ``reward_fn(reward_params, obs, action, next_obs)`` replaces the environment's reward of every
+    ``reward_fn(reward_params, obs, action, next_obs, terminated)`` replaces the environment's reward of every
     minibatch drawn from the buffer, old transitions included (the reported ``mean_return`` stays the
     true one).
 

@@ -1,0 +1,268 @@
+"""GAIL and AIRL in irlax and in the ``imitation`` library (v1.0.1), side by side on CartPole-v1 and Pendulum-v1.
+
+Both libraries learn from the same demonstration files (60 episodes of an irlax
+expert, recorded by this script into ``benchmarks/.cache`` when missing) and are
+scored on the same true task with the same normalisation: expert-normalised
+return, a uniformly random policy 0 and the demonstrations' mean return 1, the
+imitation policy evaluated deterministically.
+
+- **imitation**: ``benchmarks/imitation_side.py`` in its own virtual environment
+  (``benchmarks/imitation_venv.py`` installs imitation 1.0.1 with torch 2.13.0, the
+  CPU build), with imitation's documented settings (its GAIL and AIRL tutorials:
+  seals/CartPole-v0, 8 environments, PPO; for Pendulum the same trainers with
+  rl-baselines3-zoo's PPO settings), one process per seed, one PyTorch thread,
+  two processes at a time. Runs already on disk (``benchmarks/results/imitation_runs``)
+  are reused, so an interrupted benchmark resumes.
+- **irlax**: :func:`irlax.algorithms.sample_registry.preset` for each algorithm and
+  task (PPO on CartPole, SAC on Pendulum), all seeds in one ``vmap`` in one
+  process, trained in chunks with a deterministic evaluation after each (not
+  counted in the time). Its wall-clock *includes* compilation and is for all the
+  seeds together, so the per-seed comparison is conservative for irlax.
+
+The goal (issue 5): irlax reaches 0.95 of the expert with both algorithms on both
+tasks, and needs at least 10x less wall-clock than imitation to reach the return
+imitation reaches at the end of its run.
+
+Usage::
+
+    PYTHONPATH=src python benchmarks/imitation_compare.py            # everything, 5 seeds
+    PYTHONPATH=src python benchmarks/imitation_compare.py --irlax-only  # reuse the imitation runs on disk
+    PYTHONPATH=src python benchmarks/imitation_compare.py --quick     # smoke run: tiny budgets, *_quick.*
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, write_report
+from imitation_venv import CACHE, full_jobs, run_jobs, smoke_jobs
+
+from irlax.algorithms.sample_irl import resolve_learner
+from irlax.algorithms.sample_registry import get_sample_algorithm, preset
+from irlax.cli.main import main as irlax_main
+from irlax.data.demos import load_demonstrations
+from irlax.envs.control import make_env
+from irlax.rl.learners import evaluate_policies, random_return
+
+TASKS = ("CartPole-v1", "Pendulum-v1")
+ALGOS = ("gail", "airl")
+DEMO_EPISODES = 60
+EVALUATIONS = 10
+"""Evaluations along an irlax run (after every tenth of its rounds)."""
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "imitation_compare.json"
+
+
+def ensure_demos(task: str) -> Path:
+    """The task's demonstrations in the benchmark cache: an irlax expert (2 seeds, the best kept) and 60 episodes."""
+    expert, demos = CACHE / f"expert-{task}", CACHE / f"demos-{task}-{DEMO_EPISODES}.npz"
+    if not (expert / "expert.json").exists():
+        irlax_main(["expert", "--env", task, "--seeds", "2", "--out", str(expert), "--quiet"])
+    if not demos.exists():
+        irlax_main(["demos", "--expert", str(expert), "--episodes", str(DEMO_EPISODES), "--out", str(demos)])
+    return demos
+
+
+def irlax_run(task: str, algo: str, seeds: int, rounds: int | None, eval_episodes: int) -> dict[str, Any]:
+    """Train ``algo`` on ``task`` for ``seeds`` seeds in one vmap; the curve of deterministic returns over time."""
+    env = make_env(task)
+    demos = load_demonstrations(CACHE / f"demos-{task}-{DEMO_EPISODES}.npz", env)
+    algorithm = get_sample_algorithm(algo)
+    config = preset(algo, task)
+    config = replace(config, rounds=rounds or config.rounds)
+    learner, learner_config = resolve_learner(config, env)
+    chunk = max(1, config.rounds // EVALUATIONS)
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    random = random_return(env, jax.random.PRNGKey(99))
+    expert = float(demos.returns().mean())
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    init = jax.jit(jax.vmap(lambda k, d: algorithm.init(config, env, k, d), in_axes=(0, None)))
+    update = jax.jit(jax.vmap(lambda s, d: algorithm.update(config, env, d, s, chunk), in_axes=(0, None)))
+    state = jax.block_until_ready(init(keys, demos))
+    compile_start = time.perf_counter()
+    update = update.lower(state, demos).compile()
+    compile_seconds = time.perf_counter() - compile_start
+    curve, train_seconds, done = [], time.perf_counter() - start, 0
+    evaluate = lambda s, k: evaluate_policies(
+        learner.act, learner_config, env, jax.vmap(learner.policy_params)(s.learner), k, eval_episodes, True
+    )
+    while done < config.rounds:
+        tick = time.perf_counter()
+        state, metrics = update(state, demos)
+        state = jax.block_until_ready(state)
+        train_seconds += time.perf_counter() - tick
+        done += chunk
+        returns = np.asarray(evaluate(state, jax.random.PRNGKey(done))).mean(axis=1)
+        curve.append({"rounds": done, "env_steps": float(metrics.env_steps[0, -1]), "train_seconds": train_seconds,
+                      "mean_return": float(returns.mean()), "seed_returns": returns.tolist()})
+    final = np.asarray(curve[-1]["seed_returns"])
+    normalised = (final - random) / (expert - random)
+    return {
+        "library": "irlax", "task": task, "algo": algo, "seeds": seeds, "learner": learner.name,
+        "config": repr(config), "rounds": config.rounds, "compile_seconds": compile_seconds,
+        "total_train_seconds": train_seconds, "total_cpu_seconds": time.process_time() - cpu_start,
+        "total_env_steps": curve[-1]["env_steps"], "curve": curve, "final_returns": final.tolist(),
+        "final_normalized": normalised.tolist(), "random_return": random, "expert_return": expert,
+    }
+
+
+def time_to_reach(curve: list[dict[str, Any]], target: float) -> float | None:
+    """Seconds until the curve's mean return first reaches ``target`` (``None`` if it never does)."""
+    for row in curve:
+        if row["mean_return"] >= target:
+            return row["train_seconds"]
+    return None
+
+
+def imitation_summary(runs: list[dict[str, Any]], random: float, expert: float) -> dict[str, Any]:
+    """Mean over seeds of imitation's final returns, times and steps, and its mean curve."""
+    finals = np.array([r["final_return"] for r in runs])
+    length = min(len(r["curve"]) for r in runs)
+    curve = [{"env_steps": runs[0]["curve"][i]["env_steps"],
+              "train_seconds": float(np.mean([r["curve"][i]["train_seconds"] for r in runs])),
+              "mean_return": float(np.mean([r["curve"][i]["mean_return"] for r in runs]))} for i in range(length)]
+    return {
+        "seeds": [r["seed"] for r in runs], "final_returns": finals.tolist(),
+        "final_normalized": ((finals - random) / (expert - random)).tolist(),
+        "train_seconds": float(np.mean([r["total_train_seconds"] for r in runs])),
+        "env_steps": float(np.mean([r["total_env_steps"] for r in runs])), "curve": curve,
+    }
+
+
+def mean_se(values: Sequence[float]) -> str:
+    """``mean ± standard error``."""
+    x = np.asarray(values, float)
+    se = x.std(ddof=1) / math.sqrt(len(x)) if len(x) > 1 else 0.0
+    return f"{x.mean():.3f} ± {se:.3f}"
+
+
+def compare(irlax: dict[str, Any], imitation: dict[str, Any] | None) -> dict[str, Any]:
+    """The goal's figures for one (task, algorithm): irlax's time to reach imitation's final return, and the ratio."""
+    if imitation is None:
+        return {"target_return": None, "irlax_seconds_to_target": None, "speedup": None}
+    target = float(np.mean(imitation["final_returns"]))
+    irlax_time = time_to_reach(irlax["curve"], target)
+    imitation_time = time_to_reach(imitation["curve"], target) or imitation["train_seconds"]
+    speedup = imitation_time / irlax_time if irlax_time else None
+    return {"target_return": target, "irlax_seconds_to_target": irlax_time,
+            "imitation_seconds_to_target": imitation_time, "speedup": speedup}
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Mean true return against wall-clock seconds, both libraries, one panel per (task, algorithm)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = list(results["pairs"].items())
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), squeeze=False)
+    for ax, (name, pair) in zip(axes[0], pairs, strict=True):
+        for library, style in (("irlax", "-o"), ("imitation", "-s")):
+            side = pair.get(library)
+            if side:
+                curve = side["curve"]
+                ax.plot([r["train_seconds"] for r in curve], [r["mean_return"] for r in curve], style, ms=3,
+                        label=library)
+        ax.axhline(pair["irlax"]["expert_return"], color="grey", ls="--", lw=0.8, label="expert")
+        ax.set_xscale("log")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("wall-clock seconds (log)")
+        ax.set_ylabel("true return (deterministic)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results page fragment: table, goal check, commands, machine."""
+    lines = [
+        "## GAIL and AIRL against the imitation library", "",
+        f"Command: `{results['command']}` ({results['date']}). Machine: {machine_line(results['machine'])}; "
+        f"1-minute load {one_minute(results['load_average_start'])} at the start.", "",
+        "Same 60 demonstrations, same true task, same normalisation (random 0, demonstrations 1), deterministic "
+        "evaluation. irlax: all seeds in one vmapped process, wall-clock **including compilation**; imitation: "
+        "one process per seed (mean per seed shown), one PyTorch thread, two processes at a time.", "",
+        "| task | algorithm | library | seeds | env steps | wall-clock (s) | final return | normalised |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, pair in results["pairs"].items():
+        task, algo = name.split(" ")
+        ir = pair["irlax"]
+        lines.append(f"| {task} | {algo} | irlax | {ir['seeds']} | {ir['total_env_steps']:.0f} | "
+                     f"{ir['total_train_seconds']:.1f} | {np.mean(ir['final_returns']):.1f} | "
+                     f"{mean_se(ir['final_normalized'])} |")
+        im = pair.get("imitation")
+        if im:
+            lines.append(f"| {task} | {algo} | imitation | {len(im['seeds'])} | {im['env_steps']:.0f} | "
+                         f"{im['train_seconds']:.1f} | {np.mean(im['final_returns']):.1f} | "
+                         f"{mean_se(im['final_normalized'])} |")
+        else:
+            lines.append(f"| {task} | {algo} | imitation | 0 | – | – | – | not run yet |")
+    lines += ["", "| task | algorithm | imitation's final return | irlax reaches it after (s) | "
+              "imitation after (s) | irlax faster by |", "|---|---|---|---|---|---|"]
+    for name, pair in results["pairs"].items():
+        c = pair["comparison"]
+        fmt = lambda x, f: "–" if x is None else format(x, f)
+        lines.append(f"| {name.replace(' ', ' | ')} | {fmt(c['target_return'], '.1f')} | "
+                     f"{fmt(c['irlax_seconds_to_target'], '.1f')} | "
+                     f"{fmt(c.get('imitation_seconds_to_target'), '.1f')} | {fmt(c['speedup'], '.1f')}x |")
+    lines += ["", "![return against wall-clock](imitation_compare.png)", ""]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per library, task and algorithm (default 5)")
+    parser.add_argument("--irlax-only", action="store_true", help="don't run imitation; use its runs on disk")
+    parser.add_argument("--workers", type=int, default=2, help="imitation processes at a time (default 2)")
+    parser.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes per seed (default 10)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny budgets, 2 seeds; writes *_quick.*")
+    parser.add_argument("--out", type=Path, default=None, help=f"JSON output (default {DEFAULT_OUT})")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run both libraries (imitation's finished runs reused) and write the report."""
+    args = parse_args(argv)
+    out = output_path(args.out, args.quick, DEFAULT_OUT)
+    results = report_header("imitation_compare.py", argv)
+    seeds = 2 if args.quick else args.seeds
+    for task in TASKS:
+        ensure_demos(task)
+    jobs = smoke_jobs() if args.quick else full_jobs(range(seeds))
+    if not args.irlax_only:
+        run_jobs(jobs, workers=args.workers)
+    runs = [json.loads(j.out_json.read_text()) for j in jobs if j.out_json.exists()]
+    results["pairs"] = {}
+    for task in TASKS:
+        for algo in ALGOS:
+            print(f"irlax {algo} on {task} ({seeds} seeds)", flush=True)
+            ir = irlax_run(task, algo, seeds, 4 if args.quick else None, args.eval_episodes)
+            mine = [r for r in runs if r["task"] == task and r["algo"] == algo]
+            im = imitation_summary(mine, ir["random_return"], ir["expert_return"]) if mine else None
+            results["pairs"][f"{task} {algo}"] = {"irlax": ir, "imitation": im, "comparison": compare(ir, im)}
+            print(f"  irlax {mean_se(ir['final_normalized'])} normalised in {ir['total_train_seconds']:.1f} s"
+                  + (f"; imitation {mean_se(im['final_normalized'])} in {im['train_seconds']:.0f} s" if im else ""),
+                  flush=True)
+    results["load_average_end"] = load_average()
+    plot(results, out.with_suffix(".png"))
+    write_report(out, results, markdown(results))
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Adversarial inverse reinforcement learning (Fu, Luo & Levine 2018).
+
+The discriminator has the form ``D(s, a, s') = exp f / (exp f + pi(a|s))`` with
+
+    f(s, a, s') = g(s) + gamma h(s') - h(s)        (state-only, ``state_only=True``)
+    f(s, a, s') = g(s, a) + gamma h(s') - h(s)     (state-action)
+
+so its logit is ``f - log pi(a|s)`` (:func:`airl_logits`). At the optimum ``g``
+recovers the reward up to a constant (state-only, deterministic dynamics) and
+``h`` the value function; ``g`` is the *disentangled* reward that transfers to
+new dynamics, ``f`` the shaped one. A terminal ``s'`` has potential 0
+(``h(s')`` is dropped when ``terminated``).
+
+The policy's reward (``policy_reward``):
+
+- ``"logit"``: ``log D - log(1 - D) = f - log pi(a|s)``, the paper's (the entropy
+  bonus comes with it; best with PPO, whose entropy bonus is off);
+- ``"shaped"``: ``f`` alone, for a learner with its own entropy term (SAC, whose
+  temperature then sets the weight of ``-log pi``; with ``"logit"`` SAC failed on
+  Pendulum in our tuning runs, with ``"shaped"`` it matched the expert);
+- ``"auto"`` (default): ``"shaped"`` with SAC, ``"logit"`` otherwise.
+
+:func:`learned_reward` gives ``g`` (``kind="recovered"``) or ``f`` (``kind="shaped"``)
+for re-optimisation. The training loop is :mod:`irlax.algorithms.adversarial`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from irlax.algorithms import adversarial
+from irlax.algorithms.adversarial import AdversarialConfig, AdversarialState, Discriminator
+from irlax.algorithms.sample_irl import RoundMetrics, resolve_learner
+from irlax.data.demos import Demonstrations
+from irlax.envs.control import ControlEnv
+from irlax.errors import IrlaxError
+from irlax.rewards.transition import TransitionReward, absorbing_bonus, demo_input_stats, mlp_transition_reward
+from irlax.rl.rollout import RewardFn, Transition
+
+POLICY_REWARDS = ("auto", "logit", "shaped")
+"""What the policy is trained on (see the module docstring)."""
+
+REWARD_KINDS = ("recovered", "shaped")
+"""Which learned reward :func:`learned_reward` returns: ``g`` or ``f``."""
+
+
+@dataclass(frozen=True)
+class AIRLConfig(AdversarialConfig):
+    """AIRL's configuration (the shared fields are documented on the base classes)."""
+
+    state_only: bool = True
+    """``g(s)`` (the disentangled reward that transfers) instead of ``g(s, a)``."""
+    policy_reward: str = "auto"
+    """The policy's reward: ``"logit"`` (``f - log pi``), ``"shaped"`` (``f``), or ``"auto"``: ``"shaped"`` for SAC
+    (which adds its own ``-alpha log pi``), ``"logit"`` otherwise."""
+
+
+def airl_shaped_reward(g: Array, h: Array, h_next: Array, terminated: Array, gamma: float) -> Array:
+    """AIRL's ``f = g + gamma h(s') - h(s)``, with ``h(s') = 0`` for a terminal ``s'`` (Fu et al. 2018, eq. 4)."""
+    return g + gamma * jnp.where(terminated, 0.0, h_next) - h
+
+
+def airl_logits(f: Array, log_pi: Array) -> Array:
+    """The discriminator's logit ``log D - log(1 - D) = f - log pi(a|s)`` for ``D = exp f / (exp f + pi)``."""
+    return f - log_pi
+
+
+class AIRLReward(NamedTuple):
+    """AIRL's networks and its shaped reward.
+
+    Attributes:
+        g: the reward ``g(s)`` or ``g(s, a)``.
+        h: the potential ``h(s)``.
+        shaped: ``f(params, obs, action, next_obs, terminated)`` with params ``{"g", "h", "absorbing"}``, plus
+            the absorbing state's value ``gamma / (1 - gamma) g_abs`` on terminal steps when ``absorbing``.
+        recovered: ``g`` as a ``reward_fn`` (with the same absorbing value).
+        f: ``f`` of the transition alone (no absorbing value), the discriminator's.
+    """
+
+    g: TransitionReward
+    h: TransitionReward
+    f: RewardFn
+    shaped: RewardFn
+    recovered: RewardFn
+
+
+def airl_reward(config: AIRLConfig, env: ControlEnv, demos: Demonstrations) -> AIRLReward:
+    """The networks ``g`` and ``h`` (inputs standardised by the demonstrations) and ``f``."""
+    stats = demo_input_stats(demos)
+    g = mlp_transition_reward(env, stats, config.hidden, config.activation, state_only=config.state_only)
+    h = mlp_transition_reward(env, stats, config.hidden, config.activation, state_only=True)
+    gamma = adversarial.discount(config, env)
+
+    def bonus(params: dict, terminated: Array) -> Array:
+        if not config.absorbing:
+            return jnp.float32(0.0)
+        return absorbing_bonus(terminated, adversarial.absorbing_logit(params), gamma)
+
+    def f(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
+        return airl_shaped_reward(
+            g.apply(params["g"], obs, action), h.apply(params["h"], obs, action),
+            h.apply(params["h"], next_obs, action), terminated, gamma,
+        )
+
+    def shaped(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
+        return f(params, obs, action, next_obs, terminated) + bonus(params, terminated)
+
+    def recovered(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
+        return g.apply(params["g"], obs, action) + bonus(params, terminated)
+
+    return AIRLReward(g, h, f, shaped, recovered)
+
+
+def policy_reward_kind(config: AIRLConfig, env: ControlEnv) -> str:
+    """``"logit"`` or ``"shaped"``: the config's ``policy_reward`` with ``"auto"`` resolved for the learner."""
+    if config.policy_reward not in POLICY_REWARDS:
+        raise IrlaxError(f"unknown AIRL policy_reward {config.policy_reward!r}; "
+                         f"choose one of {', '.join(POLICY_REWARDS)}")
+    if config.policy_reward != "auto":
+        return config.policy_reward
+    return "shaped" if resolve_learner(config, env)[0].name == "sac" else "logit"
+
+
+def discriminator(config: AIRLConfig, env: ControlEnv, demos: Demonstrations) -> Discriminator:
+    """AIRL's discriminator; parameters ``{"g": ..., "h": ..., "absorbing": []}``."""
+    kind = policy_reward_kind(config, env)
+    nets = airl_reward(config, env, demos)
+
+    def init(key: Array) -> dict:
+        g_key, h_key = jax.random.split(key)
+        return {"g": nets.g.init(g_key), "h": nets.h.init(h_key), "absorbing": jnp.float32(0.0)}
+
+    def logit(params: dict, transition: Transition, log_pi: Array) -> Array:
+        # the absorbing state after a terminal step is discriminated on its own (``absorbing_logit``)
+        f = nets.f(params, transition.obs, transition.action, transition.next_obs, transition.terminated)
+        return airl_logits(f, log_pi)
+
+    def reward(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array, log_pi: Array) -> Array:
+        f = nets.shaped(params, obs, action, next_obs, terminated)
+        return airl_logits(f, log_pi) if kind == "logit" else f
+
+    return Discriminator(init, logit, reward, uses_log_pi=True, absorbing_logit=adversarial.absorbing_logit)
+
+
+def learned_reward(config: AIRLConfig, env: ControlEnv, demos: Demonstrations, kind: str = "recovered") -> RewardFn:
+    """The learned reward as ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``.
+
+    ``kind="recovered"``: ``g(s)`` (or ``g(s, a)``), the reward to transfer; ``"shaped"``: ``f(s, a, s')``.
+    """
+    if kind not in REWARD_KINDS:
+        raise IrlaxError(f"unknown AIRL reward kind {kind!r}; choose one of {', '.join(REWARD_KINDS)}")
+    nets = airl_reward(config, env, demos)
+    return nets.recovered if kind == "recovered" else nets.shaped
+
+
+def init(config: AIRLConfig, env: ControlEnv, key: Array, demos: Demonstrations) -> AdversarialState:
+    """A fresh AIRL state (see :func:`irlax.algorithms.adversarial.init`)."""
+    return adversarial.init(config, discriminator(config, env, demos), env, key, demos)
+
+
+def update(
+    config: AIRLConfig, env: ControlEnv, demos: Demonstrations, state: AdversarialState, num_rounds: int
+) -> tuple[AdversarialState, RoundMetrics]:
+    """``num_rounds`` rounds of AIRL (one ``lax.scan``; jittable with config, env and num_rounds static)."""
+    return adversarial.update(config, discriminator(config, env, demos), env, demos, state, num_rounds)
+
+
+def train(
+    config: AIRLConfig, key: Array, env: ControlEnv, demos: Demonstrations
+) -> tuple[AdversarialState, RoundMetrics]:
+    """A whole AIRL run of ``config.rounds`` rounds: pure, jittable, vmappable over keys."""
+    return update(config, env, demos, init(config, env, key, demos), config.rounds)

@@ -1,0 +1,115 @@
+"""Generative adversarial imitation learning (Ho & Ermon 2016).
+
+A discriminator ``D(s, a) = sigmoid(logit(s, a))`` learns to tell expert
+state-actions from the policy's (logistic loss, expert = 1); the policy is
+trained by a forward learner on a reward that grows with ``D``. The training
+loop is the adversarial one of :mod:`irlax.algorithms.adversarial`.
+
+The policy's reward (``reward_type``):
+
+- ``"softplus"``: ``-log(1 - D) = softplus(logit)``, positive (the choice of the
+  ``imitation`` library and of most GAIL code; a survival bonus on tasks that end
+  early when things go wrong, such as CartPole);
+- ``"log_d"``: ``log D = -softplus(-logit)``, negative (the paper's cost ``log D``
+  with the sign convention flipped; a bonus for ending early);
+- ``"logit"``: ``log D - log(1 - D)``, the sum of the two (AIRL's form).
+
+Usage::
+
+    config = GAILConfig(rounds=200)
+    state, metrics = gail.train(config, key, env, demos)
+    reward = gail.learned_reward(config, env, demos)   # reward(params, obs, action, next_obs, terminated)
+    r = reward(state.reward_params, obs, action, next_obs, terminated)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from irlax.algorithms import adversarial
+from irlax.algorithms.adversarial import AdversarialConfig, AdversarialState, Discriminator
+from irlax.algorithms.sample_irl import RoundMetrics
+from irlax.data.demos import Demonstrations
+from irlax.envs.control import ControlEnv
+from irlax.errors import IrlaxError
+from irlax.rewards.transition import absorbing_bonus, demo_input_stats, mlp_transition_reward
+from irlax.rl.rollout import RewardFn, Transition
+
+REWARD_TYPES = ("softplus", "log_d", "logit")
+"""The policy's reward as a function of the discriminator's logit (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class GAILConfig(AdversarialConfig):
+    """GAIL's configuration (the shared fields are documented on the base classes)."""
+
+    reward_type: str = "softplus"
+    """The policy's reward: ``"softplus"`` (``-log(1 - D)``), ``"log_d"`` (``log D``) or ``"logit"``."""
+
+
+def gail_policy_reward(logit: Array, reward_type: str) -> Array:
+    """The policy's reward for a discriminator ``logit`` (expert-ness) under ``reward_type``."""
+    if reward_type == "softplus":
+        return jax.nn.softplus(logit)
+    if reward_type == "log_d":
+        return -jax.nn.softplus(-logit)
+    if reward_type == "logit":
+        return logit
+    raise IrlaxError(f"unknown GAIL reward_type {reward_type!r}; choose one of {', '.join(REWARD_TYPES)}")
+
+
+def discriminator(config: GAILConfig, env: ControlEnv, demos: Demonstrations) -> Discriminator:
+    """GAIL's discriminator: an MLP logit of the state-action (inputs standardised by the demonstrations)
+    and a learned logit of the absorbing state; parameters ``{"d": ..., "absorbing": []}``."""
+    if config.reward_type not in REWARD_TYPES:
+        raise IrlaxError(f"unknown GAIL reward_type {config.reward_type!r}; choose one of {', '.join(REWARD_TYPES)}")
+    net = mlp_transition_reward(env, demo_input_stats(demos), config.hidden, config.activation)
+    gamma = adversarial.discount(config, env)
+
+    def init(key: Array) -> dict:
+        return {"d": net.init(key), "absorbing": jnp.float32(0.0)}
+
+    def logit(params: dict, transition: Transition, log_pi: Array) -> Array:
+        del log_pi
+        return net.apply(params["d"], transition.obs, transition.action)
+
+    def reward(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array, log_pi: Array) -> Array:
+        del next_obs, log_pi
+        value = gail_policy_reward(net.apply(params["d"], obs, action), config.reward_type)
+        if not config.absorbing:
+            return value
+        absorbing = gail_policy_reward(adversarial.absorbing_logit(params), config.reward_type)
+        return value + absorbing_bonus(terminated, absorbing, gamma)
+
+    return Discriminator(init, logit, reward, uses_log_pi=False, absorbing_logit=adversarial.absorbing_logit)
+
+
+def learned_reward(config: GAILConfig, env: ControlEnv, demos: Demonstrations) -> RewardFn:
+    """The policy's reward as a ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``."""
+    reward = discriminator(config, env, demos).reward
+    return lambda params, obs, action, next_obs, terminated: reward(
+        params, obs, action, next_obs, terminated, jnp.float32(0)
+    )
+
+
+def init(config: GAILConfig, env: ControlEnv, key: Array, demos: Demonstrations) -> AdversarialState:
+    """A fresh GAIL state (see :func:`irlax.algorithms.adversarial.init`)."""
+    return adversarial.init(config, discriminator(config, env, demos), env, key, demos)
+
+
+def update(
+    config: GAILConfig, env: ControlEnv, demos: Demonstrations, state: AdversarialState, num_rounds: int
+) -> tuple[AdversarialState, RoundMetrics]:
+    """``num_rounds`` rounds of GAIL (one ``lax.scan``; jittable with config, env and num_rounds static)."""
+    return adversarial.update(config, discriminator(config, env, demos), env, demos, state, num_rounds)
+
+
+def train(
+    config: GAILConfig, key: Array, env: ControlEnv, demos: Demonstrations
+) -> tuple[AdversarialState, RoundMetrics]:
+    """A whole GAIL run of ``config.rounds`` rounds: pure, jittable, vmappable over keys."""
+    return update(config, env, demos, init(config, env, key, demos), config.rounds)

@@ -1,0 +1,246 @@
+"""Sample-based maximum entropy IRL: Guided Cost Learning (Finn, Levine & Abbeel 2016).
+
+The MaxEnt model ``p(tau) ∝ exp(R_psi(tau))`` with ``R_psi(tau) = sum_t r_psi(s_t, a_t)``
+has the log-likelihood gradient ``E_expert[grad R_psi] - E_{p_psi}[grad R_psi]``. With
+unknown dynamics the second term is estimated from policy samples ``tau_j ~ q``:
+
+- ``estimator="importance"`` (GCL): self-normalised importance weights
+  ``w_j ∝ exp(R_psi(tau_j)) / q(tau_j)``, ``q(tau_j) = prod_t pi(a_t|s_t)`` from the
+  log-probabilities recorded when ``tau_j`` was sampled, computed in log space
+  (:func:`log_importance_weights`, :func:`self_normalized_weights`). Samples come
+  from a buffer of the episodes of all past policies (the mixture GCL uses), and
+  the max-ent learner is improved only a little (``policy_iterations``) between
+  reward steps (lazy policy optimisation).
+- ``estimator="plain"``: the policy is trained (towards convergence) for
+  ``policy_iterations`` iterations per round and the term is the unweighted mean
+  over that round's episodes only, as if they came from ``p_psi`` itself.
+
+The loss :func:`gcl_loss` is ``-mean_E R_psi + log sum_j w_j`` (its gradient is the
+estimator above), plus ``reward_l2`` times the mean squared per-step reward, which
+keeps the otherwise scale-free reward bounded. The policy is trained on ``r_psi``.
+Episodes are whole and padded with a mask, so any lengths mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import Array
+
+from irlax.algorithms.sample_irl import (
+    PolicyRewardParams,
+    RoundMetrics,
+    SampleIRLConfig,
+    check_demos,
+    check_sample_irl_config,
+    learner_mean_return,
+    policy_reward_fn,
+    resolve_learner,
+    reward_gradient_step,
+    reward_optimizer,
+)
+from irlax.data.demos import Demonstrations
+from irlax.envs.control import ControlEnv
+from irlax.errors import IrlaxError
+from irlax.rewards.transition import TransitionReward, demo_input_stats, mlp_transition_reward
+from irlax.rl.learners import Learner, policy_episodes
+from irlax.rl.replay import ReplayBuffer, init_replay, replay_add, replay_sample
+from irlax.rl.rollout import Episodes, RewardFn
+
+ESTIMATORS = ("importance", "plain")
+"""How the partition term is estimated (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class GCLConfig(SampleIRLConfig):
+    """Guided Cost Learning's configuration (the shared fields are documented on :class:`SampleIRLConfig`)."""
+
+    estimator: str = "importance"
+    """``"importance"`` (GCL's weighted estimator over all past policies) or ``"plain"`` (see the module)."""
+    episodes_per_round: int = 4
+    """Whole policy episodes sampled each round."""
+    buffer_episodes: int = 256
+    """Episodes kept of all past policies (importance estimator; the oldest go first when full)."""
+    batch_episodes: int = 32
+    """Expert episodes, and as many policy episodes, per reward step (importance estimator)."""
+    state_only: bool = False
+    """A reward of the state alone, ``r(s)``, instead of ``r(s, a)``."""
+    reward_l2: float = 1e-3
+    """Weight of the mean squared per-step reward in the loss."""
+
+
+def check_config(config: GCLConfig) -> None:
+    """One-line :class:`IrlaxError` for a bad setting."""
+    check_sample_irl_config(config)
+    if config.estimator not in ESTIMATORS:
+        raise IrlaxError(f"unknown GCL estimator {config.estimator!r}; choose one of {', '.join(ESTIMATORS)}")
+    for name in ("episodes_per_round", "buffer_episodes", "batch_episodes"):
+        if getattr(config, name) < 1:
+            raise IrlaxError(f"{name} must be positive, got {getattr(config, name)}")
+    if config.episodes_per_round > config.buffer_episodes:
+        raise IrlaxError(f"buffer_episodes ({config.buffer_episodes}) must hold one round's "
+                         f"episodes_per_round ({config.episodes_per_round})")
+    if config.reward_l2 < 0:
+        raise IrlaxError(f"reward_l2 must be non-negative, got {config.reward_l2}")
+
+
+def log_importance_weights(returns: Array, log_q: Array) -> Array:
+    """``[M]`` unnormalised log-weights ``log w_j = R_psi(tau_j) - log q(tau_j)`` (Finn et al. 2016, eq. 3)."""
+    return returns - log_q
+
+
+def self_normalized_weights(log_weights: Array) -> Array:
+    """``[M]`` weights ``w_j / sum_k w_k`` from log-weights, stable for any magnitude (a softmax)."""
+    return jax.nn.softmax(log_weights)
+
+
+def gcl_loss(expert_returns: Array, policy_returns: Array, policy_log_q: Array, importance: bool) -> Array:
+    """The sample-based MaxEnt IRL loss ``-mean_E R + log Z_hat`` (its gradient is the MaxEnt gradient).
+
+    ``importance``: ``log Z_hat = log mean_j exp(R_j - log q_j)`` (self-normalised importance sampling, so the
+    gradient is ``sum_j w_j grad R_j``); otherwise ``mean_j R_j`` (the unweighted gradient of the plain estimator).
+    Shapes: ``expert_returns [N]``, ``policy_returns [M]``, ``policy_log_q [M]``.
+    """
+    if importance:
+        log_w = log_importance_weights(policy_returns, policy_log_q)
+        log_z = jax.nn.logsumexp(log_w) - jnp.log(log_w.shape[0])
+    else:
+        log_z = jnp.mean(policy_returns)
+    return -jnp.mean(expert_returns) + log_z
+
+
+def episode_rewards(net: TransitionReward, params: Any, obs: Array, actions: Array, mask: Array) -> Array:
+    """``[N, T]`` per-step learned rewards of padded episodes, 0 on padding."""
+    per_step = jax.vmap(jax.vmap(net.apply, in_axes=(None, 0, 0)), in_axes=(None, 0, 0))(params, obs, actions)
+    return jnp.where(mask, per_step, 0.0)
+
+
+class GCLState(NamedTuple):
+    """The whole training state (leaves get a leading seed axis under ``vmap``).
+
+    Attributes:
+        learner: the forward learner's state.
+        reward_params: the reward's parameters.
+        reward_opt_state: its optimiser state.
+        buffer: past policy episodes (items: an :class:`~irlax.rl.rollout.Episodes` row ``[T, ...]``).
+        key: PRNG key for the next round.
+        env_steps: ``float32 []`` environment steps so far (the learner's and the sampled episodes').
+        rounds: ``int32 []`` rounds done.
+    """
+
+    learner: Any
+    reward_params: Any
+    reward_opt_state: optax.OptState
+    buffer: ReplayBuffer
+    key: Array
+    env_steps: Array
+    rounds: Array
+
+
+def reward_network(config: GCLConfig, env: ControlEnv, demos: Demonstrations) -> TransitionReward:
+    """The reward ``r_psi``: an MLP of the state (or state-action), inputs standardised by the demonstrations."""
+    return mlp_transition_reward(env, demo_input_stats(demos), config.hidden, config.activation, config.state_only)
+
+
+def learned_reward(config: GCLConfig, env: ControlEnv, demos: Demonstrations) -> RewardFn:
+    """``r_psi`` as a ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``."""
+    net = reward_network(config, env, demos)
+    return lambda params, obs, action, next_obs, terminated: net.apply(params, obs, action)
+
+
+def _sample_episodes(learner: Learner, learner_config: Any, env: ControlEnv, learner_state: Any, key: Array,
+                     num: int) -> Episodes:
+    """``num`` whole episodes of the current policy, with the log-probabilities it acted with."""
+    return policy_episodes(learner.act, learner_config, env, learner.policy_params(learner_state), key, num)
+
+
+def init(config: GCLConfig, env: ControlEnv, key: Array, demos: Demonstrations) -> GCLState:
+    """A fresh state: a new learner and reward, and an empty episode buffer."""
+    check_config(config)
+    learner, learner_config = resolve_learner(config, env)
+    learner_key, reward_key, key = jax.random.split(key, 3)
+    learner_state = learner.init(learner_config, env, learner_key)
+    reward_params = reward_network(config, env, demos).init(reward_key)
+    example = jax.eval_shape(lambda k: _sample_episodes(learner, learner_config, env, learner_state, k, 1), key)
+    capacity = config.buffer_episodes if config.estimator == "importance" else config.episodes_per_round
+    buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), capacity)
+    return GCLState(learner_state, reward_params, reward_optimizer(config).init(reward_params), buffer, key,
+                    jnp.float32(0), jnp.int32(0))
+
+
+def reward_step(
+    config: GCLConfig, net: TransitionReward, demos: Demonstrations, buffer: ReplayBuffer,
+    carry: tuple[Any, optax.OptState], key: Array,
+) -> tuple[tuple[Any, optax.OptState], tuple[Array, Array]]:
+    """One gradient step of :func:`gcl_loss` (+ the L2 term); returns (loss, mean expert step reward)."""
+    importance = config.estimator == "importance"
+    expert_key, policy_key = jax.random.split(key)
+    num_expert = config.batch_episodes if importance else demos.num_episodes
+    rows = jax.random.randint(expert_key, (num_expert,), 0, demos.num_episodes) if importance else jnp.arange(
+        demos.num_episodes)
+    policy: Episodes = replay_sample(buffer, policy_key, config.batch_episodes) if importance else buffer.data
+    p_mask, tr = policy.mask, policy.transitions
+    log_q = jnp.sum(jnp.where(p_mask, tr.log_prob, 0.0), axis=1)
+
+    def loss_fn(params: Any) -> tuple[Array, Array]:
+        expert_r = episode_rewards(net, params, demos.obs[rows], demos.actions[rows], demos.mask[rows])
+        policy_r = episode_rewards(net, params, tr.obs, tr.action, p_mask)
+        loss = gcl_loss(expert_r.sum(axis=1), policy_r.sum(axis=1), log_q, importance)
+        steps = jnp.sum(demos.mask[rows]) + jnp.sum(p_mask)
+        l2 = (jnp.sum(expert_r**2) + jnp.sum(policy_r**2)) / steps
+        return loss + config.reward_l2 * l2, jnp.sum(expert_r) / jnp.sum(demos.mask[rows])
+
+    params, opt_state = carry
+    params, opt_state, loss, expert_reward = reward_gradient_step(
+        reward_optimizer(config), loss_fn, params, opt_state
+    )
+    return (params, opt_state), (loss, expert_reward)
+
+
+def gcl_round(
+    config: GCLConfig, env: ControlEnv, demos: Demonstrations, state: GCLState
+) -> tuple[GCLState, RoundMetrics]:
+    """One round: sample episodes, ``reward_steps`` reward steps, ``policy_iterations`` learner iterations."""
+    learner, learner_config = resolve_learner(config, env)
+    net = reward_network(config, env, demos)
+    key, sample_key, reward_key = jax.random.split(state.key, 3)
+    episodes = _sample_episodes(learner, learner_config, env, state.learner, sample_key, config.episodes_per_round)
+    buffer = replay_add(state.buffer, episodes)
+    step = lambda carry, k: reward_step(config, net, demos, buffer, carry, k)
+    (reward_params, opt_state), (losses, expert_reward) = jax.lax.scan(
+        step, (state.reward_params, state.reward_opt_state), jax.random.split(reward_key, config.reward_steps)
+    )
+    reward_fn = policy_reward_fn(
+        lambda p, obs, a, next_obs, done, log_pi: net.apply(p, obs, a), learner, learner_config, env, False
+    )
+    learner_state, learner_metrics = learner.update(
+        learner_config, env, state.learner, config.policy_iterations, reward_fn,
+        PolicyRewardParams(reward_params, None),
+    )
+    sampled = env.max_steps * config.episodes_per_round  # every step the sampler executes, padding included
+    env_steps = state.env_steps + config.policy_iterations * learner.steps_per_iteration(learner_config) + sampled
+    step_rewards = episode_rewards(net, reward_params, episodes.transitions.obs, episodes.transitions.action,
+                                   episodes.mask)
+    last = lambda x: x[-1] if config.reward_steps else jnp.float32(jnp.nan)
+    metrics = RoundMetrics(
+        env_steps, learner_mean_return(learner_metrics), last(losses), jnp.float32(jnp.nan), jnp.float32(jnp.nan),
+        jnp.sum(step_rewards) / jnp.sum(episodes.mask), last(expert_reward),
+    )
+    return GCLState(learner_state, reward_params, opt_state, buffer, key, env_steps, state.rounds + 1), metrics
+
+
+def update(
+    config: GCLConfig, env: ControlEnv, demos: Demonstrations, state: GCLState, num_rounds: int
+) -> tuple[GCLState, RoundMetrics]:
+    """``num_rounds`` rounds of GCL as one ``lax.scan`` (jittable with config, env and num_rounds static)."""
+    check_demos(demos, env)
+    return jax.lax.scan(lambda s, _: gcl_round(config, env, demos, s), state, None, length=num_rounds)
+
+
+def train(config: GCLConfig, key: Array, env: ControlEnv, demos: Demonstrations) -> tuple[GCLState, RoundMetrics]:
+    """A whole GCL run of ``config.rounds`` rounds: pure, jittable, vmappable over keys."""
+    return update(config, env, demos, init(config, env, key, demos), config.rounds)

@@ -1,0 +1,280 @@
+"""Sample-based IRL (GCL, GAIL, AIRL): estimators and losses against hand computations, and a learning test."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from irlax.algorithms import airl, gail, gcl
+from irlax.algorithms.adversarial import absorbing_logit
+from irlax.algorithms.sample_irl import (
+    resolve_learner,
+    reward_gradient_step,
+    reward_optimizer,
+    sample_expert_transitions,
+)
+from irlax.algorithms.sample_registry import SAMPLE_ALGORITHMS, preset
+from irlax.data.demos import from_episodes, make_demonstrations
+from irlax.envs.control import make_env
+from irlax.errors import IrlaxError
+from irlax.rewards.transition import (
+    InputStats,
+    absorbing_bonus,
+    discriminator_accuracy,
+    discriminator_loss,
+    mlp_transition_reward,
+)
+from irlax.rl.learners import evaluate_policies, policy_episodes, random_return
+from irlax.rl.rollout import Transition
+
+
+def balance(config, env, params, key, obs, deterministic=False):
+    """A scripted CartPole controller that always reaches 500: push towards the side the pole falls to."""
+    return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32), jnp.float32(0.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GCL's importance weights and loss
+
+
+def test_importance_weights_match_a_hand_computation():
+    returns = np.array([1.0, -0.5, 2.0, 0.3])
+    log_q = np.array([-2.0, -1.0, -4.0, -0.7])
+    log_w = gcl.log_importance_weights(jnp.asarray(returns), jnp.asarray(log_q))
+    np.testing.assert_allclose(log_w, returns - log_q, rtol=1e-6)
+    w = np.exp(returns) / np.exp(log_q)  # exp(R) / prod pi, as in Finn et al. (2016)
+    np.testing.assert_allclose(gcl.self_normalized_weights(log_w), w / w.sum(), rtol=1e-5)
+
+
+def test_importance_weights_stay_finite_over_long_horizons():
+    """10,000-step trajectories: exp(R) / q overflows float64 by far, the log-space weights don't."""
+    rng = np.random.default_rng(0)
+    steps = 10_000
+    per_step_r = rng.normal(1.0, 0.5, (5, steps))
+    per_step_log_pi = rng.normal(-1.0, 0.3, (5, steps))
+    returns, log_q = per_step_r.sum(axis=1), per_step_log_pi.sum(axis=1)
+    with np.errstate(over="ignore"):
+        assert np.all(np.isinf(np.exp(returns - log_q)))  # the naive weights
+    weights = gcl.self_normalized_weights(gcl.log_importance_weights(jnp.asarray(returns, jnp.float32),
+                                                                     jnp.asarray(log_q, jnp.float32)))
+    log_w = returns - log_q
+    expected = np.exp(log_w - log_w.max()) / np.exp(log_w - log_w.max()).sum()
+    assert np.all(np.isfinite(weights))
+    np.testing.assert_allclose(weights, expected, atol=1e-4)
+    loss = gcl.gcl_loss(jnp.asarray(returns[:2], jnp.float32), jnp.asarray(returns, jnp.float32),
+                        jnp.asarray(log_q, jnp.float32), importance=True)
+    assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("importance", [True, False])
+def test_gcl_loss_gradient_is_the_maxent_estimator(importance):
+    """With R = phi . theta, grad loss = -mean_E phi + sum_j w_j phi_j (w self-normalised, or uniform)."""
+    rng = np.random.default_rng(1)
+    phi_e, phi_p = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+    log_q = rng.normal(size=5)
+    theta = rng.normal(size=4)
+    loss = lambda t: gcl.gcl_loss(jnp.asarray(phi_e) @ t, jnp.asarray(phi_p) @ t, jnp.asarray(log_q), importance)
+    grad = jax.grad(loss)(jnp.asarray(theta))
+    if importance:
+        log_w = phi_p @ theta - log_q
+        w = np.exp(log_w - log_w.max())
+        w /= w.sum()
+    else:
+        w = np.full(5, 1 / 5)
+    np.testing.assert_allclose(grad, -phi_e.mean(axis=0) + w @ phi_p, rtol=1e-4, atol=1e-6)
+
+
+def test_episode_rewards_ignore_padding():
+    env = make_env("Pendulum-v1")
+    net = mlp_transition_reward(env, InputStats(jnp.zeros(3), jnp.ones(3)), (8,))
+    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    obs, actions = jax.random.normal(jax.random.PRNGKey(1), (2, 5, 3)), jnp.ones((2, 5, 1))
+    mask = jnp.array([[True] * 5, [True, True, False, False, False]])
+    rewards = jax.jit(lambda p: gcl.episode_rewards(net, p, obs, actions, mask))(params)
+    assert np.all(np.asarray(rewards)[1, 2:] == 0)
+    np.testing.assert_allclose(rewards[1, 1], net.apply(params, obs[1, 1], actions[1, 1]), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# discriminators
+
+
+def test_discriminator_loss_and_accuracy_match_their_formulas():
+    e, p = jnp.array([2.0, -1.0, 0.5]), jnp.array([-3.0, 1.0])
+    sig = lambda x: 1 / (1 + np.exp(-np.asarray(x)))
+    expected = -np.mean(np.log(sig(e))) - np.mean(np.log(1 - sig(p)))
+    np.testing.assert_allclose(discriminator_loss(e, p), expected, rtol=1e-6)
+    weights = jnp.array([1.0, 0.0, 1.0])
+    weighted = -np.mean(np.log(sig(e[jnp.array([0, 2])]))) - np.mean(np.log(1 - sig(p)))
+    np.testing.assert_allclose(discriminator_loss(e, p, weights), weighted, rtol=1e-6)
+    assert [float(a) for a in discriminator_accuracy(e, p)] == pytest.approx([2 / 3, 1 / 2])
+
+
+def test_discriminator_loss_falls_on_separable_data():
+    env = make_env("CartPole-v1")
+    net = mlp_transition_reward(env, InputStats(jnp.zeros(4), jnp.ones(4)), (32, 32))
+    config = gail.GAILConfig(reward_lr=3e-3)
+    optimizer = reward_optimizer(config)
+    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    expert_obs = jax.random.normal(jax.random.PRNGKey(1), (128, 4)) + 1.5
+    policy_obs = jax.random.normal(jax.random.PRNGKey(2), (128, 4)) - 1.5
+    actions = jnp.zeros(128, jnp.int32)
+    logits = jax.vmap(net.apply, in_axes=(None, 0, 0))
+
+    def loss_fn(p):
+        return discriminator_loss(logits(p, expert_obs, actions), logits(p, policy_obs, actions)), None
+
+    step = jax.jit(lambda p, s: reward_gradient_step(optimizer, loss_fn, p, s)[:3])
+    state = optimizer.init(params)
+    first = float(loss_fn(params)[0])
+    for _ in range(200):
+        params, state, loss = step(params, state)
+    assert first > 1.0 and float(loss) < 0.05 * first
+    accuracy = discriminator_accuracy(logits(params, expert_obs, actions), logits(params, policy_obs, actions))
+    assert [float(a) for a in accuracy] == [1.0, 1.0]
+
+
+def test_frozen_input_statistics_are_not_trained():
+    env = make_env("CartPole-v1")
+    net = mlp_transition_reward(env, InputStats(jnp.full(4, 3.0), jnp.full(4, 2.0)), (8,))
+    optimizer = reward_optimizer(gail.GAILConfig(reward_lr=0.1))
+    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    loss_fn = lambda p: (net.apply(p, jnp.ones(4), jnp.int32(1)) ** 2, None)
+    new = jax.jit(lambda p: reward_gradient_step(optimizer, loss_fn, p, optimizer.init(p))[0])(params)
+    np.testing.assert_array_equal(new["frozen"].mean, params["frozen"].mean)
+    assert not np.allclose(new["net"]["params"]["Dense_0"]["kernel"], params["net"]["params"]["Dense_0"]["kernel"])
+
+
+def small_demos(env_name: str, lengths: list[int]):
+    """Hand-made demonstrations with episodes of the given lengths (observations number the steps)."""
+    n, t = len(lengths), max(lengths)
+    mask = np.arange(t)[None, :] < np.array(lengths)[:, None]
+    obs = np.where(mask[..., None], (np.arange(n)[:, None] * 100 + np.arange(t)[None, :])[..., None], 0.0)
+    env = make_env(env_name)
+    obs = np.repeat(obs, env.obs_size, axis=2).astype(np.float32)
+    ends = mask & ~np.concatenate([mask[:, 1:], np.zeros((n, 1), bool)], axis=1)
+    zeros = np.zeros((n, t), np.float32)
+    actions = np.zeros((n, t), np.int32) if env.discrete else np.zeros((n, t, env.action_size), np.float32)
+    return make_demonstrations(
+        {"obs": obs, "actions": actions, "next_obs": obs + 1, "rewards": zeros, "terminated": ends,
+         "truncated": np.zeros((n, t), bool), "log_probs": zeros, "mask": mask},
+        env_name=env.name, obs_size=env.obs_size, discrete=env.discrete, action_size=env.action_size,
+    )
+
+
+def test_expert_samples_come_uniformly_from_real_steps_only():
+    demos = small_demos("CartPole-v1", [3, 1, 6])  # 10 real steps, 8 padded
+    batch = jax.jit(sample_expert_transitions, static_argnums=2)(demos, jax.random.PRNGKey(0), 20_000)
+    real = {0, 1, 2, 100, 200, 201, 202, 203, 204, 205}
+    values, counts = np.unique(np.asarray(batch.obs[:, 0]), return_counts=True)
+    assert set(values.astype(int)) == real
+    np.testing.assert_allclose(counts / counts.sum(), 0.1, atol=0.01)
+    assert int(batch.terminated.sum()) == pytest.approx(20_000 * 3 / 10, rel=0.05)
+
+
+def test_absorbing_bonus_is_the_absorbing_states_discounted_value():
+    bonus = absorbing_bonus(jnp.array([True, False]), jnp.float32(-2.0), 0.9)
+    np.testing.assert_allclose(bonus, [0.9 / 0.1 * -2.0, 0.0], rtol=1e-6)
+    assert abs(float(absorbing_logit({"absorbing": jnp.float32(1.0)}))) <= 10.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# AIRL
+
+
+def test_airl_logits_match_the_formula():
+    """D = exp f / (exp f + pi): logit = g(s) + gamma h(s') - h(s) - log pi, with h(s') = 0 at a terminal s'."""
+    env = make_env("CartPole-v1")
+    demos = small_demos("CartPole-v1", [4, 4])
+    config = airl.AIRLConfig(hidden=(8,), gamma=0.9)
+    disc = airl.discriminator(config, env, demos)
+    params = disc.init(jax.random.PRNGKey(0))
+    nets = airl.airl_reward(config, env, demos)
+    key = jax.random.PRNGKey(3)
+    obs, next_obs = jax.random.normal(key, (4, 4)), jax.random.normal(jax.random.fold_in(key, 1), (4, 4))
+    action = jnp.array([0, 1, 1, 0], jnp.int32)
+    terminated = jnp.array([False, True, False, True])
+    log_pi = jnp.array([-0.1, -2.0, -0.7, -0.05])
+    batch = Transition(obs, action, jnp.zeros(4), jnp.zeros(4), next_obs, terminated, jnp.zeros(4, bool), log_pi)
+    logits = jax.vmap(disc.logit, in_axes=(None, 0, 0))(params, batch, log_pi)
+    for i in range(4):
+        g = nets.g.apply(params["g"], obs[i], action[i])
+        h, h_next = nets.h.apply(params["h"], obs[i], action[i]), nets.h.apply(params["h"], next_obs[i], action[i])
+        f = g + (0.0 if terminated[i] else 0.9 * h_next) - h
+        np.testing.assert_allclose(logits[i], f - log_pi[i], rtol=1e-5, atol=1e-6)
+        # the policy's reward ("logit" with PPO) adds the absorbing state's value on terminal steps
+        reward = disc.reward(params, obs[i], action[i], next_obs[i], terminated[i], log_pi[i])
+        bonus = 0.9 / 0.1 * float(absorbing_logit(params)) if terminated[i] else 0.0
+        np.testing.assert_allclose(reward, f - log_pi[i] + bonus, rtol=1e-5, atol=1e-5)
+    # the recovered reward is g alone (state-only: the action doesn't matter)
+    recovered = airl.learned_reward(config, env, demos, "recovered")
+    np.testing.assert_allclose(recovered(params, obs[0], 0, next_obs[0], False),
+                               recovered(params, obs[0], 1, next_obs[3], False), rtol=1e-6)
+    with pytest.raises(IrlaxError, match="unknown AIRL reward kind"):
+        airl.learned_reward(config, env, demos, "bogus")
+
+
+def test_airl_policy_reward_auto_follows_the_learner():
+    assert airl.policy_reward_kind(airl.AIRLConfig(), make_env("CartPole-v1")) == "logit"
+    assert airl.policy_reward_kind(airl.AIRLConfig(), make_env("Pendulum-v1")) == "shaped"
+    assert airl.policy_reward_kind(airl.AIRLConfig(policy_reward="logit"), make_env("Pendulum-v1")) == "logit"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# configs
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "message"),
+    [
+        ("gail", {"rounds": 0}, "rounds must be positive"),
+        ("gail", {"sample_envs": 64, "sample_steps": 64, "buffer_size": 100}, "must hold one round's samples"),
+        ("gail", {"reward_type": "bogus"}, "unknown GAIL reward_type"),
+        ("airl", {"policy_reward": "bogus"}, "unknown AIRL policy_reward"),
+        ("gcl", {"estimator": "bogus"}, "unknown GCL estimator"),
+        ("gcl", {"activation": "bogus"}, "unknown activation"),
+    ],
+)
+def test_bad_configs_give_one_line_errors(name, fields, message):
+    env, demos = make_env("CartPole-v1"), small_demos("CartPole-v1", [4])
+    algorithm = SAMPLE_ALGORITHMS[name]
+    with pytest.raises(IrlaxError, match=message):
+        jax.eval_shape(lambda k, d: algorithm.init(algorithm.config(**fields), env, k, d), jax.random.PRNGKey(0), demos)
+
+
+def test_demonstrations_of_another_task_are_refused():
+    demos = small_demos("Pendulum-v1", [4])
+    with pytest.raises(IrlaxError, match="don't fit CartPole-v1"):
+        gail.update(gail.GAILConfig(), make_env("CartPole-v1"), demos, None, 1)
+
+
+def test_presets_size_rounds_by_learner():
+    assert preset("gail", "CartPole-v1").sample_envs == 16 and preset("gail", "CartPole-v1").rounds == 100
+    sac = preset("airl", "Pendulum-v1")
+    assert sac.policy_iterations == 100 and sac.rounds * sac.policy_iterations == 20_000
+    assert preset("gcl", "Pendulum-v1").policy_iterations == 200
+    assert preset("gail", "Pendulum-v1", "ppo").policy_iterations == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# learning
+
+
+def test_gail_imitates_a_cartpole_controller():
+    """GAIL with PPO from 10 demonstrations of a scripted controller: >= 0.8 expert-normalised (deterministic)."""
+    env = make_env("CartPole-v1")
+    demos = from_episodes(policy_episodes(balance, None, env, None, jax.random.PRNGKey(7), 10), env)
+    config = replace(preset("gail", env.name), rounds=60)
+    run = jax.jit(lambda key, d: gail.train(config, key, env, d))
+    state, metrics = run(jax.random.PRNGKey(0), demos)
+    learner, learner_config = resolve_learner(config, env)
+    policy = jax.tree.map(lambda x: x[None], learner.policy_params(state.learner))
+    returns = evaluate_policies(learner.act, learner_config, env, policy, jax.random.PRNGKey(1), 10, True)
+    random = random_return(env, jax.random.PRNGKey(2))
+    normalised = (float(returns.mean()) - random) / (500.0 - random)
+    assert normalised >= 0.8, f"GAIL reached {normalised:.2f} of the expert"
+    assert float(metrics.env_steps[-1]) == 60 * (2048 + 1024)
