@@ -1,0 +1,559 @@
+"""Reward transfer in the shifting point maze (Fu, Luo & Levine 2018, section 7.1): AIRL, GAIL and GCL.
+
+Each algorithm learns a reward from 60 expert demonstrations of ``PointMaze-v0`` (gap
+on the left), several seeds in one ``jax.vmap``, with its preset
+(:func:`irlax.algorithms.sample_registry.preset`; AIRL and GCL with a state-only
+reward). Then every seed's learned reward is frozen and re-optimised by a fresh SAC
+(:func:`~irlax.algorithms.sample_registry.reoptimize`) in the shifted maze
+``PointMazeShifted-v0`` (gap on the right) and, as a control, in the original maze.
+The AIRL paper's claim: AIRL's state-only reward ``g(s)`` still leads to the goal in
+the shifted maze, GAIL's discriminator (which memorised "go left first") does not.
+
+Reported per algorithm: the imitation policy's return in the original maze; the
+re-optimised policies' true return, expert-normalised return (random policy 0, an
+SAC expert of that maze 1) and the fraction of their evaluation episodes that end
+within :data:`REACH_RADIUS` of the goal, in both mazes; the learned reward's Pearson
+correlation with the true reward on expert and on random-policy transitions and its
+EPIC distance (Gleave et al. 2021) on both together. The figure shows the shifted
+maze with the re-optimised policies' paths, one panel per algorithm, and each
+learned reward (seed 0) over the original maze.
+
+Run: ``PYTHONPATH=src python benchmarks/maze_transfer.py`` (``--quick`` for a smoke
+run, ``--seeds``, ``--out``, ``--resume`` to keep the algorithms an earlier run of the
+same settings saved). Writes ``benchmarks/results/maze_transfer.{json,md,png}``
+(``--quick``: ``*_quick.*``). The expert of ``PointMaze-v0`` and its 60 demonstrations
+are read from ``benchmarks/.cache/`` (made with ``irlax expert`` and ``irlax demos``);
+an expert of the shifted maze, needed only to normalise returns there, is trained
+with ``irlax expert`` into the cache when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, write_report
+from jax import Array
+from rich.console import Console
+from rich.table import Table
+
+from irlax.algorithms.sample_irl import resolve_learner
+from irlax.algorithms.sample_registry import get_sample_algorithm, preset, reoptimize
+from irlax.data.demos import Demonstrations, flatten, load_demonstrations
+from irlax.envs.control import ControlEnv, make_env
+from irlax.envs.point_maze import POINT_MAZE, POINT_MAZE_SHIFTED, goal_position
+from irlax.envs.true_rewards import true_reward_fn
+from irlax.metrics.reward import TransitionBatch, coverage_epic_distance, coverage_samples, pearson_correlation
+from irlax.rl.experts import evaluate_expert, load_expert
+from irlax.rl.learners import get_learner, policy_episodes, random_act, random_return
+from irlax.settings import apply_overrides
+
+DEFAULT_OUT = Path("benchmarks/results/maze_transfer.json")
+CACHE = ROOT / "benchmarks" / ".cache"
+EXPERT_DIR = CACHE / f"expert-{POINT_MAZE}"
+DEMOS_FILE = CACHE / f"demos-{POINT_MAZE}-60.npz"
+SHIFTED_EXPERT_DIR = CACHE / f"expert-{POINT_MAZE_SHIFTED}"
+SHIFTED_EXPERT_STEPS = 30_000
+"""SAC steps per seed of the shifted maze's expert (its preset's budget, :data:`irlax.rl.sac.PRESET_STEPS`)."""
+REACH_RADIUS = 0.2
+"""An episode "reaches the goal" when its final position is within this distance of it. The maze defines no
+threshold (reaching the goal does not end an episode). The goal is 0.38 above the wall's top, so a policy stuck
+below the wall ends at least 0.38 away; SAC policies trained 30k steps on the true reward hover about 0.1 from the
+goal (stochastic actions), so a radius of 0.1 would miss half of them."""
+ALGORITHMS = ("airl", "gail", "gcl")
+TRUE = "true"
+"""The baseline row: the same re-optimisation on the maze's true reward (how often SAC itself gets round the wall)."""
+STATE_ONLY = {"airl": True, "gcl": True}
+"""Fields set on the presets: the rewards that are meant to transfer are the state-only ones."""
+AIRL_OVERRIDES: dict[str, Any] = {}
+"""Settings of AIRL beyond its preset used by this benchmark (see the module docstring and the report)."""
+TRAJECTORIES_PER_SEED = 3
+"""Re-optimised episodes per seed drawn in the figure."""
+HEATMAP_SIZE = 41
+EPIC_TRANSITIONS = 1000
+"""Expert and as many random-policy transitions the EPIC distance is measured on."""
+EPIC_SAMPLES = 256
+"""State and action samples of EPIC's canonical shaping."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How much to run."""
+
+    seeds: int
+    """Seeds per algorithm, vmapped (learning and re-optimisation)."""
+    rounds: int | None
+    """IRL rounds; ``None``: each algorithm's preset."""
+    reopt_steps: int
+    """SAC steps of each re-optimisation."""
+    eval_episodes: int
+    """Evaluation episodes per seed and policy."""
+    algorithms: tuple[str, ...]
+    """Algorithms run, in order."""
+    overrides: tuple[tuple[str, str, str], ...] = ()
+    """``(algorithm, field, value)`` config overrides from the command line."""
+    learner_overrides: tuple[tuple[str, str, str], ...] = ()
+    """``(algorithm, field, value)`` overrides of the IRL learner's (SAC's) config."""
+
+
+def parse_pairs(items: Sequence[str], flag: str) -> tuple[tuple[str, str, str], ...]:
+    """``ALGO.FIELD=VALUE`` items as triples."""
+    out = []
+    for item in items:
+        name, _, value = item.partition("=")
+        algo, _, field = name.partition(".")
+        if not value or not field or algo not in ALGORITHMS:
+            raise SystemExit(f"{flag} expects ALGO.FIELD=VALUE with ALGO one of {', '.join(ALGORITHMS)}, got {item!r}")
+        out.append((algo, field, value))
+    return tuple(out)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The run sizes for the command line (``--quick``: a smoke run)."""
+    algorithms = tuple(args.algorithms.split(",")) if args.algorithms else (*ALGORITHMS, TRUE)
+    for name in algorithms:
+        if name != TRUE:
+            get_sample_algorithm(name)
+    overrides = parse_pairs(args.set or (), "--set")
+    learner_overrides = parse_pairs(args.learner_set or (), "--learner-set")
+    if args.quick:
+        return Settings(2, 3, 1000, 4, algorithms, overrides, learner_overrides)
+    return Settings(args.seeds, args.rounds, args.reopt_steps, args.eval_episodes, algorithms, overrides,
+                    learner_overrides)
+
+
+def algorithm_config(name: str, env: ControlEnv, settings: Settings) -> Any:
+    """The preset of ``name`` for the original maze with this benchmark's and the command line's settings."""
+    config = preset(name, POINT_MAZE)
+    fields: dict[str, Any] = {}
+    if name in STATE_ONLY:
+        fields["state_only"] = STATE_ONLY[name]
+    if name == "airl":
+        fields.update(AIRL_OVERRIDES)
+    if settings.rounds is not None:
+        fields["rounds"] = settings.rounds
+    config = dataclasses.replace(config, **fields)
+    config = apply_overrides(config, {f: v for a, f, v in settings.overrides if a == name}, name)
+    learner_fields = {f: v for a, f, v in settings.learner_overrides if a == name}
+    if learner_fields:
+        learner, learner_config = resolve_learner(config, env)
+        config = dataclasses.replace(config, learner_config=apply_overrides(learner_config, learner_fields,
+                                                                             learner.name))
+    return config
+
+
+def ensure_shifted_expert(quick: bool, console: Console) -> Path:
+    """The cached expert of the shifted maze, trained with ``irlax expert`` when missing."""
+    directory = SHIFTED_EXPERT_DIR.with_name(SHIFTED_EXPERT_DIR.name + "-quick") if quick else SHIFTED_EXPERT_DIR
+    if (directory / "expert.json").exists():
+        return directory
+    steps = 2000 if quick else SHIFTED_EXPERT_STEPS
+    console.log(f"training an expert of {POINT_MAZE_SHIFTED} ({steps} steps, 2 seeds) into {directory}")
+    command = [sys.executable, "-m", "irlax.cli.main", "expert", "--env", POINT_MAZE_SHIFTED, "--seeds", "2",
+               "--steps", str(steps), "--out", str(directory), "--quiet"]
+    subprocess.run(command, check=True, cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    return directory
+
+
+def episode_summary(act: Any, config: Any, env: ControlEnv, params: Any, key: Array, episodes: int) -> dict[str, Any]:
+    """Policies' returns ``[K, E]``, final distances to the goal ``[K, E]``, a few paths ``[K, P, T + 1, 2]``."""
+
+    def one(p: Any, k: Array) -> tuple[Array, Array, Array]:
+        run = policy_episodes(act, config, env, p, k, episodes)
+        obs, next_obs = run.transitions.obs, run.transitions.next_obs
+        final = next_obs[:, -1]
+        distance = jnp.linalg.norm(final - goal_position(env.params), axis=-1)
+        paths = jnp.concatenate([obs, next_obs[:, -1:]], axis=1)[:TRAJECTORIES_PER_SEED]
+        return run.returns(), distance, paths
+
+    count = jax.tree.leaves(params)[0].shape[0]
+    returns, distance, paths = jax.jit(jax.vmap(one))(params, jax.random.split(key, count))
+    return {"returns": np.asarray(returns), "distance": np.asarray(distance), "paths": np.asarray(paths)}
+
+
+def timed(fn: Any, *args: Any) -> tuple[Any, float, float]:
+    """Compile and run ``jax.jit(fn)(*args)``: ``(result, compile_s, run_s)``."""
+    start = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compiled_at = time.perf_counter()
+    result = jax.block_until_ready(compiled(*args))
+    return result, compiled_at - start, time.perf_counter() - compiled_at
+
+
+def reward_metrics(
+    name: str, config: Any, env: ControlEnv, demos: Demonstrations, reward_params: Any, batches: dict[str, Any],
+    coverage: Any, gamma: float,
+) -> tuple[dict[str, list[float]], np.ndarray]:
+    """Per seed: Pearson correlations with the true reward, EPIC distance; and reward heat maps ``[K, H, H]``."""
+    algorithm = get_sample_algorithm(name)
+    true = true_reward_fn(env)
+    xs = jnp.linspace(0.0, 1.0, HEATMAP_SIZE)
+    grid = jnp.stack(jnp.meshgrid(xs, xs), axis=-1).reshape(-1, 2)  # [H*H, 2], row = y, column = x
+    actions = jax.random.uniform(jax.random.PRNGKey(7), (16, 2), jnp.float32, -1.0, 1.0)
+
+    def one(params: Any, demos: Demonstrations, batches: dict[str, Any], coverage: Any) -> tuple[Array, ...]:
+        reward = algorithm.learned_reward(config, env, demos)
+        learned = lambda o, a, n: reward(params, o, a, n, jnp.array(False))
+        on = lambda fn, b: jax.vmap(fn)(b.obs, b.action, b.next_obs)
+        correlations = [pearson_correlation(on(learned, b), on(true, b)) for b in batches.values()]
+        epic = coverage_epic_distance(learned, true, coverage, gamma)
+        heat = jax.vmap(lambda s: jnp.mean(jax.vmap(lambda a: learned(s, a, s))(actions)))(grid)
+        return (*correlations, epic, heat.reshape(HEATMAP_SIZE, HEATMAP_SIZE))
+
+    out = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))(reward_params, demos, batches, coverage)
+    metrics = {f"pearson_{key}": np.asarray(v).tolist() for key, v in zip(batches, out, strict=False)}
+    metrics["epic"] = np.asarray(out[len(batches)]).tolist()
+    return metrics, np.asarray(out[-1])
+
+
+def run_true_reward(
+    settings: Settings, envs: dict[str, ControlEnv], references: dict[str, Any], key: Array, console: Console,
+) -> dict[str, Any]:
+    """The baseline: re-optimise each maze's true reward exactly as the learned ones (no imitation, no metrics)."""
+    sac = get_learner("sac")
+    result: dict[str, Any] = {"config": {"reward": "true"}, "timing": {"learn_run_s": 0.0}, "reoptimized": {},
+                              "reward": {}}
+    paths = {}
+    reopt_key, eval_key = jax.random.split(key)
+    for index, (maze_key, (maze, target)) in enumerate(zip(jax.random.split(reopt_key, 2), envs.items(),
+                                                           strict=True)):
+        sac_config = sac.preset(maze)
+        true = true_reward_fn(target)
+
+        def reopt(keys: Array, target: ControlEnv = target, sac_config: Any = sac_config, true: Any = true) -> Any:
+            reward = lambda params, obs, action, next_obs, terminated: true(obs, action, next_obs)
+            one = lambda k: reoptimize(sac, sac_config, target, k, settings.reopt_steps, reward, None)[0]
+            return jax.vmap(one)(keys)
+
+        sac_state, compile_s, run_s = timed(reopt, jax.random.split(maze_key, settings.seeds))
+        console.log(f"true reward: optimised in {maze} in {run_s:.0f} s (+ {compile_s:.0f} s compile)")
+        summary = episode_summary(sac.act, sac_config, target, sac.policy_params(sac_state),
+                                  jax.random.fold_in(eval_key, index), settings.eval_episodes)
+        result["reoptimized"][maze] = {**summarize(summary, references[maze]), "compile_s": compile_s, "run_s": run_s}
+        paths[maze] = summary["paths"]
+    result["figure"] = {"paths_shifted": paths[POINT_MAZE_SHIFTED].tolist()}
+    return result
+
+
+def run_algorithm(
+    name: str, settings: Settings, envs: dict[str, ControlEnv], demos: Demonstrations, references: dict[str, Any],
+    batches: dict[str, Any], coverage: Any, key: Array, console: Console,
+) -> dict[str, Any]:
+    """Learn a reward with ``name`` over the seeds, re-optimise it in both mazes, evaluate everything."""
+    algorithm, env = get_sample_algorithm(name), envs[POINT_MAZE]
+    config = algorithm_config(name, env, settings)
+    learner, learner_config = resolve_learner(config, env)
+    train_key, imitation_key, reopt_key, eval_key = jax.random.split(key, 4)
+    keys = jax.random.split(train_key, settings.seeds)
+    console.log(f"{name}: {config.rounds} rounds x {settings.seeds} seeds (vmapped)")
+
+    def learn(keys: Array, demos: Demonstrations) -> Any:
+        one = lambda k, d: algorithm.update(config, env, d, algorithm.init(config, env, k, d), config.rounds)
+        return jax.vmap(one, in_axes=(0, None))(keys, demos)
+
+    (state, round_metrics), learn_compile, learn_run = timed(learn, keys, demos)
+    console.log(f"{name}: learned in {learn_run:.0f} s (+ {learn_compile:.0f} s compile)")
+    result: dict[str, Any] = {
+        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+        "timing": {"learn_compile_s": learn_compile, "learn_run_s": learn_run},
+        "training_return_last_10_rounds": np.nanmean(np.asarray(round_metrics.mean_return)[:, -10:], axis=1).tolist(),
+    }
+    imitation = episode_summary(learner.act, learner_config, env, learner.policy_params(state.learner),
+                                imitation_key, settings.eval_episodes)
+    result["imitation"] = summarize(imitation, references[POINT_MAZE])
+    result["reoptimized"], paths = {}, {}
+    sac = get_learner("sac")
+    for maze_key, (maze, target) in zip(jax.random.split(reopt_key, 2), envs.items(), strict=True):
+        sac_config = sac.preset(maze)
+
+        def reopt(keys: Array, params: Any, demos: Demonstrations, target: ControlEnv = target,
+                  sac_config: Any = sac_config) -> Any:
+            def one(k: Array, p: Any) -> Any:
+                reward = algorithm.learned_reward(config, env, demos)
+                return reoptimize(sac, sac_config, target, k, settings.reopt_steps, reward, p)[0]
+
+            return jax.vmap(one)(keys, params)
+
+        reopt_keys = jax.random.split(maze_key, settings.seeds)
+        sac_state, compile_s, run_s = timed(reopt, reopt_keys, state.reward_params, demos)
+        console.log(f"{name}: re-optimised in {maze} in {run_s:.0f} s (+ {compile_s:.0f} s compile)")
+        summary = episode_summary(sac.act, sac_config, target, sac.policy_params(sac_state),
+                                  jax.random.fold_in(eval_key, len(paths)), settings.eval_episodes)
+        result["reoptimized"][maze] = {**summarize(summary, references[maze]), "compile_s": compile_s, "run_s": run_s}
+        paths[maze] = summary["paths"]
+    metrics, heat = reward_metrics(name, config, env, demos, state.reward_params, batches, coverage,
+                                   float(sac.preset(POINT_MAZE).gamma))
+    result["reward"] = metrics
+    result["figure"] = {"paths_shifted": paths[POINT_MAZE_SHIFTED].tolist(), "heatmap_seed0": heat[0].tolist()}
+    return result
+
+
+def summarize(summary: dict[str, Any], reference: dict[str, float]) -> dict[str, Any]:
+    """Per seed: mean return, normalised return, fraction of episodes ending within the reach radius."""
+    returns = summary["returns"].mean(axis=1)
+    normalized = (returns - reference["random"]) / (reference["expert"] - reference["random"])
+    reached = (summary["distance"] < REACH_RADIUS).mean(axis=1)
+    return {
+        "return": returns.tolist(),
+        "normalized": normalized.tolist(),
+        "reached": reached.tolist(),
+        "final_distance": summary["distance"].mean(axis=1).tolist(),
+        "final_distances": np.round(summary["distance"], 4).tolist(),
+    }
+
+
+def reference_returns(
+    envs: dict[str, ControlEnv], expert_dirs: dict[str, Path], key: Array, episodes: int
+) -> dict[str, dict[str, float]]:
+    """Each maze's expert (stochastic) and random-policy mean returns, and the expert's reach rate."""
+    out = {}
+    for (maze, env), k in zip(envs.items(), jax.random.split(key, len(envs)), strict=True):
+        expert = load_expert(expert_dirs[maze], maze)
+        expert_key, random_key, reach_key = jax.random.split(k, 3)
+        expert_return = float(jnp.mean(evaluate_expert(expert, expert_key, episodes)))
+        batched = jax.tree.map(lambda x: x[None], expert.params)
+        summary = episode_summary(expert.learner.act, expert.config, env, batched, reach_key, episodes)
+        out[maze] = {
+            "expert": expert_return,
+            "random": random_return(env, random_key, 100),
+            "expert_reached": float((summary["distance"] < REACH_RADIUS).mean()),
+            "expert_final_distance": float(summary["distance"].mean()),
+            "expert_dir": str(expert_dirs[maze].relative_to(ROOT)),
+        }
+    return out
+
+
+def transition_batches(env: ControlEnv, demos: Demonstrations, key: Array) -> tuple[dict[str, Any], Any]:
+    """Expert and random-policy transitions of the original maze (for the correlations) and EPIC's coverage.
+
+    As many random-policy episodes as there are demonstrations; the coverage is :data:`EPIC_TRANSITIONS` of
+    each kind, drawn without replacement.
+    """
+    expert = flatten(demos)
+    random_key, pick_key, coverage_key = jax.random.split(key, 3)
+    run = policy_episodes(random_act, None, env, None, random_key, demos.num_episodes)
+    mask = np.asarray(run.mask)
+    random = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[mask]), run.transitions)
+    batches = {name: TransitionBatch(b.obs, b.action, b.next_obs) for name, b in (("expert", expert),
+                                                                                  ("random", random))}
+    picked = []
+    for k, batch in zip(jax.random.split(pick_key, len(batches)), batches.values(), strict=True):
+        index = jax.random.permutation(k, batch.obs.shape[0])[:EPIC_TRANSITIONS]
+        picked.append(jax.tree.map(lambda x, i=index: x[i], batch))
+    return batches, coverage_samples(coverage_key, picked, EPIC_SAMPLES)
+
+
+def fmt_seeds(values: Sequence[float], digits: int = 2) -> str:
+    """``mean (a / b / c)``."""
+    values = np.asarray(values, float)
+    return f"{np.nanmean(values):.{digits}f} ({' / '.join(f'{v:.{digits}f}' for v in values)})"
+
+
+LABELS = {"airl": "AIRL (state-only g)", "gail": "GAIL", "gcl": "GCL (state-only)", TRUE: "true reward (baseline)"}
+
+
+def table_rows(results: dict[str, Any]) -> list[list[str]]:
+    """One row per algorithm for the console and the markdown."""
+    rows = []
+    for name, r in results["algorithms"].items():
+        shifted, original = r["reoptimized"][POINT_MAZE_SHIFTED], r["reoptimized"][POINT_MAZE]
+        reward = r["reward"] or {"pearson_expert": [np.nan], "pearson_random": [np.nan], "epic": [np.nan]}
+        rows.append([
+            LABELS.get(name, name),
+            fmt_seeds(r["imitation"]["normalized"]) if "imitation" in r else "n/a",
+            fmt_seeds(shifted["return"], 1),
+            fmt_seeds(shifted["normalized"]),
+            f"{np.mean(shifted['reached']):.0%}",
+            fmt_seeds(original["return"], 1),
+            fmt_seeds(original["normalized"]),
+            f"{np.mean(original['reached']):.0%}",
+            *(f"{np.nanmean(reward[k]):.2f}" if r["reward"] else "n/a"
+              for k in ("pearson_expert", "pearson_random", "epic")),
+        ])
+    return rows
+
+
+COLUMNS = [
+    "algorithm", "imitation, original (norm.)", "re-opt shifted: return", "shifted (norm.)", "shifted: reached",
+    "re-opt original: return", "original (norm.)", "original: reached", "Pearson (expert)", "Pearson (random)", "EPIC",
+]
+
+
+def print_table(rows: list[list[str]], console: Console) -> None:
+    """The rows as a rich table."""
+    table = Table(title="Reward transfer in the shifting point maze")
+    for column in COLUMNS:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def markdown(results: dict[str, Any], rows: list[list[str]], figure: Path | None) -> str:
+    """A markdown fragment for the results page."""
+    s, refs = results["settings"], results["references"]
+    ref_line = "; ".join(
+        f"{maze}: expert {ref['expert']:.1f} (reaches the goal in {ref['expert_reached']:.0%} of episodes), "
+        f"random {ref['random']:.1f}"
+        for maze, ref in refs.items()
+    )
+    config_lines = [
+        f"- {LABELS.get(name, name)}: " + ", ".join(
+            f"{k}={v}" for k, v in r["config"].items() if k in (
+                "rounds", "policy_iterations", "reward_steps", "reward_lr", "hidden", "batch_size", "sample_envs",
+                "sample_steps", "buffer_size", "state_only", "policy_reward", "reward_type", "episodes_per_round",
+                "estimator", "learner_config")
+        ) + f"; learned in {r['timing']['learn_run_s']:.0f} s, re-optimised in "
+        + " and ".join(f"{v['run_s']:.0f} s" for v in r["reoptimized"].values())
+        for name, r in results["algorithms"].items()
+    ]
+    lines = [
+        "## Reward transfer in the shifting point maze",
+        "",
+        f"Rewards learned from {results['demos']['episodes']} demonstrations of `{POINT_MAZE}` (gap on the left; "
+        f"demonstrations' mean return {results['demos']['mean_return']:.1f}), {s['seeds']} seeds per algorithm in "
+        f"one `jax.vmap`, then each seed's reward frozen and re-optimised by a fresh SAC ({s['reopt_steps']} steps, "
+        f"the maze's SAC preset) in `{POINT_MAZE_SHIFTED}` (gap on the right) and in `{POINT_MAZE}`. "
+        f"Returns are of {s['eval_episodes']} stochastic-policy episodes per seed: mean over seeds "
+        "(per seed in brackets); normalised: random policy 0, the maze's SAC expert 1. \"Reached\": fraction of "
+        f"episodes whose final position is within {REACH_RADIUS} of the goal. Pearson correlations with the true "
+        "reward on expert and on random-policy transitions of the original maze, and the EPIC distance "
+        f"(0 = same reward up to shaping and scale) on {EPIC_TRANSITIONS} of each, are means over seeds.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|---|" + "---:|" * (len(COLUMNS) - 1),
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+        f"References: {ref_line}.",
+        "",
+        "Settings (each algorithm's `preset(..., \"PointMaze-v0\")` with):",
+        *config_lines,
+        "",
+    ]
+    if figure is not None:
+        lines += [f"![re-optimised paths in the shifted maze and learned rewards]({figure.name})", ""]
+    lines += [
+        f"Command: `{results['command']}`",
+        "",
+        f"Machine: {machine_line(results['machine'])}. Measured {results['date']}; "
+        f"load average (1 min) {one_minute(results['load_average_start'])} at start, "
+        f"{one_minute(results.get('load_average_end'))} at end (a shared machine: other jobs ran alongside).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def draw_figure(results: dict[str, Any], path: Path) -> Path | None:
+    """Re-optimised paths in the shifted maze (top) and each learned reward over the original maze (bottom)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    from irlax.envs.point_maze import draw_point_maze
+
+    names = list(results["algorithms"])
+    envs = {maze: make_env(maze) for maze in (POINT_MAZE, POINT_MAZE_SHIFTED)}
+    fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names), 7.4), squeeze=False)
+    colors = plt.get_cmap("tab10").colors
+    for column, name in enumerate(names):
+        r = results["algorithms"][name]
+        paths = np.asarray(r["figure"]["paths_shifted"])  # [K, P, T + 1, 2]
+        shifted = r["reoptimized"][POINT_MAZE_SHIFTED]
+        draw_point_maze(
+            axes[0, column], envs[POINT_MAZE_SHIFTED].params, paths.reshape(-1, *paths.shape[2:]),
+            color=[colors[k % len(colors)] for k in range(paths.shape[0]) for _ in range(paths.shape[1])],
+            title=f"{LABELS.get(name, name)}\nre-optimised, shifted: reached {np.mean(shifted['reached']):.0%}",
+        )
+        ax = axes[1, column]
+        if "heatmap_seed0" in r["figure"]:
+            heat = np.asarray(r["figure"]["heatmap_seed0"])
+            ax.imshow(heat, origin="lower", extent=(0, 1, 0, 1), cmap="viridis", interpolation="nearest")
+            draw_point_maze(ax, envs[POINT_MAZE].params, title="learned reward, seed 0 (original maze)")
+        else:
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per algorithm, vmapped (default 5)")
+    parser.add_argument("--rounds", type=int, default=None, help="IRL rounds (default: each algorithm's preset)")
+    parser.add_argument("--reopt-steps", type=int, default=30_000, help="SAC steps of a re-optimisation (30000)")
+    parser.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes per seed (default 20)")
+    parser.add_argument("--algorithms", default="", help=f"comma-separated subset of {','.join(ALGORITHMS)}")
+    parser.add_argument("--set", action="append", metavar="ALGO.FIELD=VALUE", help="override a config field")
+    parser.add_argument("--learner-set", action="append", metavar="ALGO.FIELD=VALUE",
+                        help="override a field of the algorithm's SAC config (during learning)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny budgets; writes *_quick.*")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the algorithms that the output JSON (same settings) already holds")
+    parser.add_argument("--out", type=Path, default=None, help=f"JSON output (default {DEFAULT_OUT}); .md/.png beside")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Learn, transfer, evaluate; print the table; write the JSON, markdown and figure (after each algorithm)."""
+    args = parse_args(argv)
+    settings, console = settings_from(args), Console()
+    out = output_path(args.out, args.quick, DEFAULT_OUT)
+    envs = {maze: make_env(maze) for maze in (POINT_MAZE, POINT_MAZE_SHIFTED)}
+    env = envs[POINT_MAZE]
+    demos = load_demonstrations(DEMOS_FILE, env)
+    settings_dict = json.loads(json.dumps(dataclasses.asdict(settings)))
+    results: dict[str, Any] = {**report_header("maze_transfer.py", argv), "settings": settings_dict}
+    if args.resume and out.exists():
+        previous = json.loads(out.read_text())
+        same = lambda d: {k: v for k, v in (d or {}).items() if k != "algorithms"}
+        if same(previous.get("settings")) == same(settings_dict):
+            results["algorithms"] = previous.get("algorithms", {})
+            console.log(f"resuming: {', '.join(results['algorithms']) or 'nothing'} done in {out}")
+        else:
+            console.log(f"{out} holds other settings; starting afresh")
+    results.setdefault("algorithms", {})
+    expert_dirs = {POINT_MAZE: EXPERT_DIR, POINT_MAZE_SHIFTED: ensure_shifted_expert(args.quick, console)}
+    key = jax.random.PRNGKey(0)
+    ref_key, batch_key, run_key = jax.random.split(key, 3)
+    results["references"] = reference_returns(envs, expert_dirs, ref_key, 50)
+    results["demos"] = {"file": str(DEMOS_FILE.relative_to(ROOT)), "episodes": demos.num_episodes,
+                        "mean_return": float(jnp.mean(demos.returns()))}
+    results["reach_radius"] = REACH_RADIUS
+    batches, coverage = transition_batches(env, demos, batch_key)
+    figure = out.with_suffix(".png")
+    for index, name in enumerate(settings.algorithms):
+        if name in results["algorithms"]:
+            continue
+        start = time.perf_counter()
+        algo_key = jax.random.fold_in(run_key, index)
+        results["algorithms"][name] = (
+            run_true_reward(settings, envs, results["references"], algo_key, console) if name == TRUE
+            else run_algorithm(name, settings, envs, demos, results["references"], batches, coverage, algo_key,
+                               console)
+        )
+        results["algorithms"][name]["timing"]["total_s"] = time.perf_counter() - start
+        results["load_average_end"] = load_average()
+        rows = table_rows(results)
+        drawn = draw_figure(results, figure)
+        write_report(out, results, markdown(results, rows, drawn))
+        console.log(f"{name} done in {time.perf_counter() - start:.0f} s; wrote {out}")
+    print_table(table_rows(results), console)
+    console.log(f"wrote {out}, {out.with_suffix('.md')} and {figure}")
+
+
+if __name__ == "__main__":
+    main()
