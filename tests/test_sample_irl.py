@@ -255,7 +255,9 @@ def test_demonstrations_of_another_task_are_refused():
 def test_presets_size_rounds_by_learner():
     assert preset("gail", "CartPole-v1").sample_envs == 16 and preset("gail", "CartPole-v1").rounds == 100
     sac = preset("airl", "Pendulum-v1")
-    assert sac.policy_iterations == 100 and sac.rounds * sac.policy_iterations == 20_000
+    assert sac.policy_iterations == 100 and sac.rounds * sac.policy_iterations == 10_000
+    maze = preset("gail", "PointMaze-v0")
+    assert maze.rounds * maze.policy_iterations == 30_000  # SAC's expert budget for the maze
     assert preset("gcl", "Pendulum-v1").policy_iterations == 200
     assert preset("gail", "Pendulum-v1", "ppo").policy_iterations == 1
 
