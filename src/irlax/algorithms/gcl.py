@@ -179,10 +179,11 @@ def reward_step(
     """One gradient step of :func:`gcl_loss` (+ the L2 term); returns (loss, mean expert step reward)."""
     importance = config.estimator == "importance"
     expert_key, policy_key = jax.random.split(key)
-    num_expert = config.batch_episodes if importance else demos.num_episodes
-    rows = jax.random.randint(expert_key, (num_expert,), 0, demos.num_episodes) if importance else jnp.arange(
-        demos.num_episodes)
-    policy: Episodes = replay_sample(buffer, policy_key, config.batch_episodes) if importance else buffer.data
+    if importance:  # minibatches of expert episodes and of past policies' episodes
+        rows = jax.random.randint(expert_key, (config.batch_episodes,), 0, demos.num_episodes)
+        policy: Episodes = replay_sample(buffer, policy_key, config.batch_episodes)
+    else:  # every expert episode against this round's episodes (the buffer holds only those)
+        rows, policy = jnp.arange(demos.num_episodes), buffer.data
     p_mask, tr = policy.mask, policy.transitions
     log_q = jnp.sum(jnp.where(p_mask, tr.log_prob, 0.0), axis=1)
 
