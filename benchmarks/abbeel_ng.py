@@ -54,9 +54,9 @@ from irlax.atomic import atomic_write_json, atomic_write_text
 from irlax.data.trajectories import Trajectories
 from irlax.envs import GridworldConfig, TabularMDP, World, make_gridworld
 from irlax.report import make_console, plot_evd_vs_n, print_table
-from irlax.rl.occupancy import policy_value
-from irlax.rl.planning import value_iteration_finite
-from irlax.rl.sampling import sample_trajectories
+from irlax.tabular.occupancy import policy_value
+from irlax.tabular.planning import value_iteration_finite
+from irlax.tabular.sampling import sample_trajectories
 
 DEFAULT_OUT_DIR = Path("benchmarks/results")
 HORIZON, QUICK_HORIZON = 50, 20

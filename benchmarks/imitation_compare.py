@@ -51,7 +51,7 @@ from irlax.algorithms.sample_registry import get_sample_algorithm, preset
 from irlax.cli.main import main as irlax_main
 from irlax.data.demos import load_demonstrations
 from irlax.envs.control import make_env
-from irlax.rl.learners import evaluate_policies, random_return
+from irlax.learners.registry import evaluate_policies, random_return
 
 TASKS = ("CartPole-v1", "Pendulum-v1")
 ALGOS = ("gail", "airl")

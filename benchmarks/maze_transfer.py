@@ -53,9 +53,9 @@ from irlax.data.demos import Demonstrations, flatten, load_demonstrations
 from irlax.envs.control import ControlEnv, make_env
 from irlax.envs.point_maze import POINT_MAZE, POINT_MAZE_SHIFTED, goal_position
 from irlax.envs.true_rewards import true_reward_fn
+from irlax.learners.registry import get_learner, policy_episodes, random_act, random_return
 from irlax.metrics.reward import TransitionBatch, coverage_epic_distance, coverage_samples, pearson_correlation
-from irlax.rl.experts import evaluate_expert, load_expert
-from irlax.rl.learners import get_learner, policy_episodes, random_act, random_return
+from irlax.run.experts import evaluate_expert, load_expert
 from irlax.settings import apply_overrides
 
 DEFAULT_OUT = Path("benchmarks/results/maze_transfer.json")
@@ -64,7 +64,7 @@ EXPERT_DIR = CACHE / f"expert-{POINT_MAZE}"
 DEMOS_FILE = CACHE / f"demos-{POINT_MAZE}-60.npz"
 SHIFTED_EXPERT_DIR = CACHE / f"expert-{POINT_MAZE_SHIFTED}"
 SHIFTED_EXPERT_STEPS = 30_000
-"""SAC steps per seed of the shifted maze's expert (its preset's budget, :data:`irlax.rl.sac.PRESET_STEPS`)."""
+"""SAC steps per seed of the shifted maze's expert (its preset's budget, :data:`irlax.learners.sac.PRESET_STEPS`)."""
 REACH_RADIUS = 0.2
 """An episode "reaches the goal" when its final position is within this distance of it. The maze defines no
 threshold (reaching the goal does not end an episode). The goal is 0.38 above the wall's top, so a policy stuck

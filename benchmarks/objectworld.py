@@ -58,8 +58,8 @@ from irlax.metrics.tabular import expected_value_difference
 from irlax.report import make_console, plot_evd_vs_n, print_table, progress_bar
 from irlax.rewards.base import RewardModel
 from irlax.rewards.linear import linear_reward
-from irlax.rl.planning import soft_value_iteration
-from irlax.rl.sampling import sample_trajectories
+from irlax.tabular.planning import soft_value_iteration
+from irlax.tabular.sampling import sample_trajectories
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS_DIR = ROOT / "docs"

@@ -38,8 +38,8 @@ import numpy as np
 from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, wall, write_report
 
 from irlax.envs.control import ControlEnv, make_env
-from irlax.rl import ppo
-from irlax.rl.rollout import rollout_episodes
+from irlax.learners import ppo
+from irlax.learners.rollout import rollout_episodes
 
 ENV_NAME = "CartPole-v1"
 SB3_VENV = ROOT / "benchmarks" / ".venv-sb3"

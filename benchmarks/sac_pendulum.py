@@ -1,6 +1,6 @@
 """SAC on Pendulum-v1: the return reached within 20k environment steps, and the wall-clock.
 
-Trains irlax's SAC with the ``Pendulum-v1`` preset (:func:`irlax.rl.sac.sac_preset`)
+Trains irlax's SAC with the ``Pendulum-v1`` preset (:func:`irlax.learners.sac.sac_preset`)
 for several seeds in one ``jax.vmap``, then evaluates every seed's final policy on
 fresh episodes, deterministic (the squashed mean) and stochastic. Also times one seed
 alone (the cost of the vmap over seeds) and reports when each seed's training return
@@ -29,8 +29,8 @@ from rich.console import Console
 from rich.table import Table
 
 from irlax.envs.control import ControlEnv, make_env
-from irlax.rl import sac
-from irlax.rl.rollout import rollout_episodes
+from irlax.learners import sac
+from irlax.learners.rollout import rollout_episodes
 
 ENV_NAME = "Pendulum-v1"
 GOAL_RETURN = -200.0

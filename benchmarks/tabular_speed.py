@@ -46,9 +46,9 @@ from irlax.algorithms.mce import mce_log_likelihood_and_grad, mce_sources
 from irlax.algorithms.tabular_fit import TabularIRLResult, make_optimizer
 from irlax.data.trajectories import Trajectories
 from irlax.envs import ObjectworldConfig, TabularMDP, make_cliffworld, make_objectworld
-from irlax.rl.occupancy import occupancy_finite
-from irlax.rl.planning import soft_value_iteration, soft_value_iteration_finite
-from irlax.rl.sampling import sample_trajectories
+from irlax.tabular.occupancy import occupancy_finite
+from irlax.tabular.planning import soft_value_iteration, soft_value_iteration_finite
+from irlax.tabular.sampling import sample_trajectories
 
 CLIFF_HORIZON = 110
 LEARNING_RATE = 0.1  # the Adam step of MCEConfig / MaxEntConfig

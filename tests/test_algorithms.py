@@ -30,8 +30,8 @@ from irlax.envs.objectworld import discrete_features
 from irlax.errors import IrlaxError
 from irlax.metrics.tabular import expected_value_difference
 from irlax.rewards.linear import linear_reward
-from irlax.rl.occupancy import occupancy_discounted, occupancy_finite
-from irlax.rl.planning import soft_value_iteration, soft_value_iteration_finite
+from irlax.tabular.occupancy import occupancy_discounted, occupancy_finite
+from irlax.tabular.planning import soft_value_iteration, soft_value_iteration_finite
 
 KEY = jax.random.key(0)
 

@@ -13,7 +13,7 @@ from irlax.algorithms import bc
 from irlax.data.demos import from_episodes, make_demonstrations
 from irlax.envs.control import make_env
 from irlax.errors import IrlaxError
-from irlax.rl.learners import evaluate_policies, policy_episodes
+from irlax.learners.registry import evaluate_policies, policy_episodes
 
 CONFIG = bc.BCConfig(epochs=4, batch_size=128, learning_rate=3e-3)
 

@@ -203,9 +203,9 @@ def test_expert_resume_ends_where_an_uninterrupted_run_would(cartpole_expert, tm
 
     from irlax.cli.control import save_training
     from irlax.envs.control import make_env
+    from irlax.learners.registry import get_learner
     from irlax.report import load_pytree
-    from irlax.rl import experts
-    from irlax.rl.learners import get_learner
+    from irlax.run import experts
 
     cut = tmp_path / "cut"
     assert main([*EXPERT_ARGS, "--out", str(cut)]) == 0
@@ -234,7 +234,7 @@ def test_loading_an_expert_validates_it(cartpole_expert, tmp_path):
     import shutil
 
     from irlax.errors import IrlaxError
-    from irlax.rl import experts
+    from irlax.run import experts
 
     expert = experts.load_expert(cartpole_expert, "CartPole-v1")
     assert expert.learner.name == "ppo" and expert.config.num_steps == 32

@@ -7,22 +7,24 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irlax.envs.control import ENV_BUILDERS, make_env
 from irlax.errors import IrlaxError
-from irlax.rl.rollout import EpisodeStats, init_envs, rollout_episodes, step_envs
+from irlax.learners.rollout import EpisodeStats, init_envs, rollout_episodes, step_envs
+from irlax.tasks import TASKS, make_env
 
 GYMNAX = ["CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0"]
 
 
 def constant_act(env, value=0):
-    if env.discrete:
+    if env.spec.discrete:
         return lambda key, obs: (jnp.int32(value), jnp.float32(0.0))
-    return lambda key, obs: (jnp.full((env.action_size,), float(value), jnp.float32), jnp.float32(0.0))
+    return lambda key, obs: (jnp.full((env.spec.action_size,), float(value), jnp.float32), jnp.float32(0.0))
 
 
 def test_unknown_env_is_a_clear_error():
     with pytest.raises(IrlaxError, match="unknown environment 'Nope-v0'.*CartPole-v1"):
         make_env("Nope-v0")
+    with pytest.raises(IrlaxError, match=r"unknown environment 'CartPole-v0' \(did you mean CartPole-v1"):
+        make_env("CartPole-v0")
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,10 @@ def test_unknown_env_is_a_clear_error():
 )
 def test_env_sizes(name, obs_size, discrete, action_size, max_steps):
     env = make_env(name)
-    assert (env.obs_size, env.discrete, env.action_size, env.max_steps) == (obs_size, discrete, action_size, max_steps)
+    spec = env.spec
+    sizes = (spec.obs_size, spec.discrete, spec.action_size, spec.max_steps)
+    assert sizes == (obs_size, discrete, action_size, max_steps)
+    assert spec.name == env.name == name
     assert make_env(name) is env and hash(env) == hash(make_env(name))
     obs, state = env.reset(jax.random.PRNGKey(0))
     out = env.step(jax.random.PRNGKey(1), state, constant_act(env)(None, obs)[0])
@@ -45,7 +50,7 @@ def test_env_sizes(name, obs_size, discrete, action_size, max_steps):
 
 
 def test_every_registered_env_is_listed():
-    assert set(GYMNAX) <= set(ENV_BUILDERS)
+    assert set(GYMNAX) <= set(TASKS)
 
 
 def test_terminated_and_truncated_are_kept_apart():
@@ -130,6 +135,6 @@ def test_episode_stats_count_the_true_returns_of_ended_episodes():
 
 def test_check_obs_names_the_mismatch():
     env = make_env("Pendulum-v1")
-    env.check_obs(jnp.zeros((5, 3)), "demos")
+    env.spec.check_obs(jnp.zeros((5, 3)), "demos")
     with pytest.raises(IrlaxError, match="demos: observations have size 4, but Pendulum-v1 has observations of size 3"):
-        env.check_obs(jnp.zeros((5, 4)), "demos")
+        env.spec.check_obs(jnp.zeros((5, 4)), "demos")

@@ -18,9 +18,9 @@ from irlax.data.demos import (
     save_demonstrations,
     subset,
 )
-from irlax.envs.control import make_env
+from irlax.data.transitions import Episodes, Transition
 from irlax.errors import IrlaxError
-from irlax.rl.rollout import Episodes, Transition
+from irlax.tasks import make_env
 
 LENGTHS = (5, 2, 7)
 
@@ -117,7 +117,7 @@ def test_from_episodes_trims_to_the_longest_and_clips_continuous_actions():
         pad(arrays["obs"]), actions, pad(arrays["rewards"]), pad(arrays["rewards"]), pad(arrays["next_obs"]),
         pad(arrays["terminated"]), pad(arrays["truncated"]), pad(arrays["log_probs"]),
     )
-    demos = from_episodes(Episodes(transitions, pad(arrays["mask"])), env, {"learner": "test"})
+    demos = from_episodes(Episodes(transitions, pad(arrays["mask"])), env.spec, {"learner": "test"})
     assert demos.obs.shape == (2, 4, 3) and demos.env_name == "Pendulum-v1" and not demos.discrete
     assert float(np.abs(np.asarray(demos.actions)).max()) <= 2.0
     np.testing.assert_allclose(np.asarray(demos.actions), np.clip(arrays["actions"] * 5.0, -2, 2))
@@ -173,16 +173,16 @@ def test_loading_for_an_environment_checks_sizes_and_bounds(tmp_path):
     path = tmp_path / "d.npz"
     save_demonstrations(path, build(True, obs_size=3))
     with pytest.raises(IrlaxError, match="size 3 .*CartPole-v1 has observations of size 4"):
-        load_demonstrations(path, make_env("CartPole-v1"))
+        load_demonstrations(path, make_env("CartPole-v1").spec)
     with pytest.raises(IrlaxError, match="have 2 discrete actions .*Pendulum-v1 has 1-dimensional continuous"):
-        load_demonstrations(path, make_env("Pendulum-v1"))
+        load_demonstrations(path, make_env("Pendulum-v1").spec)
     arrays = random_arrays(False, obs_size=3, action_size=1)
     arrays["actions"][1, 0, 0] = 2.5  # Pendulum's torque lies in [-2, 2]
     demos = make_demonstrations(arrays, env_name="Pendulum-v1", obs_size=3, discrete=False, action_size=1)
     save_demonstrations(path, demos)
     with pytest.raises(IrlaxError, match=r"action 2.5 is out of range: .*\[-2\] .. \[2\]"):
-        load_demonstrations(path, make_env("Pendulum-v1"))
+        load_demonstrations(path, make_env("Pendulum-v1").spec)
     arrays["actions"][1, 0, 0] = 2.0
     demos = make_demonstrations(arrays, env_name="Pendulum-v1", obs_size=3, discrete=False, action_size=1)
     save_demonstrations(path, demos)
-    assert load_demonstrations(path, make_env("Pendulum-v1")).num_episodes == 3
+    assert load_demonstrations(path, make_env("Pendulum-v1").spec).num_episodes == 3

@@ -30,14 +30,14 @@ from irlax.cli.main import main
 from irlax.data.trajectories import make_trajectories
 from irlax.envs import from_dense
 from irlax.errors import IrlaxError
-from irlax.rl.feature_expectations import (
+from irlax.tabular.feature_expectations import (
     empirical_feature_expectations,
     empirical_visitation,
     expected_demo_feature_expectations,
     policy_feature_expectations,
 )
-from irlax.rl.planning import value_iteration_finite
-from irlax.rl.sampling import sample_trajectories
+from irlax.tabular.planning import value_iteration_finite
+from irlax.tabular.sampling import sample_trajectories
 
 GAMMA = 0.9
 KEY = jax.random.key(0)

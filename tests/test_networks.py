@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from irlax.rl.networks import init_obs_stats, normalize_obs, orthogonal_init, polar_factor, update_obs_stats
+from irlax.nn.networks import init_obs_stats, normalize_obs, orthogonal_init, polar_factor, update_obs_stats
 
 
 @pytest.mark.parametrize("shape", [(64, 64), (256, 256), (3, 256), (256, 1), (64, 2)])

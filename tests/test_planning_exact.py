@@ -18,8 +18,8 @@ from irlax.algorithms.maxent import maxent_log_likelihood_and_grad, maxent_log_p
 from irlax.algorithms.mce import mce_log_likelihood_and_grad
 from irlax.data.trajectories import end_aligned_step_counts, make_trajectories, step_counts
 from irlax.envs.tabular import from_dense, to_dense
-from irlax.rl.occupancy import occupancy_discounted, occupancy_finite, occupancy_measure
-from irlax.rl.planning import (
+from irlax.tabular.occupancy import occupancy_discounted, occupancy_finite, occupancy_measure
+from irlax.tabular.planning import (
     maxent_backward_pass,
     soft_value_iteration,
     soft_value_iteration_finite,

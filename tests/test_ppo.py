@@ -1,24 +1,36 @@
-"""PPO (irlax.rl.ppo): GAE against a plain loop, the losses against hand computations, jit/vmap, learning."""
+"""PPO (irlax.learners.ppo): GAE against a plain loop, the losses against hand computations, jit/vmap, learning.
+
+Also the generic learner loop (:mod:`irlax.learners.base`) as PPO drives it: stable state types (one compile per
+chunk size) and specs that keep task variants apart.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irlax.envs.control import make_env
+from irlax.envs.control import gymnax_env, make_jax_env
 from irlax.errors import IrlaxError
-from irlax.rl import ppo
+from irlax.learners import base, ppo
+from irlax.tasks import learner_config, make_env
 
 SMALL = ppo.PPOConfig(num_envs=4, num_steps=16, num_epochs=2, minibatch_size=32)
+UPDATE_STATIC = ("learner", "env", "num_iterations", "reward_fn")
 
 
 @pytest.fixture(scope="module")
 def cartpole():
     return make_env("CartPole-v1")
+
+
+def init_agent(config, env, key):
+    """A fresh PPO agent for ``env`` (compiled, with its environments; only the agent is returned)."""
+    return base.init_state_jit(ppo.make_ppo(config, env.spec), env, key).agent
 
 
 def gae_reference(rewards, values, next_values, terminated, truncated, gamma, lam):
@@ -82,7 +94,7 @@ def test_surrogate_and_value_losses_by_hand():
 
 def test_ppo_loss_on_a_tiny_batch_by_hand(cartpole):
     config = ppo.PPOConfig(ent_coef=0.01, vf_coef=0.7, clip_eps=0.1)
-    params = ppo.init_jit(ppo.PPOConfig(), cartpole, jax.random.PRNGKey(3)).params
+    params = init_agent(ppo.PPOConfig(), cartpole, jax.random.PRNGKey(3)).params
     # larger output weights so that the ratios move away from 1
     params = params._replace(actor=jax.tree.map(lambda x: 30.0 * x, params.actor))
     obs = jnp.array([[0.1, -0.2, 0.3, 0.0], [-1.0, 0.5, 0.2, 0.3], [0.4, 0.4, -0.6, 1.0]])
@@ -94,10 +106,10 @@ def test_ppo_loss_on_a_tiny_batch_by_hand(cartpole):
         jnp.array([1.0, -0.5, 2.0]),
         jnp.array([1.5, 0.0, 1.0]),
     )
-    loss, info = ppo.ppo_loss(params, config, cartpole, batch)
+    loss, info = ppo.ppo_loss(params, config, cartpole.spec, batch)
 
-    logits = np.asarray(ppo._actor(config, cartpole).apply(params.actor, obs), np.float64)
-    values = np.asarray(ppo._critic(config).apply(params.critic, obs)[:, 0], np.float64)
+    logits = np.asarray(ppo.actor_network(config, cartpole.spec).apply(params.actor, obs), np.float64)
+    values = np.asarray(ppo.critic_network(config).apply(params.critic, obs)[:, 0], np.float64)
     log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     chosen = log_p[np.arange(3), [0, 1, 1]]
     adv = np.array([1.0, -0.5, 2.0])
@@ -119,7 +131,7 @@ def test_jit_and_no_jit_agree(cartpole):
     gae_args = (*(jnp.asarray(rng.normal(size=16), jnp.float32) for _ in range(3)), rng.random(16) < 0.2)
     gae_args = (*gae_args, jnp.asarray(rng.random(16) < 0.1))
     config = ppo.PPOConfig(clip_value=0.2, ent_coef=0.01)
-    params = ppo.init_jit(ppo.PPOConfig(), cartpole, jax.random.PRNGKey(0)).params
+    params = init_agent(ppo.PPOConfig(), cartpole, jax.random.PRNGKey(0)).params
     batch = ppo.PPOBatch(
         jnp.asarray(rng.normal(size=(8, 4)), jnp.float32),
         jnp.asarray(rng.integers(0, 2, size=8), jnp.int32),
@@ -129,7 +141,7 @@ def test_jit_and_no_jit_agree(cartpole):
         jnp.asarray(rng.normal(size=8), jnp.float32),
     )
     gae = lambda *a: ppo.gae_advantages(*a, gamma=0.99, gae_lambda=0.95)
-    loss_grad = jax.value_and_grad(lambda p: ppo.ppo_loss(p, config, cartpole, batch)[0])
+    loss_grad = jax.value_and_grad(lambda p: ppo.ppo_loss(p, config, cartpole.spec, batch)[0])
     compiled = (jax.jit(gae)(*gae_args), jax.jit(loss_grad)(params))
     with jax.disable_jit():
         plain = (gae(*gae_args), loss_grad(params))
@@ -139,16 +151,18 @@ def test_jit_and_no_jit_agree(cartpole):
 
 def test_ppo_learns_cartpole(cartpole):
     """The CartPole preset passes a mean return of 150 within 49k steps; updates are deterministic."""
-    config = ppo.ppo_preset("CartPole-v1")
-    state = ppo.init_jit(config, cartpole, jax.random.PRNGKey(0))
-    learned, metrics = ppo.update_jit(config, cartpole, state, 24)
+    config = learner_config("CartPole-v1", "ppo")
+    learner = ppo.make_ppo(config, cartpole.spec)
+    state = base.init_state_jit(learner, cartpole, jax.random.PRNGKey(0))
+    learned, metrics = base.update_jit(learner, cartpole, state, 24)
     returns = np.asarray(metrics.mean_return)
     assert np.nanmean(returns[:2]) < 60.0  # a random policy's ~22
     assert np.nanmean(returns[-4:]) > 150.0, returns
     step = ppo.steps_per_iteration(config)
+    assert learner.steps_per_iteration == step
     np.testing.assert_array_equal(metrics.env_steps, step * np.arange(1, 25))
-    assert int(learned.env_steps) == 24 * step
-    again, _ = ppo.update_jit(config, cartpole, state, 24)
+    assert int(learned.agent.env_steps) == 24 * step
+    again, _ = base.update_jit(learner, cartpole, state, 24)
     for a, b in zip(jax.tree.leaves(learned), jax.tree.leaves(again), strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -160,57 +174,147 @@ def test_learned_reward_replaces_the_environment_reward(cartpole):
         return scale * jnp.where(action == 0, 1.0, -1.0)
 
     config = ppo.PPOConfig(num_envs=8, num_steps=32, minibatch_size=64, learning_rate=3e-3)
-    state = ppo.init_jit(config, cartpole, jax.random.PRNGKey(2))
-    state, metrics = ppo.update_jit(config, cartpole, state, 12, left_reward, jnp.float32(1.0))
+    learner = ppo.make_ppo(config, cartpole.spec)
+    state = base.init_state_jit(learner, cartpole, jax.random.PRNGKey(2))
+    state, metrics = base.update_jit(learner, cartpole, state, 12, left_reward, jnp.float32(1.0))
+    policy = learner.policy_params(state.agent)
     obs = jax.vmap(cartpole.reset)(jax.random.split(jax.random.PRNGKey(5), 64))[0]
-    actions, _ = jax.vmap(lambda o: ppo.act(config, cartpole, state, jax.random.PRNGKey(0), o, True))(obs)
-    p_left = jnp.exp(jax.vmap(lambda o: ppo.log_prob(config, cartpole, state, o, jnp.int32(0)))(obs))
+    actions, _ = jax.vmap(lambda o: learner.act(policy, jax.random.PRNGKey(0), o, True))(obs)
+    p_left = jnp.exp(jax.vmap(lambda o: learner.log_prob(policy, o, jnp.int32(0)))(obs))
     assert np.all(np.asarray(actions) == 0)
     assert float(p_left.mean()) > 0.9
-    assert float(metrics.mean_reward[-1]) > 0.8  # the learned reward is what was optimised
+    assert float(metrics.losses.mean_reward[-1]) > 0.8  # the learned reward is what was optimised
     assert float(np.nanmean(metrics.mean_return[-3:])) < 15.0  # the true return collapses: pushing left fails
 
 
 def test_vmap_over_seeds_with_continuous_actions():
     """Two seeds of PPO on Pendulum in one vmap: it runs, and the seeds learn different parameters."""
     env = make_env("Pendulum-v1")
+    learner = ppo.make_ppo(SMALL, env.spec)
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
-    train = jax.jit(jax.vmap(lambda k: ppo.train(SMALL, env, k, 2 * ppo.steps_per_iteration(SMALL))))
+    train = jax.jit(jax.vmap(lambda k: base.train(learner, env, k, 2 * ppo.steps_per_iteration(SMALL))))
     states, metrics = train(keys)
-    assert metrics.loss.shape == (2, 2)
-    assert np.all(np.isfinite(metrics.loss))
-    np.testing.assert_array_equal(states.env_steps, [128, 128])
-    kernels = np.asarray(jax.tree.leaves(states.params.actor)[-1])
+    assert metrics.losses.loss.shape == (2, 2)
+    assert np.all(np.isfinite(metrics.losses.loss))
+    np.testing.assert_array_equal(states.agent.env_steps, [128, 128])
+    kernels = np.asarray(jax.tree.leaves(states.agent.params.actor)[-1])
     assert not np.allclose(kernels[0], kernels[1])
-    assert states.params.log_std.shape == (2, 1)
-    np.testing.assert_allclose(metrics.entropy, 0.5 * math.log(2 * math.pi * math.e), atol=0.05)
+    assert states.agent.params.log_std.shape == (2, 1)
+    np.testing.assert_allclose(metrics.losses.entropy, 0.5 * math.log(2 * math.pi * math.e), atol=0.05)
 
-    policy = jax.tree.map(lambda x: x[0], ppo.policy_params(states))
+    policy = jax.tree.map(lambda x: x[0], jax.vmap(learner.policy_params)(states.agent))
     obs = jnp.array([1.0, 0.0, 0.5])
-    action, logp = ppo.act(SMALL, env, policy, jax.random.PRNGKey(1), obs)
+    action, logp = learner.act(policy, jax.random.PRNGKey(1), obs)
     assert action.shape == (1,)
-    np.testing.assert_allclose(logp, ppo.log_prob(SMALL, env, policy, obs, action), rtol=1e-6)
-    mean, _ = ppo.act(SMALL, env, policy, jax.random.PRNGKey(1), obs, deterministic=True)
-    assert float(ppo.log_prob(SMALL, env, policy, obs, mean)) > float(logp) - 1e-6
+    np.testing.assert_allclose(logp, learner.log_prob(policy, obs, action), rtol=1e-6)
+    mean, _ = learner.act(policy, jax.random.PRNGKey(1), obs, deterministic=True)
+    assert float(learner.log_prob(policy, obs, mean)) > float(logp) - 1e-6
 
 
 def test_act_log_prob_matches_log_prob_discrete(cartpole):
-    config = ppo.PPOConfig()
-    state = ppo.init_jit(config, cartpole, jax.random.PRNGKey(4))
+    learner = ppo.make_ppo(ppo.PPOConfig(), cartpole.spec)
+    policy = learner.policy_params(base.init_state_jit(learner, cartpole, jax.random.PRNGKey(4)).agent)
     obs = jnp.array([0.01, 0.2, -0.03, 0.1])
-    action, logp = ppo.act(config, cartpole, state, jax.random.PRNGKey(0), obs)
+    action, logp = learner.act(policy, jax.random.PRNGKey(0), obs)
     assert action.dtype == jnp.int32
-    np.testing.assert_allclose(logp, ppo.log_prob(config, cartpole, ppo.policy_params(state), obs, action), rtol=1e-6)
-    total = sum(math.exp(float(ppo.log_prob(config, cartpole, state, obs, jnp.int32(a)))) for a in range(2))
+    np.testing.assert_allclose(logp, learner.log_prob(policy, obs, action), rtol=1e-6)
+    total = sum(math.exp(float(learner.log_prob(policy, obs, jnp.int32(a)))) for a in range(2))
     assert total == pytest.approx(1.0, abs=1e-6)
 
 
 def test_bad_minibatch_size_is_rejected(cartpole):
     with pytest.raises(IrlaxError, match="does not divide"):
-        ppo.init(ppo.PPOConfig(num_envs=3, num_steps=10, minibatch_size=64), cartpole, jax.random.PRNGKey(0))
+        ppo.make_ppo(ppo.PPOConfig(num_envs=3, num_steps=10, minibatch_size=64), cartpole.spec)
 
 
 def test_presets():
-    assert ppo.ppo_preset("CartPole-v1").num_envs == 16
-    assert ppo.ppo_preset("Acrobot-v1").gae_lambda == 0.94
-    assert ppo.ppo_preset("Pendulum-v1") == ppo.PPOConfig()
+    """PPO's tuned configs live in the task table; tasks without one (and unknown names) get the defaults."""
+    assert learner_config("CartPole-v1", "ppo").num_envs == 16
+    assert learner_config("Acrobot-v1", "ppo").gae_lambda == 0.94
+    assert learner_config("Pendulum-v1", "ppo") == ppo.PPOConfig()
+    assert learner_config("Nope", "ppo") == ppo.PPOConfig()
+    with pytest.raises(IrlaxError, match="unknown learner 'nope'"):
+        learner_config("CartPole-v1", "nope")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The generic learner loop (irlax.learners.base) as PPO drives it
+
+
+def state_types(tree):
+    """Every leaf's abstract type: shape, dtype and weak type (what a jitted program is compiled for)."""
+    return jax.tree.structure(tree), [jax.typeof(x) for x in jax.tree.leaves(tree)]
+
+
+def assert_same_types(before, after):
+    (structure, types), (structure_after, types_after) = state_types(before), state_types(after)
+    assert structure == structure_after
+    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(before)[0]]
+    changed = [
+        f"{path}: {a} ({'weak' if a.weak_type else 'strong'}) -> {b} ({'weak' if b.weak_type else 'strong'})"
+        for path, a, b in zip(paths, types, types_after, strict=True)
+        if (a.shape, a.dtype, a.weak_type) != (b.shape, b.dtype, b.weak_type)
+    ]
+    assert not changed, changed
+
+
+def test_state_types_are_the_same_after_init_and_after_an_update(cartpole):
+    """Shapes, dtypes and weak types of every leaf of a LearnerState survive an update (else update recompiles)."""
+    learner = ppo.make_ppo(SMALL, cartpole.spec)
+    state = base.init_state_jit(learner, cartpole, jax.random.PRNGKey(0))
+    updated, _ = base.update_jit(learner, cartpole, state, 1)
+    assert_same_types(state, updated)
+
+
+def fresh_update_jit():
+    """``base.update`` jitted with its own compilation cache.
+
+    ``jax.jit(base.update, ...)`` would not do: jitting one function with the same options shares the compiled
+    programs of ``base.update_jit`` (JAX caches them by function), so other tests could pre-fill the count.
+    """
+
+    def update(learner, env, state, num_iterations, reward_fn=None, reward_params=None):
+        return base.update(learner, env, state, num_iterations, reward_fn, reward_params)
+
+    return jax.jit(update, static_argnames=UPDATE_STATIC)
+
+
+def test_a_chunked_run_compiles_update_once():
+    """Chunks of the same size, each on the state the previous one returned, run one compiled program.
+
+    On Pendulum-v1, whose gymnax reset leaves weakly typed state leaves (strong after a step), unless
+    ``JaxEnv.reset`` gives them strong types.
+    """
+    env = make_env("Pendulum-v1")
+    update_jit = fresh_update_jit()
+    learner = ppo.make_ppo(SMALL, env.spec)
+    state = base.init_state_jit(learner, env, jax.random.PRNGKey(0))
+    assert update_jit._cache_size() == 0
+    state, first = update_jit(learner, env, state, 2)
+    state, second = update_jit(learner, env, state, 2)
+    assert update_jit._cache_size() == 1
+    # the second chunk continued the first
+    np.testing.assert_array_equal(np.concatenate([first.env_steps, second.env_steps]), 64 * np.arange(1, 5))
+    # a learner built alike (equal and hash-equal) shares the program
+    again = ppo.make_ppo(replace(SMALL), make_env("Pendulum-v1").spec)
+    assert again == learner and hash(again) == hash(learner)
+    update_jit(again, env, state, 2)
+    assert update_jit._cache_size() == 1
+
+
+def test_variants_of_a_task_have_different_specs():
+    """Same name, other parameters (CartPole with gravity 20): another spec, so another env and learner for jit."""
+    env, params = gymnax_env("CartPole-v1")
+    default = make_jax_env("CartPole-v1", env, params)
+    heavy = make_jax_env("CartPole-v1", env, params.replace(gravity=20.0))
+    assert default.name == heavy.name == "CartPole-v1"
+    assert default.spec.same_spaces(heavy.spec)
+    assert dict(default.spec.params)["gravity"] == pytest.approx(9.8)
+    assert dict(heavy.spec.params)["gravity"] == 20.0
+    assert default.spec != heavy.spec and hash(default.spec) != hash(heavy.spec)
+    assert default != heavy and hash(default) != hash(heavy)
+    assert len({default, heavy}) == 2
+    # the default parameters give the task table's spec back
+    assert default == make_env("CartPole-v1") and hash(default) == hash(make_env("CartPole-v1"))
+    # learners bound to the two specs differ too (they are static arguments of the jitted loop)
+    assert ppo.make_ppo(SMALL, default.spec) != ppo.make_ppo(SMALL, heavy.spec)

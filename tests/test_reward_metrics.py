@@ -9,9 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irlax.envs.control import ENV_BUILDERS, ControlEnv, make_env, reset_batch, step_batch
+from irlax.envs.control import JaxEnv, reset_batch, step_batch
 from irlax.envs.point_maze import gap_policy
-from irlax.envs.true_rewards import is_constant_reward, true_reward_fn
+from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.metrics.reward import (
     Coverage,
@@ -25,6 +25,7 @@ from irlax.metrics.reward import (
     pearson_distance,
     reward_correlations,
 )
+from irlax.tasks import TASKS, is_constant_reward, make_env, true_reward_fn
 
 NUM_ENVS = 32
 
@@ -32,15 +33,16 @@ NUM_ENVS = 32
 # ----------------------------------------------------------------------------- true rewards
 
 
-def uniform_actions(env: ControlEnv, key, num: int, overshoot: float = 1.5):
+def uniform_actions(env: JaxEnv, key, num: int, overshoot: float = 1.5):
     """Random actions; continuous ones reach ``overshoot`` times past the bounds to exercise clipping."""
-    if env.discrete:
-        return jax.random.randint(key, (num,), 0, env.action_size)
-    low, high = jnp.asarray(env.action_low), jnp.asarray(env.action_high)
-    return jax.random.uniform(key, (num, env.action_size), minval=overshoot * low, maxval=overshoot * high)
+    spec = env.spec
+    if spec.discrete:
+        return jax.random.randint(key, (num,), 0, spec.action_size)
+    low, high = jnp.asarray(spec.action_low), jnp.asarray(spec.action_high)
+    return jax.random.uniform(key, (num, spec.action_size), minval=overshoot * low, maxval=overshoot * high)
 
 
-def half_scripted(env: ControlEnv, key, obs):
+def half_scripted(env: JaxEnv, key, obs):
     """Random actions for the first half of the environments, a scripted one for the rest.
 
     CartPole always pushes left (the pole falls: terminal transitions), the maze
@@ -57,7 +59,7 @@ def half_scripted(env: ControlEnv, key, obs):
     return jnp.where(first_half, actions, scripted)
 
 
-def start_states(env: ControlEnv, key, num: int):
+def start_states(env: JaxEnv, key, num: int):
     """``(obs [E, O], states)`` to start from: fresh episodes, or states spread over the state space.
 
     Acrobot starts from uniformly random angles (so steps reach the goal height and
@@ -81,7 +83,7 @@ def start_states(env: ControlEnv, key, num: int):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2, 3))
-def run_steps(env: ControlEnv, key, num_envs: int, steps: int):
+def run_steps(env: JaxEnv, key, num_envs: int, steps: int):
     """``steps`` steps of ``num_envs`` environments under :func:`half_scripted`.
 
     Returns ``(obs, action, next_obs, reward, terminated, true_reward)``, leaves ``[steps * num_envs, ...]``,
@@ -102,12 +104,12 @@ def run_steps(env: ControlEnv, key, num_envs: int, steps: int):
 
 
 def test_every_environment_has_a_true_reward():
-    for name in ENV_BUILDERS:
+    for name in TASKS:
         true_reward_fn(make_env(name))
-    assert [name for name in ENV_BUILDERS if is_constant_reward(make_env(name))] == ["CartPole-v1"]
+    assert [name for name in TASKS if is_constant_reward(make_env(name))] == ["CartPole-v1"]
 
 
-@pytest.mark.parametrize("name", list(ENV_BUILDERS))
+@pytest.mark.parametrize("name", list(TASKS))
 def test_true_reward_matches_the_environment(name):
     env = make_env(name)
     steps = 40 if name == "CartPole-v1" else 10  # pushed left, a pole falls within 40 steps
@@ -124,9 +126,11 @@ def test_true_reward_matches_the_environment(name):
 
 def test_unknown_env_has_no_true_reward():
     env = make_env("CartPole-v1")
-    other = ControlEnv("Nope-v0", 4, True, 2, (), (), 10, env.env, env.params)
-    with pytest.raises(IrlaxError, match="no true reward for 'Nope-v0'"):
+    other = JaxEnv(EnvSpec("Nope-v0", 4, True, 2, (), (), 10), env.env, env.params)
+    with pytest.raises(IrlaxError, match="unknown environment 'Nope-v0'.*CartPole-v1"):
         true_reward_fn(other)
+    with pytest.raises(IrlaxError, match="unknown environment 'Nope-v0'"):
+        is_constant_reward(other)
 
 
 # ----------------------------------------------------------------------------- Pearson

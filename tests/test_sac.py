@@ -10,12 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irlax.envs.control import make_env
 from irlax.errors import IrlaxError
-from irlax.rl import distributions as dist
-from irlax.rl import sac
-from irlax.rl.networks import MLP
-from irlax.rl.replay import init_replay, replay_add, replay_sample
+from irlax.learners import base, sac
+from irlax.learners.replay import init_replay, replay_add, replay_sample
+from irlax.nn import distributions as dist
+from irlax.nn.networks import MLP
+from irlax.tasks import TASKS, learner_budget, learner_config, make_env
 
 # ---------------------------------------------------------------------------------------------------------------
 # Distributions
@@ -175,11 +175,11 @@ def test_learner_targets_bootstrap_from_next_obs_on_truncation():
     """The learner's batch targets, for discrete actions, against a loop over rows with the networks applied by hand."""
     env = make_env("CartPole-v1")
     config = sac.SACConfig(hidden=(16,), initial_alpha=0.3, gamma=0.95)
-    params = sac.init(config, env, jax.random.PRNGKey(3)).params
+    params = sac.make_sac(config, env.spec).init(jax.random.PRNGKey(3))[0].params
     next_obs = jax.random.normal(jax.random.PRNGKey(4), (3, 4))
     reward = jnp.array([1.0, 1.0, 0.5])
     terminated = jnp.array([False, True, False])  # row 2 stands for a truncated step: bootstraps
-    got = sac.critic_targets(config, env, params, reward, terminated, next_obs, jax.random.PRNGKey(5))
+    got = sac.critic_targets(config, env.spec, params, reward, terminated, next_obs, jax.random.PRNGKey(5))
     actor = MLP(config.hidden, 2, "relu", out_scale=0.01)
     critic = MLP(config.hidden, 2, "relu")
     for row in range(3):
@@ -202,43 +202,60 @@ TINY = sac.SACConfig(
 
 
 def test_config_checks():
+    spec = make_env("Pendulum-v1").spec
     with pytest.raises(IrlaxError, match="buffer_size"):
-        sac.init(replace(TINY, buffer_size=3), make_env("Pendulum-v1"), jax.random.PRNGKey(0))
+        sac.make_sac(replace(TINY, buffer_size=3), spec)
     with pytest.raises(IrlaxError, match="random_hold"):
-        sac.init(replace(TINY, random_hold=0.5), make_env("Pendulum-v1"), jax.random.PRNGKey(0))
-    assert sac.sac_preset("Pendulum-v1").hidden == (64, 64) and sac.sac_preset("Nope") == sac.SACConfig()
-    assert sac.steps_per_iteration(TINY) == 4 and sac.num_iterations_for(TINY, 9) == 3
+        sac.make_sac(replace(TINY, random_hold=0.5), spec)
+    learner = sac.make_sac(TINY, spec)
+    assert sac.steps_per_iteration(TINY) == learner.steps_per_iteration == 4 and learner.iterations_for(9) == 3
+
+
+def test_task_table_entries():
+    """SAC's tuned configs and checked step budgets live in the task table (they were SAC's presets)."""
+    assert learner_config("Pendulum-v1", "sac").hidden == (64, 64)
+    assert learner_config("Nope", "sac") == sac.SACConfig()
+    assert learner_config("Acrobot-v1", "sac") == sac.SACConfig()  # no tuned config: the defaults
+    tuned = {name for name, task in TASKS.items() if "sac" in task.learners}
+    assert tuned == {"Pendulum-v1", "MountainCarContinuous-v0", "PointMaze-v0", "PointMazeShifted-v0", "CartPole-v1"}
+    for name in tuned:  # each tuned config was checked to learn within a known budget
+        assert isinstance(learner_config(name, "sac"), sac.SACConfig)
+        assert TASKS[name].sac_steps is not None and learner_budget(name, "sac") == TASKS[name].sac_steps
+    assert learner_config("MountainCarContinuous-v0", "sac").random_hold == 50.0
+    assert learner_config("PointMazeShifted-v0", "sac").random_hold == 20.0
+    assert learner_config("CartPole-v1", "sac").target_entropy_scale == 0.5
 
 
 @pytest.mark.parametrize("name", ["Pendulum-v1", "CartPole-v1"])
 def test_act_and_log_prob_agree(name):
     env = make_env(name)
-    state = sac.init(TINY, env, jax.random.PRNGKey(0))
-    policy = sac.policy_params(state)
-    obs = jax.random.normal(jax.random.PRNGKey(1), (16, env.obs_size))
+    learner = sac.make_sac(TINY, env.spec)
+    policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
+    obs = jax.random.normal(jax.random.PRNGKey(1), (16, env.spec.obs_size))
     keys = jax.random.split(jax.random.PRNGKey(2), 16)
     for deterministic in (False, True):
-        actions, log_probs = jax.vmap(lambda k, o, d=deterministic: sac.act(TINY, env, state, k, o, d))(keys, obs)
-        again = jax.vmap(lambda o, a: sac.log_prob(TINY, env, policy, o, a))(obs, actions)
+        actions, log_probs = jax.vmap(lambda k, o, d=deterministic: learner.act(policy, k, o, d))(keys, obs)
+        again = jax.vmap(lambda o, a: learner.log_prob(policy, o, a))(obs, actions)
         np.testing.assert_allclose(log_probs, again, atol=1e-3)
-        if not env.discrete:
+        if not env.spec.discrete:
             assert bool(jnp.all((actions >= -2.0) & (actions <= 2.0)))
-    if env.discrete:
+    if env.spec.discrete:
         total = jax.vmap(
-            lambda o: jax.nn.logsumexp(jnp.array([sac.log_prob(TINY, env, policy, o, a) for a in range(2)]))
+            lambda o: jax.nn.logsumexp(jnp.array([learner.log_prob(policy, o, a) for a in range(2)]))
         )
         np.testing.assert_allclose(total(obs), 0.0, atol=1e-5)
 
 
 def test_jit_and_no_jit_agree_and_update_resumes():
     env = make_env("Pendulum-v1")
-    state = sac.init(TINY, env, jax.random.PRNGKey(0))
-    jitted, jit_metrics = sac.update_jit(TINY, env, state, 4)
-    half, _ = sac.update_jit(TINY, env, state, 2)
-    resumed, resumed_metrics = sac.update_jit(TINY, env, half, 2)
+    learner = sac.make_sac(TINY, env.spec)
+    state = base.init_state(learner, env, jax.random.PRNGKey(0))
+    jitted, jit_metrics = base.update_jit(learner, env, state, 4)
+    half, _ = base.update_jit(learner, env, state, 2)
+    resumed, resumed_metrics = base.update_jit(learner, env, half, 2)
     with jax.disable_jit():  # op by op (slow): only the two iterations that learn
-        plain, plain_metrics = sac.update(TINY, env, half, 2)
-    assert int(jitted.env_steps) == 16 and int(jitted.grad_steps) == 3 * 2  # learning once 8 steps are taken
+        plain, plain_metrics = base.update(learner, env, half, 2)
+    assert int(jitted.agent.env_steps) == 16 and int(jitted.agent.grad_steps) == 3 * 2  # learning from 8 steps on
     assert np.isnan(np.asarray(jit_metrics.losses.critic_loss[0])) and np.isfinite(jit_metrics.losses.critic_loss[-1])
     for a, b in zip(jax.tree.leaves((resumed, resumed_metrics)), jax.tree.leaves((plain, plain_metrics)), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=1e-5)
@@ -259,45 +276,67 @@ def blended_reward(weight, obs, action, next_obs, terminated):
 
 
 PENDULUM_STEPS = 4000
-PENDULUM_TEST = replace(sac.sac_preset("Pendulum-v1"), batch_size=128, buffer_size=5000)
+PENDULUM_TEST = replace(learner_config("Pendulum-v1", "sac"), batch_size=128, buffer_size=5000)
 
 
 def test_pendulum_learns_across_vmapped_seeds_and_the_reward_fn_decides():
     """Three learners in one vmap: seeds 0 and 1 under the true reward (as a reward_fn), seed 2 under a reward
     for positive torque. The first two swing up; the third learns to push, whatever the true return."""
     env = make_env("Pendulum-v1")
+    learner = sac.make_sac(PENDULUM_TEST, env.spec)
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     weights = jnp.array([1.0, 1.0, 0.0])
-    run = jax.jit(jax.vmap(lambda k, w: sac.train(PENDULUM_TEST, env, k, PENDULUM_STEPS, blended_reward, w)))
+    run = jax.jit(jax.vmap(lambda k, w: base.train(learner, env, k, PENDULUM_STEPS, blended_reward, w)))
     state, metrics = run(keys, weights)
     returns = np.asarray(metrics.mean_return)
     first, last = np.nanmean(returns[:, :1000], axis=1), np.nanmean(returns[:, -1000:], axis=1)
     assert (first[:2] < -900).all(), first
     assert (last[:2] > -700).all(), last  # a clear improvement on the true return
     # the learner's reward was the reward_fn's: the true one (recomputed exactly) in lanes 0-1, the torque in lane 2
-    buffer = jax.tree.map(lambda x: x[0, :PENDULUM_STEPS], state.buffer.data)
+    buffer = jax.tree.map(lambda x: x[0, :PENDULUM_STEPS], state.agent.buffer.data)
     np.testing.assert_allclose(jax.vmap(pendulum_reward)(buffer.obs, buffer.action), buffer.env_reward, atol=1e-4)
     learned_reward = np.asarray(metrics.losses.mean_reward[:, -100:]).mean(axis=1)
     assert (learned_reward[:2] < 0).all() and learned_reward[2] > 0.5
     # seeds differ, and lane 2 learned to push with full torque where the others did not
     assert not np.allclose(returns[0], returns[1], equal_nan=True)
-    assert mean_greedy_action(PENDULUM_TEST, env, state, 2, buffer.obs[-64:]) > 1.5
-    assert abs(mean_greedy_action(PENDULUM_TEST, env, state, 0, buffer.obs[-64:])) < 1.5
+    assert mean_greedy_action(learner, state, 2, buffer.obs[-64:]) > 1.5
+    assert abs(mean_greedy_action(learner, state, 0, buffer.obs[-64:])) < 1.5
     assert last[2] < last[:2].min()
 
 
-def mean_greedy_action(config, env, states, lane, obs):
-    """The mean deterministic action of the ``lane``-th of vmapped learners over ``obs [N, O]``."""
-    policy = sac.policy_params(jax.tree.map(lambda x: x[lane], states))
-    act = lambda o: sac.act(config, env, policy, jax.random.PRNGKey(0), o, deterministic=True)[0]
+def mean_greedy_action(learner, states, lane, obs):
+    """The mean deterministic action of the ``lane``-th of vmapped learner states over ``obs [N, O]``."""
+    policy = learner.policy_params(jax.tree.map(lambda x: x[lane], states.agent))
+    act = lambda o: learner.act(policy, jax.random.PRNGKey(0), o, deterministic=True)[0]
     return float(jnp.mean(jax.vmap(act)(obs)))
 
 
 def test_discrete_sac_learns_cartpole():
     env = make_env("CartPole-v1")
-    config = replace(sac.sac_preset("CartPole-v1"), learning_starts=500, batch_size=64, buffer_size=4000)
-    state, metrics = sac.train_jit(config, env, jax.random.PRNGKey(0), 4000)
+    config = replace(learner_config("CartPole-v1", "sac"), learning_starts=500, batch_size=64, buffer_size=4000)
+    state, metrics = base.train_jit(sac.make_sac(config, env.spec), env, jax.random.PRNGKey(0), 4000)
     returns = np.asarray(metrics.mean_return)
     assert np.nanmean(returns[:500]) < 40
     assert np.nanmean(returns[-1000:]) > 100, np.nanmean(returns[-1000:])
-    assert int(state.grad_steps) == 3501
+    assert int(state.agent.grad_steps) == 3501
+
+
+def test_state_types_are_the_same_after_init_and_after_an_update():
+    """Shapes, dtypes and weak types of every leaf of SAC's LearnerState on Pendulum-v1 survive an update.
+
+    gymnax's Pendulum reset leaves weakly typed state leaves that a step makes strong; ``JaxEnv.reset`` must
+    give them strong types, else every chunk of a run after the first recompiles ``update``.
+    """
+    env = make_env("Pendulum-v1")
+    learner = sac.make_sac(TINY, env.spec)
+    state = base.init_state_jit(learner, env, jax.random.PRNGKey(0))
+    updated, _ = base.update_jit(learner, env, state, 1)
+    structure, types = jax.tree.structure(state), [jax.typeof(x) for x in jax.tree.leaves(state)]
+    assert jax.tree.structure(updated) == structure
+    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(state)[0]]
+    changed = [
+        f"{path}: {a} -> {b}"
+        for path, a, b in zip(paths, types, [jax.typeof(x) for x in jax.tree.leaves(updated)], strict=True)
+        if (a.shape, a.dtype, a.weak_type) != (b.shape, b.dtype, b.weak_type)
+    ]
+    assert not changed, changed

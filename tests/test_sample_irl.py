@@ -21,6 +21,8 @@ from irlax.algorithms.sample_registry import SAMPLE_ALGORITHMS, preset
 from irlax.data.demos import from_episodes, make_demonstrations
 from irlax.envs.control import make_env
 from irlax.errors import IrlaxError
+from irlax.learners.registry import evaluate_policies, policy_episodes, random_return
+from irlax.learners.rollout import Transition
 from irlax.rewards.transition import (
     InputStats,
     absorbing_bonus,
@@ -28,8 +30,6 @@ from irlax.rewards.transition import (
     discriminator_loss,
     mlp_transition_reward,
 )
-from irlax.rl.learners import evaluate_policies, policy_episodes, random_return
-from irlax.rl.rollout import Transition
 
 
 def balance(config, env, params, key, obs, deterministic=False):

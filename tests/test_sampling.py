@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from irlax.envs.tabular import from_dense
-from irlax.rl.occupancy import occupancy_finite, policy_evaluation, policy_value
-from irlax.rl.planning import soft_value_iteration_finite
-from irlax.rl.sampling import sample_trajectories
+from irlax.tabular.occupancy import occupancy_finite, policy_evaluation, policy_value
+from irlax.tabular.planning import soft_value_iteration_finite
+from irlax.tabular.sampling import sample_trajectories
 
 S, A, H, N = 3, 2, 4, 20_000
 DISCOUNT = 0.9

@@ -38,7 +38,7 @@ def record_demos(path: Path, env_name: str, episodes: int, scripted: bool = Fals
 
     from irlax.data.demos import from_episodes, save_demonstrations
     from irlax.envs.control import make_env
-    from irlax.rl.learners import policy_episodes, random_act
+    from irlax.learners.registry import policy_episodes, random_act
 
     env = make_env(env_name)
 

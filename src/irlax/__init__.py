@@ -7,7 +7,7 @@ MLP, conv reward models; rewards and discriminators over transitions); ``envs`` 
 worlds, control tasks, demonstrations); ``metrics`` (EVD; Pearson, EPIC).
 """
 
-from irlax.algorithms import airl, apprenticeship, deep_maxent, gail, gcl, maxent, mce, mmp
+from irlax.algorithms import apprenticeship, deep_maxent, maxent, mce, mmp
 from irlax.algorithms.tabular_fit import IterationMetrics, TabularIRLResult
 from irlax.data.trajectories import Trajectories, load_trajectories, make_trajectories, save_trajectories
 from irlax.envs.tabular import TabularMDP, from_dense, make_mdp

@@ -14,9 +14,10 @@ One round (Ho & Ermon 2016, Algorithm 1; Fu, Luo & Levine 2018, Algorithm 1):
    iterations under the discriminator's reward.
 
 What differs between GAIL and AIRL is the :class:`Discriminator`: its logit and
-the reward it gives the policy. Everything is pure: :func:`update` is one
-``lax.scan`` over rounds, jittable with the config, the discriminator and the
-environment static, and vmappable over states (seeds).
+the reward it gives the policy. :func:`make_adversarial` builds the
+:class:`~irlax.algorithms.base.Algorithm` of either from its discriminator; its
+``update`` is one ``lax.scan`` over rounds, jittable and vmappable over states
+(seeds).
 """
 
 from __future__ import annotations
@@ -30,27 +31,28 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
+from irlax.algorithms.base import Algorithm
 from irlax.algorithms.sample_irl import (
     PolicyReward,
     PolicyRewardParams,
-    RoundMetrics,
     SampleIRLConfig,
     check_demos,
     check_sample_irl_config,
     learner_mean_return,
     policy_reward_fn,
-    resolve_learner,
     reward_gradient_step,
     reward_optimizer,
     sample_expert_transitions,
 )
 from irlax.data.demos import Demonstrations
-from irlax.envs.control import ControlEnv
+from irlax.data.transitions import RewardFn, Transition
+from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
-from irlax.rewards.transition import discriminator_accuracy, discriminator_loss
-from irlax.rl.learners import Learner
-from irlax.rl.replay import ReplayBuffer, init_replay, replay_add, replay_sample
-from irlax.rl.rollout import EnvCarry, Transition, init_envs, step_envs
+from irlax.learners import base
+from irlax.learners.base import Learner, LearnerState
+from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
+from irlax.learners.rollout import EnvCarry, init_envs, step_envs
+from irlax.rewards.transition import InputStats, demo_input_stats, discriminator_accuracy, discriminator_loss
 
 
 @dataclass(frozen=True)
@@ -88,16 +90,16 @@ class Discriminator(NamedTuple):
     """What makes an adversarial method: the discriminator's logit and the policy's reward.
 
     Attributes:
-        init: ``init(key) -> params``.
+        init: ``init(key, stats) -> params``, with the demonstrations' input statistics (kept frozen).
         logit: ``logit(params, transition, log_pi []) -> []``, positive for "expert";
-            ``transition`` is one unbatched :class:`~irlax.rl.rollout.Transition`.
+            ``transition`` is one unbatched :class:`~irlax.data.transitions.Transition`.
         reward: the reward the policy is trained on,
             ``reward(params, obs, action, next_obs, terminated, log_pi) -> []``.
         uses_log_pi: whether ``logit`` or ``reward`` need ``log pi(a|s)`` of the current policy.
         absorbing_logit: ``absorbing_logit(params) -> []``, the logit of the absorbing state after a terminal step.
     """
 
-    init: Callable[[Array], Any]
+    init: Callable[[Array, InputStats], Any]
     logit: Callable[[Any, Transition, Array], Array]
     reward: PolicyReward
     uses_log_pi: bool
@@ -116,16 +118,16 @@ def absorbing_logit(params: dict) -> Array:
     return ABSORBING_BOUND * jnp.tanh(ABSORBING_RATE * params["absorbing"])
 
 
-def discount(config: AdversarialConfig, env: ControlEnv) -> float:
+def discount(config: AdversarialConfig, learner: Learner) -> float:
     """The config's ``gamma``, else the learner's."""
-    return config.gamma if config.gamma is not None else resolve_learner(config, env)[1].gamma
+    return config.gamma if config.gamma is not None else learner.config.gamma
 
 
 class AdversarialState(NamedTuple):
     """The whole training state (a pytree; leaves get a leading seed axis under ``vmap``).
 
     Attributes:
-        learner: the forward learner's state (PPO's or SAC's).
+        learner: the forward learner's :class:`~irlax.learners.base.LearnerState`.
         reward_params: the discriminator's parameters.
         reward_opt_state: its optimiser state.
         envs: the sampling environments mid-episode.
@@ -135,7 +137,7 @@ class AdversarialState(NamedTuple):
         rounds: ``int32 []`` rounds done.
     """
 
-    learner: Any
+    learner: LearnerState
     reward_params: Any
     reward_opt_state: optax.OptState
     envs: EnvCarry
@@ -145,15 +147,35 @@ class AdversarialState(NamedTuple):
     rounds: Array
 
 
-def round_env_steps(config: AdversarialConfig, learner: Learner, learner_config: Any) -> int:
+class AdversarialMetrics(NamedTuple):
+    """One round's record (leaves ``[]``; ``[rounds]`` after a scan).
+
+    Attributes:
+        env_steps: environment steps so far (the learner's and the discriminator's samples).
+        mean_return: mean true return of the learner's episodes that ended this round (NaN if none).
+        reward_loss: the discriminator's loss at its last step this round.
+        expert_accuracy: fraction of expert samples the discriminator calls expert.
+        policy_accuracy: fraction of policy samples it calls policy.
+        mean_reward: mean policy reward on the round's policy samples.
+        expert_reward: mean discriminator logit on the expert samples of the round's last step.
+    """
+
+    env_steps: Array
+    mean_return: Array
+    reward_loss: Array
+    expert_accuracy: Array
+    policy_accuracy: Array
+    mean_reward: Array
+    expert_reward: Array
+
+
+def round_env_steps(config: AdversarialConfig, learner: Learner) -> int:
     """Environment steps of one round: the learner's iterations plus the discriminator's samples."""
-    return config.policy_iterations * learner.steps_per_iteration(learner_config) + (
-        config.sample_envs * config.sample_steps
-    )
+    return config.policy_iterations * learner.steps_per_iteration + config.sample_envs * config.sample_steps
 
 
 def collect_transitions(
-    learner: Learner, learner_config: Any, env: ControlEnv, policy: Any, envs: EnvCarry, key: Array, num_steps: int
+    learner: Learner, env: JaxEnv, policy: Any, envs: EnvCarry, key: Array, num_steps: int
 ) -> tuple[EnvCarry, Transition]:
     """``num_steps`` steps of the policy in every environment of ``envs``; transitions flattened ``[num_steps * E]``.
 
@@ -163,7 +185,7 @@ def collect_transitions(
 
     def one_step(carry: EnvCarry, step_key: Array) -> tuple[EnvCarry, Transition]:
         act_key, env_key = jax.random.split(step_key)
-        act = lambda k, obs: learner.act(learner_config, env, policy, k, obs)
+        act = lambda k, obs: learner.act(policy, k, obs)
         action, log_prob = jax.vmap(act)(jax.random.split(act_key, num_envs), carry.obs)
         carry, transition, _ = step_envs(env, carry, env_key, action, log_prob)
         return carry, transition
@@ -172,61 +194,37 @@ def collect_transitions(
     return envs, jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), transitions)
 
 
-def init(
-    config: AdversarialConfig, discriminator: Discriminator, env: ControlEnv, key: Array, demos: Demonstrations
-) -> AdversarialState:
-    """A fresh state: a new learner, discriminator, sampling environments and an empty buffer."""
-    del demos  # the discriminator closes over what it needs of them
-    check_adversarial_config(config)
-    learner, learner_config = resolve_learner(config, env)
-    learner_key, reward_key, env_key, key = jax.random.split(key, 4)
-    learner_state = learner.init(learner_config, env, learner_key)
-    reward_params = discriminator.init(reward_key)
-    envs = init_envs(env, env_key, config.sample_envs)
-    example = jax.eval_shape(
-        lambda e, k: collect_transitions(learner, learner_config, env, learner_state, e, k, 1)[1], envs, env_key
-    )
-    buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), config.buffer_size)
-    return AdversarialState(
-        learner_state, reward_params, reward_optimizer(config).init(reward_params), envs, buffer, key,
-        jnp.float32(0), jnp.int32(0),
-    )
-
-
-def batch_log_pi(learner: Learner, learner_config: Any, env: ControlEnv, policy: Any, batch: Transition) -> Array:
+def batch_log_pi(learner: Learner, policy: Any, batch: Transition) -> Array:
     """``[B]`` log-probabilities of the batch's actions under ``policy``."""
-    log_prob = lambda obs, action: learner.log_prob(learner_config, env, policy, obs, action)
-    return jax.vmap(log_prob)(batch.obs, batch.action)
+    return jax.vmap(lambda obs, action: learner.log_prob(policy, obs, action))(batch.obs, batch.action)
 
 
 def discriminator_step(
     config: AdversarialConfig,
     discriminator: Discriminator,
     learner: Learner,
-    learner_config: Any,
-    env: ControlEnv,
     demos: Demonstrations,
-    learner_state: Any,
+    policy: Any,
     buffer: ReplayBuffer,
     carry: tuple[Any, optax.OptState],
     key: Array,
 ) -> tuple[tuple[Any, optax.OptState], tuple[Array, Array, Array, Array]]:
     """One step of :func:`~irlax.rewards.transition.discriminator_loss` on fresh expert and policy minibatches.
 
+    ``policy`` is the learner's current policy (for ``log pi`` when the discriminator uses it).
     Returns the new (params, optimiser state) and (loss, expert accuracy, policy accuracy, expert logit mean).
     """
     expert_key, policy_key = jax.random.split(key)
     expert = sample_expert_transitions(demos, expert_key, config.batch_size)
-    policy = replay_sample(buffer, policy_key, config.batch_size)
+    samples = replay_sample(buffer, policy_key, config.batch_size)
     if discriminator.uses_log_pi:
-        expert_log_pi = batch_log_pi(learner, learner_config, env, learner_state, expert)
-        policy_log_pi = batch_log_pi(learner, learner_config, env, learner_state, policy)
+        expert_log_pi, policy_log_pi = batch_log_pi(learner, policy, expert), batch_log_pi(learner, policy, samples)
     else:
         expert_log_pi = policy_log_pi = jnp.zeros((config.batch_size,), jnp.float32)
     logits = jax.vmap(discriminator.logit, in_axes=(None, 0, 0))
     ones = jnp.ones((config.batch_size,), jnp.float32)
     expert_weights, policy_weights = (
-        (jnp.concatenate([ones, batch.terminated.astype(jnp.float32)]) for batch in (expert, policy))
+        (jnp.concatenate([ones, batch.terminated.astype(jnp.float32)]) for batch in (expert, samples))
         if config.absorbing else (None, None)
     )
 
@@ -237,7 +235,7 @@ def discriminator_step(
 
     def loss_fn(params: Any) -> tuple[Array, tuple[Array, Array]]:
         expert_logits = with_absorbing(params, logits(params, expert, expert_log_pi))
-        policy_logits = with_absorbing(params, logits(params, policy, policy_log_pi))
+        policy_logits = with_absorbing(params, logits(params, samples, policy_log_pi))
         loss = discriminator_loss(expert_logits, policy_logits, expert_weights, policy_weights)
         return loss, (expert_logits, policy_logits)
 
@@ -255,56 +253,83 @@ def mean_policy_reward(discriminator: Discriminator, params: Any, batch: Transit
     return jnp.mean(reward(params, batch.obs, batch.action, batch.next_obs, batch.terminated, log_pi))
 
 
-def adversarial_round(
+def make_adversarial(
+    name: str,
     config: AdversarialConfig,
+    env: JaxEnv,
+    learner: Learner,
     discriminator: Discriminator,
-    env: ControlEnv,
-    demos: Demonstrations,
-    state: AdversarialState,
-) -> tuple[AdversarialState, RoundMetrics]:
-    """One round: sample, ``reward_steps`` discriminator steps, ``policy_iterations`` learner iterations."""
-    learner, learner_config = resolve_learner(config, env)
-    key, sample_key, disc_key = jax.random.split(state.key, 3)
-    envs, samples = collect_transitions(
-        learner, learner_config, env, state.learner, state.envs, sample_key, config.sample_steps
-    )
-    buffer = replay_add(state.buffer, samples)
-    step = lambda carry, k: discriminator_step(
-        config, discriminator, learner, learner_config, env, demos, state.learner, buffer, carry, k
-    )
-    (reward_params, opt_state), (losses, expert_acc, policy_acc, expert_logit) = jax.lax.scan(
-        step, (state.reward_params, state.reward_opt_state), jax.random.split(disc_key, config.reward_steps)
-    )
-    snapshot = learner.policy_params(state.learner) if discriminator.uses_log_pi else None
-    reward_fn = policy_reward_fn(discriminator.reward, learner, learner_config, env, discriminator.uses_log_pi)
-    learner_state, learner_metrics = learner.update(
-        learner_config, env, state.learner, config.policy_iterations, reward_fn,
-        PolicyRewardParams(reward_params, snapshot),
-    )
-    sample_log_pi = samples.log_prob if discriminator.uses_log_pi else jnp.zeros_like(samples.log_prob)
-    last = lambda x: x[-1] if config.reward_steps else jnp.float32(jnp.nan)
-    metrics = RoundMetrics(
-        state.env_steps + round_env_steps(config, learner, learner_config),
-        learner_mean_return(learner_metrics),
-        last(losses), last(expert_acc), last(policy_acc),
-        mean_policy_reward(discriminator, reward_params, samples, sample_log_pi),
-        last(expert_logit),
-    )
-    new_state = AdversarialState(
-        learner_state, reward_params, opt_state, envs, buffer, key, metrics.env_steps, state.rounds + 1
-    )
-    return new_state, metrics
+    reward_fn: RewardFn,
+    description: str,
+) -> Algorithm:
+    """The :class:`~irlax.algorithms.base.Algorithm` of an adversarial method (GAIL, AIRL) in ``env``.
 
+    Args:
+        name, config: the method's name and config.
+        env: the task it trains in.
+        learner: the forward learner (PPO or SAC) improving the policy.
+        discriminator: the method's discriminator and policy reward.
+        reward_fn: the learned reward to re-optimise, of ``state.reward_params``.
+        description: one line for help texts.
 
-def update(
-    config: AdversarialConfig,
-    discriminator: Discriminator,
-    env: ControlEnv,
-    demos: Demonstrations,
-    state: AdversarialState,
-    num_rounds: int,
-) -> tuple[AdversarialState, RoundMetrics]:
-    """``num_rounds`` rounds as one ``lax.scan``; metrics stacked ``[num_rounds]``."""
-    check_demos(demos, env)
-    body = lambda s, _: adversarial_round(config, discriminator, env, demos, s)
-    return jax.lax.scan(body, state, None, length=num_rounds)
+    Raises:
+        IrlaxError: a bad setting.
+    """
+    check_adversarial_config(config)
+    policy_reward = policy_reward_fn(discriminator.reward, learner, discriminator.uses_log_pi)
+    steps_per_round = round_env_steps(config, learner)
+
+    def init(key: Array, demos: Demonstrations) -> AdversarialState:
+        check_demos(demos, env.spec)
+        learner_key, reward_key, env_key, key = jax.random.split(key, 4)
+        learner_state = base.init_state(learner, env, learner_key)
+        reward_params = discriminator.init(reward_key, demo_input_stats(demos))
+        envs = init_envs(env, env_key, config.sample_envs)
+        policy = learner.policy_params(learner_state.agent)
+        example = jax.eval_shape(lambda e, k: collect_transitions(learner, env, policy, e, k, 1)[1], envs, env_key)
+        buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), config.buffer_size)
+        return AdversarialState(
+            learner_state, reward_params, reward_optimizer(config).init(reward_params), envs, buffer, key,
+            jnp.float32(0), jnp.int32(0),
+        )
+
+    def one_round(demos: Demonstrations, state: AdversarialState) -> tuple[AdversarialState, AdversarialMetrics]:
+        key, sample_key, disc_key = jax.random.split(state.key, 3)
+        policy = learner.policy_params(state.learner.agent)
+        envs, samples = collect_transitions(learner, env, policy, state.envs, sample_key, config.sample_steps)
+        buffer = replay_add(state.buffer, samples)
+        step = lambda carry, k: discriminator_step(config, discriminator, learner, demos, policy, buffer, carry, k)
+        (reward_params, opt_state), (losses, expert_acc, policy_acc, expert_logit) = jax.lax.scan(
+            step, (state.reward_params, state.reward_opt_state), jax.random.split(disc_key, config.reward_steps)
+        )
+        snapshot = policy if discriminator.uses_log_pi else None
+        learner_state, learner_metrics = base.update(
+            learner, env, state.learner, config.policy_iterations, policy_reward,
+            PolicyRewardParams(reward_params, snapshot),
+        )
+        sample_log_pi = samples.log_prob if discriminator.uses_log_pi else jnp.zeros_like(samples.log_prob)
+        last = lambda x: x[-1] if config.reward_steps else jnp.float32(jnp.nan)
+        metrics = AdversarialMetrics(
+            state.env_steps + steps_per_round,
+            learner_mean_return(learner_metrics),
+            last(losses), last(expert_acc), last(policy_acc),
+            mean_policy_reward(discriminator, reward_params, samples, sample_log_pi),
+            last(expert_logit),
+        )
+        new_state = AdversarialState(
+            learner_state, reward_params, opt_state, envs, buffer, key, metrics.env_steps, state.rounds + 1
+        )
+        return new_state, metrics
+
+    def update(
+        state: AdversarialState, demos: Demonstrations, num_rounds: int
+    ) -> tuple[AdversarialState, AdversarialMetrics]:
+        check_demos(demos, env.spec)
+        return jax.lax.scan(lambda s, _: one_round(demos, s), state, None, length=num_rounds)
+
+    return Algorithm(
+        name=name, config=config, num_steps=config.rounds, init=init, update=update, metrics=AdversarialMetrics,
+        policy=lambda state, demos: learner.policy_params(state.learner.agent),
+        reward=lambda state, demos: state.reward_params, act=learner, reward_fn=reward_fn, env=env,
+        learner=learner, description=description,
+    )

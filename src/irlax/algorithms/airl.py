@@ -34,13 +34,17 @@ import jax.numpy as jnp
 from jax import Array
 
 from irlax.algorithms import adversarial
-from irlax.algorithms.adversarial import AdversarialConfig, AdversarialState, Discriminator
-from irlax.algorithms.sample_irl import RoundMetrics, resolve_learner
-from irlax.data.demos import Demonstrations
-from irlax.envs.control import ControlEnv
+from irlax.algorithms.adversarial import AdversarialConfig, Discriminator, make_adversarial
+from irlax.algorithms.base import Algorithm
+from irlax.algorithms.sample_irl import make_inner_learner
+from irlax.data.transitions import RewardFn, Transition
+from irlax.envs.control import JaxEnv
+from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
-from irlax.rewards.transition import TransitionReward, absorbing_bonus, demo_input_stats, mlp_transition_reward
-from irlax.rl.rollout import RewardFn, Transition
+from irlax.learners.base import Learner
+from irlax.rewards.transition import InputStats, TransitionReward, absorbing_bonus, mlp_transition_reward
+
+DESCRIPTION = "adversarial IRL with a disentangled reward (Fu, Luo & Levine 2018)"
 
 POLICY_REWARDS = ("auto", "logit", "shaped")
 """What the policy is trained on (see the module docstring)."""
@@ -89,12 +93,10 @@ class AIRLReward(NamedTuple):
     recovered: RewardFn
 
 
-def airl_reward(config: AIRLConfig, env: ControlEnv, demos: Demonstrations) -> AIRLReward:
-    """The networks ``g`` and ``h`` (inputs standardised by the demonstrations) and ``f``."""
-    stats = demo_input_stats(demos)
-    g = mlp_transition_reward(env, stats, config.hidden, config.activation, state_only=config.state_only)
-    h = mlp_transition_reward(env, stats, config.hidden, config.activation, state_only=True)
-    gamma = adversarial.discount(config, env)
+def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
+    """The networks ``g`` and ``h`` (inputs standardised by the demonstrations) and ``f``, with discount ``gamma``."""
+    g = mlp_transition_reward(spec, config.hidden, config.activation, state_only=config.state_only)
+    h = mlp_transition_reward(spec, config.hidden, config.activation, state_only=True)
 
     def bonus(params: dict, terminated: Array) -> Array:
         if not config.absorbing:
@@ -116,24 +118,24 @@ def airl_reward(config: AIRLConfig, env: ControlEnv, demos: Demonstrations) -> A
     return AIRLReward(g, h, f, shaped, recovered)
 
 
-def policy_reward_kind(config: AIRLConfig, env: ControlEnv) -> str:
+def policy_reward_kind(config: AIRLConfig, learner: Learner) -> str:
     """``"logit"`` or ``"shaped"``: the config's ``policy_reward`` with ``"auto"`` resolved for the learner."""
     if config.policy_reward not in POLICY_REWARDS:
         raise IrlaxError(f"unknown AIRL policy_reward {config.policy_reward!r}; "
                          f"choose one of {', '.join(POLICY_REWARDS)}")
     if config.policy_reward != "auto":
         return config.policy_reward
-    return "shaped" if resolve_learner(config, env)[0].name == "sac" else "logit"
+    return "shaped" if learner.name == "sac" else "logit"
 
 
-def discriminator(config: AIRLConfig, env: ControlEnv, demos: Demonstrations) -> Discriminator:
+def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discriminator:
     """AIRL's discriminator; parameters ``{"g": ..., "h": ..., "absorbing": []}``."""
-    kind = policy_reward_kind(config, env)
-    nets = airl_reward(config, env, demos)
+    kind = policy_reward_kind(config, learner)
+    nets = airl_reward(config, spec, adversarial.discount(config, learner))
 
-    def init(key: Array) -> dict:
+    def init(key: Array, stats: InputStats) -> dict:
         g_key, h_key = jax.random.split(key)
-        return {"g": nets.g.init(g_key), "h": nets.h.init(h_key), "absorbing": jnp.float32(0.0)}
+        return {"g": nets.g.init(g_key, stats), "h": nets.h.init(h_key, stats), "absorbing": jnp.float32(0.0)}
 
     def logit(params: dict, transition: Transition, log_pi: Array) -> Array:
         # the absorbing state after a terminal step is discriminated on its own (``absorbing_logit``)
@@ -147,31 +149,27 @@ def discriminator(config: AIRLConfig, env: ControlEnv, demos: Demonstrations) ->
     return Discriminator(init, logit, reward, uses_log_pi=True, absorbing_logit=adversarial.absorbing_logit)
 
 
-def learned_reward(config: AIRLConfig, env: ControlEnv, demos: Demonstrations, kind: str = "recovered") -> RewardFn:
+def learned_reward(config: AIRLConfig, spec: EnvSpec, gamma: float, kind: str = "recovered") -> RewardFn:
     """The learned reward as ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``.
 
     ``kind="recovered"``: ``g(s)`` (or ``g(s, a)``), the reward to transfer; ``"shaped"``: ``f(s, a, s')``.
+    ``gamma`` is the discount of the shaping (the algorithm's, see :func:`irlax.algorithms.adversarial.discount`).
     """
     if kind not in REWARD_KINDS:
         raise IrlaxError(f"unknown AIRL reward kind {kind!r}; choose one of {', '.join(REWARD_KINDS)}")
-    nets = airl_reward(config, env, demos)
+    nets = airl_reward(config, spec, gamma)
     return nets.recovered if kind == "recovered" else nets.shaped
 
 
-def init(config: AIRLConfig, env: ControlEnv, key: Array, demos: Demonstrations) -> AdversarialState:
-    """A fresh AIRL state (see :func:`irlax.algorithms.adversarial.init`)."""
-    return adversarial.init(config, discriminator(config, env, demos), env, key, demos)
+def make_airl(config: AIRLConfig, env: JaxEnv, reward_kind: str = "recovered") -> Algorithm:
+    """AIRL in ``env`` with ``config``; its ``reward_fn`` is :func:`learned_reward` of kind ``reward_kind``
+    (``g``, the reward to transfer, by default).
 
-
-def update(
-    config: AIRLConfig, env: ControlEnv, demos: Demonstrations, state: AdversarialState, num_rounds: int
-) -> tuple[AdversarialState, RoundMetrics]:
-    """``num_rounds`` rounds of AIRL (one ``lax.scan``; jittable with config, env and num_rounds static)."""
-    return adversarial.update(config, discriminator(config, env, demos), env, demos, state, num_rounds)
-
-
-def train(
-    config: AIRLConfig, key: Array, env: ControlEnv, demos: Demonstrations
-) -> tuple[AdversarialState, RoundMetrics]:
-    """A whole AIRL run of ``config.rounds`` rounds: pure, jittable, vmappable over keys."""
-    return update(config, env, demos, init(config, env, key, demos), config.rounds)
+    Raises:
+        IrlaxError: a bad setting.
+    """
+    learner = make_inner_learner(config, env.spec)
+    gamma = adversarial.discount(config, learner)
+    reward_fn = learned_reward(config, env.spec, gamma, reward_kind)
+    disc = discriminator(config, env.spec, learner)
+    return make_adversarial("airl", config, env, learner, disc, reward_fn, DESCRIPTION)

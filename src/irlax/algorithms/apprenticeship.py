@@ -1,7 +1,7 @@
 """Apprenticeship learning via IRL (Abbeel & Ng, ICML 2004): the max-margin and the projection algorithms.
 
 The expert's feature expectations ``mu_E`` are estimated from the demonstrations
-(:func:`~irlax.rl.feature_expectations.empirical_feature_expectations`). Starting
+(:func:`~irlax.tabular.feature_expectations.empirical_feature_expectations`). Starting
 from the greedy policy ``pi^(0)`` of a random reward, iteration ``i``
 
 1. picks reward weights ``w^(i)`` and a margin ``t^(i)`` from the policies found so far:
@@ -21,7 +21,7 @@ returned policy is the paper's mixture: weights ``lambda`` on the simplex minimi
 ``||mu_E - sum_j lambda_j mu^(j)||_2``, another small convex problem for cvxpy.
 
 The policies' feature expectations are those the expert's estimate is compared with
-(:func:`~irlax.rl.feature_expectations.expected_demo_feature_expectations`: the
+(:func:`~irlax.tabular.feature_expectations.expected_demo_feature_expectations`: the
 demonstrations' start states, number of steps and lengths, gamma = ``mdp.discount``).
 ``epsilon`` and ``stall_tolerance`` are per unit of the demonstrations' mean
 discounted length ``sum_t gamma^t``.
@@ -42,18 +42,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from irlax.algorithms.base import Algorithm, TabularData
 from irlax.algorithms.tabular_fit import check_demos_for
 from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
-from irlax.rl.feature_expectations import (
+from irlax.tabular.feature_expectations import (
     FeatureEstimate,
     empirical_feature_expectations,
     expected_demo_feature_expectations,
     survival,
 )
-from irlax.rl.occupancy import policy_value
-from irlax.rl.planning import DEFAULT_TOLERANCE, value_iteration, value_iteration_finite
+from irlax.tabular.occupancy import policy_value
+from irlax.tabular.planning import DEFAULT_TOLERANCE, value_iteration, value_iteration_finite
 
 SOLVERS = ("CLARABEL", "SCS")
 
@@ -234,6 +235,113 @@ def apprenticeship_horizon(config: ApprenticeshipConfig, mdp: TabularMDP, demos:
     return horizon
 
 
+class ApprenticeshipState(NamedTuple):
+    """A run between margin steps (host values: the loop solves a convex problem every step).
+
+    Attributes:
+        expert: the expert's estimated feature expectations.
+        scale: the discounted expected number of steps, which ``epsilon`` and the stall test are relative to.
+        weights: the reward weights so far, ``w^(0)`` (random) .. ``w^(i)``.
+        policies: the greedy log-policies found so far.
+        found: their feature expectations ``mu^(j)``.
+        mu_bar: the projection algorithm's current point (``None`` before its first step, and for max-margin).
+        done: whether the run has stopped (converged or stalled).
+        converged: whether the last margin was at most ``epsilon``.
+    """
+
+    expert: FeatureEstimate
+    scale: float
+    weights: tuple[np.ndarray, ...]
+    policies: tuple[Array, ...]
+    found: tuple[np.ndarray, ...]
+    mu_bar: np.ndarray | None
+    done: bool
+    converged: bool
+
+
+def _planner(config: ApprenticeshipConfig, mdp: TabularMDP, demos: Trajectories) -> Any:
+    horizon = apprenticeship_horizon(config, mdp, demos)
+    return partial(greedy_policy_and_features, mdp, demos=demos, horizon=horizon, tolerance=config.planning_tolerance)
+
+
+def init(config: ApprenticeshipConfig, key: Array, mdp: TabularMDP, demos: Trajectories) -> ApprenticeshipState:
+    """The expert's feature expectations and the first policy, greedy for random unit weights ``w^(0)``."""
+    check_demos_for(mdp, demos, None)
+    plan = _planner(config, mdp, demos)
+    expert_estimate = empirical_feature_expectations(mdp.features, demos, mdp.discount)
+    scale = float(jnp.sum(survival(demos) * mdp.discount ** jnp.arange(demos.max_length)))
+    weights = np.asarray(jax.random.normal(key, (mdp.num_features,)), dtype=np.float64)
+    weights /= np.linalg.norm(weights)
+    log_policy, mu = plan(jnp.asarray(weights))
+    return ApprenticeshipState(expert_estimate, scale, (weights,), (log_policy,), (np.asarray(mu, np.float64),),
+                               None, False, False)
+
+
+def update(
+    config: ApprenticeshipConfig, state: ApprenticeshipState, mdp: TabularMDP, demos: Trajectories, iterations: int
+) -> tuple[ApprenticeshipState, ApprenticeshipMetrics]:
+    """Up to ``iterations`` more margin steps (fewer once the run stops); metrics of the steps taken.
+
+    Each step picks weights and a margin from the policies so far (max-margin: a cvxpy cone program;
+    projection: a projection), stops when the margin is at most ``epsilon``, else plans the greedy policy
+    for the new weights, and stops when that policy no longer beats the margin.
+    """
+    plan = _planner(config, mdp, demos)
+    expert = np.asarray(state.expert.mean, dtype=np.float64)
+    weights, policies, found = list(state.weights), list(state.policies), list(state.found)
+    mu_bar, done, converged = state.mu_bar, state.done, state.converged
+    margins: list[float] = []
+    gaps: list[float] = []
+    for _ in range(iterations):
+        if done:
+            break
+        if isinstance(config, MaxMarginConfig):
+            step = max_margin_step(expert, np.stack(found), config.solver)
+        else:
+            step = projection_step(expert, mu_bar, found[-1])
+            mu_bar = step.mu_bar
+        weights.append(step.weights)
+        margins.append(step.margin)
+        gaps.append(min(float(np.linalg.norm(expert - f)) for f in found))
+        if step.margin <= config.epsilon * state.scale:
+            done = converged = True
+            break
+        norm = np.linalg.norm(step.weights)
+        log_policy, mu = plan(jnp.asarray(step.weights / norm if norm > 0 else step.weights))
+        policies.append(log_policy)
+        found.append(np.asarray(mu, dtype=np.float64))
+        if step.weights @ found[-1] <= step.bound + config.stall_tolerance * state.scale * max(norm, 1e-12):
+            done = True
+    real = mdp.features.dtype
+    new_state = ApprenticeshipState(state.expert, state.scale, tuple(weights), tuple(policies), tuple(found), mu_bar,
+                                    done, converged)
+    return new_state, ApprenticeshipMetrics(jnp.asarray(margins, real), jnp.asarray(gaps, real))
+
+
+def result(
+    config: ApprenticeshipConfig, state: ApprenticeshipState, mdp: TabularMDP, metrics: ApprenticeshipMetrics
+) -> ApprenticeshipResult:
+    """The finished run: every ``w``, ``t`` and policy, and the mixture weights ``lambda`` closest to ``mu_E``."""
+    expert = np.asarray(state.expert.mean, dtype=np.float64)
+    found = np.stack(state.found)
+    mixture = mixture_weights(expert, found, config.solver)
+    real = mdp.features.dtype
+    last = jnp.asarray(state.weights[-1], real)
+    margins = jnp.asarray(metrics.margin, real)
+    return ApprenticeshipResult(
+        weights=jnp.asarray(np.stack(state.weights), real),
+        margins=margins,
+        log_policies=jnp.stack(state.policies),
+        feature_expectations=jnp.asarray(found, real),
+        mixture=jnp.asarray(mixture, real),
+        mixture_feature_expectations=jnp.asarray(mixture @ found, real),
+        expert=state.expert,
+        reward=mdp.features @ last,
+        metrics=ApprenticeshipMetrics(margins, jnp.asarray(metrics.feature_gap, real)),
+        converged=jnp.asarray(state.converged),
+    )
+
+
 def fit(config: ApprenticeshipConfig, key: Array, mdp: TabularMDP, demos: Trajectories) -> ApprenticeshipResult:
     """Apprenticeship learning (Abbeel & Ng 2004): max-margin for a :class:`MaxMarginConfig`, else projection.
 
@@ -246,51 +354,29 @@ def fit(config: ApprenticeshipConfig, key: Array, mdp: TabularMDP, demos: Trajec
     Returns:
         An :class:`ApprenticeshipResult`.
     """
-    check_demos_for(mdp, demos, None)
-    horizon = apprenticeship_horizon(config, mdp, demos)
-    expert_estimate = empirical_feature_expectations(mdp.features, demos, mdp.discount)
-    expert = np.asarray(expert_estimate.mean, dtype=np.float64)
-    scale = float(jnp.sum(survival(demos) * mdp.discount ** jnp.arange(demos.max_length)))
-    plan = partial(greedy_policy_and_features, mdp, demos=demos, horizon=horizon, tolerance=config.planning_tolerance)
+    state, metrics = update(config, init(config, key, mdp, demos), mdp, demos, config.iterations)
+    return result(config, state, mdp, metrics)
 
-    weights = [np.asarray(jax.random.normal(key, (mdp.num_features,)), dtype=np.float64)]
-    weights[0] /= np.linalg.norm(weights[0])
-    log_policy, mu = plan(jnp.asarray(weights[0]))
-    policies, found = [log_policy], [np.asarray(mu, dtype=np.float64)]
-    margins, gaps, mu_bar, converged = [], [], None, False
-    for _ in range(config.iterations):
-        if isinstance(config, MaxMarginConfig):
-            step = max_margin_step(expert, np.stack(found), config.solver)
-        else:
-            step = projection_step(expert, mu_bar, found[-1])
-            mu_bar = step.mu_bar
-        weights.append(step.weights)
-        margins.append(step.margin)
-        gaps.append(min(float(np.linalg.norm(expert - f)) for f in found))
-        if step.margin <= config.epsilon * scale:
-            converged = True
-            break
-        norm = np.linalg.norm(step.weights)
-        log_policy, mu = plan(jnp.asarray(step.weights / norm if norm > 0 else step.weights))
-        policies.append(log_policy)
-        found.append(np.asarray(mu, dtype=np.float64))
-        if step.weights @ found[-1] <= step.bound + config.stall_tolerance * scale * max(norm, 1e-12):
-            break
 
-    mixture = mixture_weights(expert, np.stack(found), config.solver)
-    real = mdp.features.dtype
-    last = jnp.asarray(weights[-1], real)
-    return ApprenticeshipResult(
-        weights=jnp.asarray(np.stack(weights), real),
-        margins=jnp.asarray(margins, real),
-        log_policies=jnp.stack(policies),
-        feature_expectations=jnp.asarray(np.stack(found), real),
-        mixture=jnp.asarray(mixture, real),
-        mixture_feature_expectations=jnp.asarray(mixture @ np.stack(found), real),
-        expert=expert_estimate,
-        reward=mdp.features @ last,
-        metrics=ApprenticeshipMetrics(jnp.asarray(margins, real), jnp.asarray(gaps, real)),
-        converged=jnp.asarray(converged),
+def make_apprenticeship(config: ApprenticeshipConfig) -> Algorithm:
+    """Apprenticeship learning as an :class:`~irlax.algorithms.base.Algorithm` on :class:`TabularData`.
+
+    Not jittable (a solver in the loop): a run's seeds go one after another. ``update`` may stop early.
+    """
+    name = "max-margin" if isinstance(config, MaxMarginConfig) else "projection"
+
+    def joined_result(state: ApprenticeshipState, data: TabularData, metrics: ApprenticeshipMetrics) -> Any:
+        return result(config, state, data.mdp, metrics)
+
+    return Algorithm(
+        name=name, config=config, num_steps=config.iterations,
+        init=lambda key, data: init(config, key, data.mdp, data.demos),
+        update=lambda state, data, n: update(config, state, data.mdp, data.demos, n),
+        metrics=ApprenticeshipMetrics,
+        policy=lambda state, data: state.policies[-1],
+        reward=lambda state, data: data.mdp.features @ jnp.asarray(state.weights[-1], data.mdp.features.dtype),
+        result=joined_result, jittable=False,
+        description=f"apprenticeship learning, {name} (Abbeel & Ng 2004)",
     )
 
 

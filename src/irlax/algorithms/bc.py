@@ -14,14 +14,15 @@ diagonal covariance, squashed by ``tanh`` into the action bounds by default
 mean and variance. It uses neither rewards nor the environment: the baseline
 every IRL method should beat off the expert's state distribution (Ross et al. 2011).
 
-:func:`fit` is pure, ``jax.jit``-able (config and env static) and ``jax.vmap``-able
-over keys; :func:`act` has the learners' signature, so
-``irlax.rl.learners.evaluate_policy(bc.act, config, env, params, ...)`` evaluates it.
+:func:`make_bc` builds the :class:`~irlax.algorithms.base.Algorithm` (``update`` runs
+epochs; pure, jittable, vmappable over seeds); :func:`fit` is a whole run. The clone
+acts through :class:`BCPolicy`, a policy family like the learners, so
+``irlax.learners.evaluation.evaluate_policy(BCPolicy(config, spec), env, params, ...)``
+evaluates it.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -30,11 +31,14 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
+from irlax.algorithms.base import Algorithm
 from irlax.data.demos import Demonstrations
-from irlax.envs.control import ControlEnv
+from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
-from irlax.rl import distributions as dist
-from irlax.rl.networks import MLP, ObsStats, normalize_obs
+from irlax.nn import distributions as dist
+from irlax.nn.networks import MLP, ObsStats, normalize_obs
+
+DESCRIPTION = "behavioural cloning: maximum likelihood of the demonstrated actions"
 
 DISTRIBUTIONS = ("tanh_gaussian", "gaussian")
 """Policy classes for continuous actions (discrete actions are always categorical)."""
@@ -47,7 +51,7 @@ class BCConfig:
     hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the policy MLP."""
     activation: str = "tanh"
-    """Hidden activation, a key of :data:`irlax.rl.networks.ACTIVATIONS`."""
+    """Hidden activation, a key of :data:`irlax.nn.networks.ACTIVATIONS`."""
     distribution: str = "tanh_gaussian"
     """Continuous policy class: ``"tanh_gaussian"`` (bounded, SAC's) or ``"gaussian"`` (PPO's)."""
     learning_rate: float = 1e-3
@@ -75,6 +79,34 @@ class BCParams(NamedTuple):
     obs_stats: ObsStats
 
 
+class BCState(NamedTuple):
+    """A cloning in progress.
+
+    Attributes:
+        params: the policy's :class:`BCParams`.
+        opt_state: Adam's state.
+        key: the run's key for epoch orders (epoch ``e`` shuffles with ``split(key, epochs)[e]``).
+        epochs: ``int32 []`` epochs done.
+    """
+
+    params: BCParams
+    opt_state: optax.OptState
+    key: Array
+    epochs: Array
+
+
+class BCMetrics(NamedTuple):
+    """One epoch's record.
+
+    Attributes:
+        loss: mean training loss over the epoch.
+        nll: mean negative log-likelihood of the demonstrated actions in the epoch.
+    """
+
+    loss: Array
+    nll: Array
+
+
 class BCResult(NamedTuple):
     """What :func:`fit` returns.
 
@@ -99,53 +131,53 @@ def check_config(config: BCConfig) -> None:
         raise IrlaxError("BC: log_std_min must not exceed log_std_max")
 
 
-def _network(config: BCConfig, env: ControlEnv) -> MLP:
-    outputs = env.action_size if env.discrete else 2 * env.action_size
+def _network(config: BCConfig, spec: EnvSpec) -> MLP:
+    outputs = spec.action_size if spec.discrete else 2 * spec.action_size
     return MLP(config.hidden, outputs, config.activation, out_scale=0.01)
 
 
-def _head(config: BCConfig, env: ControlEnv, params: BCParams, obs: Array) -> tuple[Array, Array]:
+def _head(config: BCConfig, spec: EnvSpec, params: BCParams, obs: Array) -> tuple[Array, Array]:
     """``(logits [A], unused)`` or ``(mean [D], log_std [D])`` for one observation ``obs [O]``."""
     x = normalize_obs(params.obs_stats, obs) if config.normalize_obs else obs
-    out = _network(config, env).apply(params.network, x)
-    if env.discrete:
+    out = _network(config, spec).apply(params.network, x)
+    if spec.discrete:
         return out, jnp.zeros((0,), out.dtype)
     mean, log_std = jnp.split(out, 2)
     return mean, jnp.clip(log_std, config.log_std_min, config.log_std_max)
 
 
-def _bounds(env: ControlEnv) -> tuple[Array, Array]:
-    return jnp.asarray(env.action_low, jnp.float32), jnp.asarray(env.action_high, jnp.float32)
+def _bounds(spec: EnvSpec) -> tuple[Array, Array]:
+    return jnp.asarray(spec.action_low, jnp.float32), jnp.asarray(spec.action_high, jnp.float32)
 
 
-def log_prob(config: BCConfig, env: ControlEnv, params: BCParams, obs: Array, action: Array) -> Array:
+def log_prob(config: BCConfig, spec: EnvSpec, params: BCParams, obs: Array, action: Array) -> Array:
     """``log pi(action | obs)`` of the cloned policy for one observation ``obs [O]`` (a scalar)."""
-    a, b = _head(config, env, params, obs)
-    if env.discrete:
+    a, b = _head(config, spec, params, obs)
+    if spec.discrete:
         return dist.categorical_log_prob(a, action)
     if config.distribution == "gaussian":
         return dist.gaussian_log_prob(a, b, action)
-    return dist.tanh_gaussian_log_prob(a, b, action, *_bounds(env))
+    return dist.tanh_gaussian_log_prob(a, b, action, *_bounds(spec))
 
 
-def entropy(config: BCConfig, env: ControlEnv, params: BCParams, obs: Array) -> Array:
+def entropy(config: BCConfig, spec: EnvSpec, params: BCParams, obs: Array) -> Array:
     """Entropy of the policy at ``obs [O]`` (of the Gaussian before squashing for tanh-Gaussians)."""
-    a, b = _head(config, env, params, obs)
-    return dist.categorical_entropy(a) if env.discrete else dist.gaussian_entropy(b)
+    a, b = _head(config, spec, params, obs)
+    return dist.categorical_entropy(a) if spec.discrete else dist.gaussian_entropy(b)
 
 
 def act(
-    config: BCConfig, env: ControlEnv, params: BCParams, key: Array, obs: Array, deterministic: bool = False
+    config: BCConfig, spec: EnvSpec, params: BCParams, key: Array, obs: Array, deterministic: bool = False
 ) -> tuple[Array, Array]:
     """An action for one observation ``obs [O]`` and its log-probability (the learners' ``act`` signature).
 
     ``deterministic`` takes the most likely action (the mean, squashed for tanh-Gaussians).
     """
-    a, b = _head(config, env, params, obs)
-    if env.discrete:
+    a, b = _head(config, spec, params, obs)
+    if spec.discrete:
         action = jnp.argmax(a).astype(jnp.int32) if deterministic else dist.categorical_sample(key, a)
         return action, dist.categorical_log_prob(a, action)
-    low, high = _bounds(env)
+    low, high = _bounds(spec)
     if config.distribution == "gaussian":
         action = a if deterministic else dist.gaussian_sample(key, a, b)
         return action, dist.gaussian_log_prob(a, b, action)
@@ -156,7 +188,7 @@ def act(
 
 
 def bc_loss(
-    network: Any, config: BCConfig, env: ControlEnv, obs_stats: ObsStats, obs: Array, actions: Array, weights: Array
+    network: Any, config: BCConfig, spec: EnvSpec, obs_stats: ObsStats, obs: Array, actions: Array, weights: Array
 ) -> tuple[Array, Array]:
     """The BC loss of one minibatch: ``(loss [], nll [])``, means weighted by ``weights [B]`` (0 on padding).
 
@@ -165,8 +197,8 @@ def bc_loss(
         obs: ``[B, O]`` raw observations; ``actions``: ``[B]`` or ``[B, D]``.
     """
     params = BCParams(network, obs_stats)
-    log_probs = jax.vmap(lambda o, a: log_prob(config, env, params, o, a))(obs, actions)
-    entropies = jax.vmap(lambda o: entropy(config, env, params, o))(obs)
+    log_probs = jax.vmap(lambda o, a: log_prob(config, spec, params, o, a))(obs, actions)
+    entropies = jax.vmap(lambda o: entropy(config, spec, params, o))(obs)
     total = jnp.maximum(jnp.sum(weights), 1.0)
     nll = -jnp.sum(weights * log_probs) / total
     loss = nll - config.ent_coef * jnp.sum(weights * entropies) / total
@@ -184,37 +216,59 @@ def demo_obs_stats(demos: Demonstrations) -> ObsStats:
     return ObsStats(mean, var, count)
 
 
-def init(config: BCConfig, key: Array, env: ControlEnv, demos: Demonstrations) -> BCParams:
-    """A fresh policy network (small output layer) with the demonstrations' observation statistics."""
-    check_config(config)
-    if demos.obs_size != env.obs_size or demos.discrete != env.discrete or demos.action_size != env.action_size:
-        raise IrlaxError(f"BC: demonstrations from {demos.env_name} do not fit {env.name}")
-    network = _network(config, env).init(key, jnp.zeros((env.obs_size,), jnp.float32))
-    return BCParams(network, demo_obs_stats(demos))
+def demo_check(spec: EnvSpec, demos: Demonstrations) -> None:
+    """One-line :class:`IrlaxError` when the demonstrations don't fit the task ``spec``."""
+    if (demos.obs_size, demos.discrete, demos.action_size) != (spec.obs_size, spec.discrete, spec.action_size):
+        raise IrlaxError(f"BC: demonstrations from {demos.env_name} do not fit {spec.name}")
 
 
-def fit(config: BCConfig, key: Array, env: ControlEnv, demos: Demonstrations) -> BCResult:
-    """Clone the demonstrated policy: ``config.epochs`` epochs of minibatch Adam on :func:`bc_loss`.
+@dataclass(frozen=True)
+class BCPolicy:
+    """The cloned policy family of ``config`` in the task ``spec`` (a policy for :mod:`irlax.learners.evaluation`)."""
+
+    config: BCConfig
+    spec: EnvSpec
+
+    def act(self, params: BCParams, key: Array, obs: Array, deterministic: bool = False) -> tuple[Array, Array]:
+        """:func:`act` with the config and task bound."""
+        return act(self.config, self.spec, params, key, obs, deterministic)
+
+    def log_prob(self, params: BCParams, obs: Array, action: Array) -> Array:
+        """:func:`log_prob` with the config and task bound."""
+        return log_prob(self.config, self.spec, params, obs, action)
+
+
+def make_bc(config: BCConfig, spec: EnvSpec) -> Algorithm:
+    """Behavioural cloning with ``config`` for the task ``spec``: one step of ``update`` is one epoch.
 
     Each epoch visits every real step once in a random order (padded steps are
-    sorted behind them and never used). Pure: ``jax.jit`` it with ``config`` and
-    ``env`` static (:data:`fit_jit`), ``jax.vmap`` it over keys for several seeds.
+    sorted behind them and never used). Epoch ``e`` of a run shuffles with
+    ``split(key, config.epochs)[e]``, so a run split into chunks of epochs ends where one call would.
 
-    Returns:
-        :class:`BCResult` with the policy and per-epoch loss and NLL ``[epochs]``.
+    Raises:
+        IrlaxError: a bad setting.
     """
-    init_key, key = jax.random.split(key)
-    params = init(config, init_key, env, demos)
-    flat = lambda x: x.reshape((-1, *x.shape[2:]))
-    obs, actions, valid = flat(demos.obs), flat(demos.actions), flat(demos.mask)
-    rows, size = valid.shape[0], config.batch_size
-    num_valid = jnp.sum(valid)
-    num_batches = (num_valid + size - 1) // size
+    check_config(config)
+    network_def = _network(config, spec)
     optimizer = optax.adam(config.learning_rate)
     grad_fn = jax.value_and_grad(bc_loss, has_aux=True)
-    padded_rows = -(-rows // size) * size  # room for a whole last minibatch
+    size = config.batch_size
 
-    def epoch(carry: tuple[Any, optax.OptState], epoch_key: Array) -> tuple[tuple, tuple[Array, Array]]:
+    def init(key: Array, demos: Demonstrations) -> BCState:
+        demo_check(spec, demos)
+        init_key, key = jax.random.split(key)
+        network = network_def.init(init_key, jnp.zeros((spec.obs_size,), jnp.float32))
+        params = BCParams(network, demo_obs_stats(demos))
+        return BCState(params, optimizer.init(network), key, jnp.int32(0))
+
+    def epoch(demos: Demonstrations, obs_stats: ObsStats, carry: tuple[Any, optax.OptState], epoch_key: Array
+              ) -> tuple[tuple, BCMetrics]:
+        flat = lambda x: x.reshape((-1, *x.shape[2:]))
+        obs, actions, valid = flat(demos.obs), flat(demos.actions), flat(demos.mask)
+        rows = valid.shape[0]
+        num_valid = jnp.sum(valid)
+        num_batches = (num_valid + size - 1) // size
+        padded_rows = -(-rows // size) * size  # room for a whole last minibatch
         # real steps first, in a random order; the padding behind them
         order = jnp.argsort(jnp.where(valid, jax.random.uniform(epoch_key, (rows,)), 2.0))
         order = jnp.concatenate([order, jnp.zeros((padded_rows - rows,), order.dtype)])
@@ -224,7 +278,7 @@ def fit(config: BCConfig, key: Array, env: ControlEnv, demos: Demonstrations) ->
             network, opt_state, loss_sum, nll_sum = inner
             idx = jax.lax.dynamic_slice(order, (i * size,), (size,))
             weights = (jax.lax.dynamic_slice(position, (i * size,), (size,)) < num_valid).astype(jnp.float32)
-            (loss, nll), grads = grad_fn(network, config, env, params.obs_stats, obs[idx], actions[idx], weights)
+            (loss, nll), grads = grad_fn(network, config, spec, obs_stats, obs[idx], actions[idx], weights)
             updates, opt_state = optimizer.update(grads, opt_state, network)
             n = jnp.sum(weights)
             return optax.apply_updates(network, updates), opt_state, loss_sum + loss * n, nll_sum + nll * n
@@ -233,19 +287,37 @@ def fit(config: BCConfig, key: Array, env: ControlEnv, demos: Demonstrations) ->
         network, opt_state, loss_sum, nll_sum = jax.lax.fori_loop(
             0, num_batches, step, (network, opt_state, jnp.float32(0.0), jnp.float32(0.0))
         )
-        return (network, opt_state), (loss_sum / num_valid, nll_sum / num_valid)
+        return (network, opt_state), BCMetrics(loss_sum / num_valid, nll_sum / num_valid)
 
-    (network, _), (losses, nlls) = jax.lax.scan(
-        epoch, (params.network, optimizer.init(params.network)), jax.random.split(key, config.epochs)
+    def update(state: BCState, demos: Demonstrations, num_epochs: int) -> tuple[BCState, BCMetrics]:
+        demo_check(spec, demos)
+        keys = jax.random.split(state.key, max(config.epochs, 1))
+        # epochs past config.epochs reuse the last key (a run is config.epochs long)
+        index = jnp.minimum(state.epochs + jnp.arange(num_epochs), config.epochs - 1)
+        body = lambda carry, k: epoch(demos, state.params.obs_stats, carry, k)
+        (network, opt_state), metrics = jax.lax.scan(body, (state.params.network, state.opt_state), keys[index])
+        params = BCParams(network, state.params.obs_stats)
+        return BCState(params, opt_state, state.key, state.epochs + num_epochs), metrics
+
+    return Algorithm(
+        name="bc", config=config, num_steps=config.epochs, init=init, update=update, metrics=BCMetrics,
+        policy=lambda state, demos: state.params, act=BCPolicy(config, spec), description=DESCRIPTION,
     )
-    return BCResult(BCParams(network, params.obs_stats), losses, nlls)
 
 
-fit_jit = jax.jit(fit, static_argnames=("config", "env"))
-""":func:`fit` compiled (``config`` and ``env`` static)."""
+def fit(config: BCConfig, key: Array, spec: EnvSpec, demos: Demonstrations) -> BCResult:
+    """Clone the demonstrated policy: ``config.epochs`` epochs of minibatch Adam on :func:`bc_loss`.
+
+    Pure: ``jax.jit`` it with ``config`` and ``spec`` static (:data:`fit_jit`), ``jax.vmap`` it over keys
+    for several seeds.
+
+    Returns:
+        :class:`BCResult` with the policy and per-epoch loss and NLL ``[epochs]``.
+    """
+    algo = make_bc(config, spec)
+    state, metrics = algo.update(algo.init(key, demos), demos, config.epochs)
+    return BCResult(state.params, metrics.loss, metrics.nll)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "env"))
-def fit_seeds(config: BCConfig, keys: Array, env: ControlEnv, demos: Demonstrations) -> BCResult:
-    """:func:`fit` once per key (``keys [K, 2]``), vmapped and jitted; result leaves gain a ``[K]`` axis."""
-    return jax.vmap(lambda k: fit(config, k, env, demos))(keys)
+fit_jit = jax.jit(fit, static_argnames=("config", "spec"))
+""":func:`fit` compiled (``config`` and ``spec`` static)."""

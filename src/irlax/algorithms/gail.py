@@ -16,10 +16,9 @@ The policy's reward (``reward_type``):
 
 Usage::
 
-    config = GAILConfig(rounds=200)
-    state, metrics = gail.train(config, key, env, demos)
-    reward = gail.learned_reward(config, env, demos)   # reward(params, obs, action, next_obs, terminated)
-    r = reward(state.reward_params, obs, action, next_obs, terminated)
+    algo = make_gail(GAILConfig(rounds=200), env)     # env = irlax.tasks.make_env("CartPole-v1")
+    state, metrics = algo.update(algo.init(key, demos), demos, algo.num_steps)
+    r = algo.reward_fn(state.reward_params, obs, action, next_obs, terminated)
 """
 
 from __future__ import annotations
@@ -31,13 +30,16 @@ import jax.numpy as jnp
 from jax import Array
 
 from irlax.algorithms import adversarial
-from irlax.algorithms.adversarial import AdversarialConfig, AdversarialState, Discriminator
-from irlax.algorithms.sample_irl import RoundMetrics
-from irlax.data.demos import Demonstrations
-from irlax.envs.control import ControlEnv
+from irlax.algorithms.adversarial import AdversarialConfig, Discriminator, make_adversarial
+from irlax.algorithms.base import Algorithm
+from irlax.algorithms.sample_irl import make_inner_learner
+from irlax.data.transitions import Transition
+from irlax.envs.control import JaxEnv
+from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
-from irlax.rewards.transition import absorbing_bonus, demo_input_stats, mlp_transition_reward
-from irlax.rl.rollout import RewardFn, Transition
+from irlax.rewards.transition import InputStats, absorbing_bonus, mlp_transition_reward
+
+DESCRIPTION = "generative adversarial imitation learning (Ho & Ermon 2016)"
 
 REWARD_TYPES = ("softplus", "log_d", "logit")
 """The policy's reward as a function of the discriminator's logit (see the module docstring)."""
@@ -62,16 +64,15 @@ def gail_policy_reward(logit: Array, reward_type: str) -> Array:
     raise IrlaxError(f"unknown GAIL reward_type {reward_type!r}; choose one of {', '.join(REWARD_TYPES)}")
 
 
-def discriminator(config: GAILConfig, env: ControlEnv, demos: Demonstrations) -> Discriminator:
+def discriminator(config: GAILConfig, spec: EnvSpec, gamma: float) -> Discriminator:
     """GAIL's discriminator: an MLP logit of the state-action (inputs standardised by the demonstrations)
-    and a learned logit of the absorbing state; parameters ``{"d": ..., "absorbing": []}``."""
+    and a learned logit of the absorbing state (discount ``gamma``); parameters ``{"d": ..., "absorbing": []}``."""
     if config.reward_type not in REWARD_TYPES:
         raise IrlaxError(f"unknown GAIL reward_type {config.reward_type!r}; choose one of {', '.join(REWARD_TYPES)}")
-    net = mlp_transition_reward(env, demo_input_stats(demos), config.hidden, config.activation)
-    gamma = adversarial.discount(config, env)
+    net = mlp_transition_reward(spec, config.hidden, config.activation)
 
-    def init(key: Array) -> dict:
-        return {"d": net.init(key), "absorbing": jnp.float32(0.0)}
+    def init(key: Array, stats: InputStats) -> dict:
+        return {"d": net.init(key, stats), "absorbing": jnp.float32(0.0)}
 
     def logit(params: dict, transition: Transition, log_pi: Array) -> Array:
         del log_pi
@@ -88,28 +89,16 @@ def discriminator(config: GAILConfig, env: ControlEnv, demos: Demonstrations) ->
     return Discriminator(init, logit, reward, uses_log_pi=False, absorbing_logit=adversarial.absorbing_logit)
 
 
-def learned_reward(config: GAILConfig, env: ControlEnv, demos: Demonstrations) -> RewardFn:
-    """The policy's reward as a ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``."""
-    reward = discriminator(config, env, demos).reward
-    return lambda params, obs, action, next_obs, terminated: reward(
+def make_gail(config: GAILConfig, env: JaxEnv) -> Algorithm:
+    """GAIL in ``env`` with ``config``; its ``reward_fn`` is the policy's reward ``r(params, obs, action, next_obs,
+    terminated)`` of ``state.reward_params`` (the reward to re-optimise).
+
+    Raises:
+        IrlaxError: a bad setting.
+    """
+    learner = make_inner_learner(config, env.spec)
+    disc = discriminator(config, env.spec, adversarial.discount(config, learner))
+    reward_fn = lambda params, obs, action, next_obs, terminated: disc.reward(
         params, obs, action, next_obs, terminated, jnp.float32(0)
     )
-
-
-def init(config: GAILConfig, env: ControlEnv, key: Array, demos: Demonstrations) -> AdversarialState:
-    """A fresh GAIL state (see :func:`irlax.algorithms.adversarial.init`)."""
-    return adversarial.init(config, discriminator(config, env, demos), env, key, demos)
-
-
-def update(
-    config: GAILConfig, env: ControlEnv, demos: Demonstrations, state: AdversarialState, num_rounds: int
-) -> tuple[AdversarialState, RoundMetrics]:
-    """``num_rounds`` rounds of GAIL (one ``lax.scan``; jittable with config, env and num_rounds static)."""
-    return adversarial.update(config, discriminator(config, env, demos), env, demos, state, num_rounds)
-
-
-def train(
-    config: GAILConfig, key: Array, env: ControlEnv, demos: Demonstrations
-) -> tuple[AdversarialState, RoundMetrics]:
-    """A whole GAIL run of ``config.rounds`` rounds: pure, jittable, vmappable over keys."""
-    return update(config, env, demos, init(config, env, key, demos), config.rounds)
+    return make_adversarial("gail", config, env, learner, disc, reward_fn, DESCRIPTION)

@@ -31,25 +31,30 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
+from irlax.algorithms.base import Algorithm
 from irlax.algorithms.sample_irl import (
     PolicyRewardParams,
-    RoundMetrics,
     SampleIRLConfig,
     check_demos,
     check_sample_irl_config,
     learner_mean_return,
+    make_inner_learner,
     policy_reward_fn,
-    resolve_learner,
     reward_gradient_step,
     reward_optimizer,
 )
 from irlax.data.demos import Demonstrations
-from irlax.envs.control import ControlEnv
+from irlax.data.transitions import Episodes, RewardFn
+from irlax.envs.control import JaxEnv
+from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
+from irlax.learners import base
+from irlax.learners.base import LearnerState
+from irlax.learners.evaluation import policy_episodes
+from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
 from irlax.rewards.transition import TransitionReward, demo_input_stats, mlp_transition_reward
-from irlax.rl.learners import Learner, policy_episodes
-from irlax.rl.replay import ReplayBuffer, init_replay, replay_add, replay_sample
-from irlax.rl.rollout import Episodes, RewardFn
+
+DESCRIPTION = "sample-based MaxEnt IRL with importance weights, Guided Cost Learning (Finn et al. 2016)"
 
 ESTIMATORS = ("importance", "plain")
 """How the partition term is estimated (see the module docstring)."""
@@ -123,16 +128,16 @@ class GCLState(NamedTuple):
     """The whole training state (leaves get a leading seed axis under ``vmap``).
 
     Attributes:
-        learner: the forward learner's state.
+        learner: the forward learner's :class:`~irlax.learners.base.LearnerState`.
         reward_params: the reward's parameters.
         reward_opt_state: its optimiser state.
-        buffer: past policy episodes (items: an :class:`~irlax.rl.rollout.Episodes` row ``[T, ...]``).
+        buffer: past policy episodes (items: an :class:`~irlax.data.transitions.Episodes` row ``[T, ...]``).
         key: PRNG key for the next round.
         env_steps: ``float32 []`` environment steps so far (the learner's and the sampled episodes').
         rounds: ``int32 []`` rounds done.
     """
 
-    learner: Any
+    learner: LearnerState
     reward_params: Any
     reward_opt_state: optax.OptState
     buffer: ReplayBuffer
@@ -141,35 +146,33 @@ class GCLState(NamedTuple):
     rounds: Array
 
 
-def reward_network(config: GCLConfig, env: ControlEnv, demos: Demonstrations) -> TransitionReward:
+class GCLMetrics(NamedTuple):
+    """One round's record (leaves ``[]``; ``[rounds]`` after a scan).
+
+    Attributes:
+        env_steps: environment steps so far (the learner's and the sampled episodes', padding included).
+        mean_return: mean true return of the learner's episodes that ended this round (NaN if none).
+        reward_loss: the reward's loss at its last step this round.
+        mean_reward: mean learned per-step reward on the round's sampled episodes.
+        expert_reward: mean learned per-step reward on the expert episodes of the round's last reward step.
+    """
+
+    env_steps: Array
+    mean_return: Array
+    reward_loss: Array
+    mean_reward: Array
+    expert_reward: Array
+
+
+def reward_network(config: GCLConfig, spec: EnvSpec) -> TransitionReward:
     """The reward ``r_psi``: an MLP of the state (or state-action), inputs standardised by the demonstrations."""
-    return mlp_transition_reward(env, demo_input_stats(demos), config.hidden, config.activation, config.state_only)
+    return mlp_transition_reward(spec, config.hidden, config.activation, config.state_only)
 
 
-def learned_reward(config: GCLConfig, env: ControlEnv, demos: Demonstrations) -> RewardFn:
+def learned_reward(config: GCLConfig, spec: EnvSpec) -> RewardFn:
     """``r_psi`` as a ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``."""
-    net = reward_network(config, env, demos)
+    net = reward_network(config, spec)
     return lambda params, obs, action, next_obs, terminated: net.apply(params, obs, action)
-
-
-def _sample_episodes(learner: Learner, learner_config: Any, env: ControlEnv, learner_state: Any, key: Array,
-                     num: int) -> Episodes:
-    """``num`` whole episodes of the current policy, with the log-probabilities it acted with."""
-    return policy_episodes(learner.act, learner_config, env, learner.policy_params(learner_state), key, num)
-
-
-def init(config: GCLConfig, env: ControlEnv, key: Array, demos: Demonstrations) -> GCLState:
-    """A fresh state: a new learner and reward, and an empty episode buffer."""
-    check_config(config)
-    learner, learner_config = resolve_learner(config, env)
-    learner_key, reward_key, key = jax.random.split(key, 3)
-    learner_state = learner.init(learner_config, env, learner_key)
-    reward_params = reward_network(config, env, demos).init(reward_key)
-    example = jax.eval_shape(lambda k: _sample_episodes(learner, learner_config, env, learner_state, k, 1), key)
-    capacity = config.buffer_episodes if config.estimator == "importance" else config.episodes_per_round
-    buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), capacity)
-    return GCLState(learner_state, reward_params, reward_optimizer(config).init(reward_params), buffer, key,
-                    jnp.float32(0), jnp.int32(0))
 
 
 def reward_step(
@@ -202,46 +205,62 @@ def reward_step(
     return (params, opt_state), (loss, expert_reward)
 
 
-def gcl_round(
-    config: GCLConfig, env: ControlEnv, demos: Demonstrations, state: GCLState
-) -> tuple[GCLState, RoundMetrics]:
-    """One round: sample episodes, ``reward_steps`` reward steps, ``policy_iterations`` learner iterations."""
-    learner, learner_config = resolve_learner(config, env)
-    net = reward_network(config, env, demos)
-    key, sample_key, reward_key = jax.random.split(state.key, 3)
-    episodes = _sample_episodes(learner, learner_config, env, state.learner, sample_key, config.episodes_per_round)
-    buffer = replay_add(state.buffer, episodes)
-    step = lambda carry, k: reward_step(config, net, demos, buffer, carry, k)
-    (reward_params, opt_state), (losses, expert_reward) = jax.lax.scan(
-        step, (state.reward_params, state.reward_opt_state), jax.random.split(reward_key, config.reward_steps)
-    )
-    reward_fn = policy_reward_fn(
-        lambda p, obs, a, next_obs, done, log_pi: net.apply(p, obs, a), learner, learner_config, env, False
-    )
-    learner_state, learner_metrics = learner.update(
-        learner_config, env, state.learner, config.policy_iterations, reward_fn,
-        PolicyRewardParams(reward_params, None),
-    )
-    sampled = env.max_steps * config.episodes_per_round  # every step the sampler executes, padding included
-    env_steps = state.env_steps + config.policy_iterations * learner.steps_per_iteration(learner_config) + sampled
-    step_rewards = episode_rewards(net, reward_params, episodes.transitions.obs, episodes.transitions.action,
-                                   episodes.mask)
-    last = lambda x: x[-1] if config.reward_steps else jnp.float32(jnp.nan)
-    metrics = RoundMetrics(
-        env_steps, learner_mean_return(learner_metrics), last(losses), jnp.float32(jnp.nan), jnp.float32(jnp.nan),
-        jnp.sum(step_rewards) / jnp.sum(episodes.mask), last(expert_reward),
-    )
-    return GCLState(learner_state, reward_params, opt_state, buffer, key, env_steps, state.rounds + 1), metrics
+def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
+    """Guided Cost Learning in ``env`` with ``config``; its ``reward_fn`` is ``r_psi`` of ``state.reward_params``.
 
+    Raises:
+        IrlaxError: a bad setting.
+    """
+    check_config(config)
+    learner = make_inner_learner(config, env.spec)
+    net = reward_network(config, env.spec)
+    policy_reward = policy_reward_fn(lambda p, obs, a, next_obs, done, log_pi: net.apply(p, obs, a), learner, False)
+    capacity = config.buffer_episodes if config.estimator == "importance" else config.episodes_per_round
 
-def update(
-    config: GCLConfig, env: ControlEnv, demos: Demonstrations, state: GCLState, num_rounds: int
-) -> tuple[GCLState, RoundMetrics]:
-    """``num_rounds`` rounds of GCL as one ``lax.scan`` (jittable with config, env and num_rounds static)."""
-    check_demos(demos, env)
-    return jax.lax.scan(lambda s, _: gcl_round(config, env, demos, s), state, None, length=num_rounds)
+    def sample_episodes(learner_state: LearnerState, key: Array, num: int) -> Episodes:
+        """``num`` whole episodes of the current policy, with the log-probabilities it acted with."""
+        return policy_episodes(learner, env, learner.policy_params(learner_state.agent), key, num)
 
+    def init(key: Array, demos: Demonstrations) -> GCLState:
+        check_demos(demos, env.spec)
+        learner_key, reward_key, key = jax.random.split(key, 3)
+        learner_state = base.init_state(learner, env, learner_key)
+        reward_params = net.init(reward_key, demo_input_stats(demos))
+        example = jax.eval_shape(lambda k: sample_episodes(learner_state, k, 1), key)
+        buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), capacity)
+        return GCLState(learner_state, reward_params, reward_optimizer(config).init(reward_params), buffer, key,
+                        jnp.float32(0), jnp.int32(0))
 
-def train(config: GCLConfig, key: Array, env: ControlEnv, demos: Demonstrations) -> tuple[GCLState, RoundMetrics]:
-    """A whole GCL run of ``config.rounds`` rounds: pure, jittable, vmappable over keys."""
-    return update(config, env, demos, init(config, env, key, demos), config.rounds)
+    def one_round(demos: Demonstrations, state: GCLState) -> tuple[GCLState, GCLMetrics]:
+        key, sample_key, reward_key = jax.random.split(state.key, 3)
+        episodes = sample_episodes(state.learner, sample_key, config.episodes_per_round)
+        buffer = replay_add(state.buffer, episodes)
+        step = lambda carry, k: reward_step(config, net, demos, buffer, carry, k)
+        (reward_params, opt_state), (losses, expert_reward) = jax.lax.scan(
+            step, (state.reward_params, state.reward_opt_state), jax.random.split(reward_key, config.reward_steps)
+        )
+        learner_state, learner_metrics = base.update(
+            learner, env, state.learner, config.policy_iterations, policy_reward,
+            PolicyRewardParams(reward_params, None),
+        )
+        sampled = env.spec.max_steps * config.episodes_per_round  # every step the sampler executes, padding included
+        env_steps = state.env_steps + config.policy_iterations * learner.steps_per_iteration + sampled
+        step_rewards = episode_rewards(net, reward_params, episodes.transitions.obs, episodes.transitions.action,
+                                       episodes.mask)
+        last = lambda x: x[-1] if config.reward_steps else jnp.float32(jnp.nan)
+        metrics = GCLMetrics(
+            env_steps, learner_mean_return(learner_metrics), last(losses),
+            jnp.sum(step_rewards) / jnp.sum(episodes.mask), last(expert_reward),
+        )
+        return GCLState(learner_state, reward_params, opt_state, buffer, key, env_steps, state.rounds + 1), metrics
+
+    def update(state: GCLState, demos: Demonstrations, num_rounds: int) -> tuple[GCLState, GCLMetrics]:
+        check_demos(demos, env.spec)
+        return jax.lax.scan(lambda s, _: one_round(demos, s), state, None, length=num_rounds)
+
+    return Algorithm(
+        name="gcl", config=config, num_steps=config.rounds, init=init, update=update, metrics=GCLMetrics,
+        policy=lambda state, demos: learner.policy_params(state.learner.agent),
+        reward=lambda state, demos: state.reward_params, act=learner, reward_fn=learned_reward(config, env.spec),
+        env=env, learner=learner, description=DESCRIPTION,
+    )

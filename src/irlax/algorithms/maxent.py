@@ -3,7 +3,7 @@
 The trajectory model ``p(tau | s_0) = prod_t P(s_{t+1}|s_t, a_t) exp(sum_t r(s_t, a_t)) / Z(s_0)``
 over trajectories of the demonstrated length (undiscounted, as in the paper).
 The log partition functions come from the log-space backward pass
-(:func:`~irlax.rl.planning.maxent_backward_pass`) and the gradient of the exact
+(:func:`~irlax.tabular.planning.maxent_backward_pass`) and the gradient of the exact
 log-likelihood ``sum_i [R(tau_i) - log Z(s_0^i)]`` is the demonstrated visit
 counts minus the expected counts of the model, a forward pass from the
 demonstrations' start states under the model's policy *and its tilted
@@ -41,8 +41,8 @@ from irlax.envs.tabular import TabularMDP, state_action_reward
 from irlax.metrics.tabular import feature_expectation_gap
 from irlax.rewards.base import RewardModel
 from irlax.rewards.linear import linear_reward
-from irlax.rl.occupancy import occupancy_finite
-from irlax.rl.planning import maxent_backward_pass
+from irlax.tabular.occupancy import occupancy_finite
+from irlax.tabular.planning import maxent_backward_pass
 
 
 @dataclass(frozen=True)

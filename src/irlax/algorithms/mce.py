@@ -39,8 +39,8 @@ from irlax.envs.tabular import TabularMDP
 from irlax.metrics.tabular import feature_expectation_gap
 from irlax.rewards.base import RewardModel
 from irlax.rewards.linear import linear_reward
-from irlax.rl.occupancy import occupancy_discounted, occupancy_finite, predicted_next_states
-from irlax.rl.planning import (
+from irlax.tabular.occupancy import occupancy_discounted, occupancy_finite, predicted_next_states
+from irlax.tabular.planning import (
     DEFAULT_MAX_ITERATIONS,
     DEFAULT_TOLERANCE,
     soft_value_iteration,

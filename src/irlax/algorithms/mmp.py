@@ -48,9 +48,9 @@ from irlax.errors import IrlaxError
 from irlax.metrics.tabular import feature_expectation_gap
 from irlax.rewards.base import RewardModel
 from irlax.rewards.linear import linear_reward
-from irlax.rl.feature_expectations import empirical_visitation
-from irlax.rl.occupancy import occupancy_finite
-from irlax.rl.planning import value_iteration_finite
+from irlax.tabular.feature_expectations import empirical_visitation
+from irlax.tabular.occupancy import occupancy_finite
+from irlax.tabular.planning import value_iteration_finite
 
 
 @dataclass(frozen=True)

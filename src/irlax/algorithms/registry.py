@@ -1,225 +1,164 @@
-"""The tabular IRL algorithms by name, and running one over many seeds at once.
+"""Every algorithm that trains on demonstrations, by name: tabular IRL, behavioural cloning, sample-based IRL.
 
-Gradient algorithms (a :class:`~irlax.algorithms.tabular_fit.Problem`) run all seeds
-in one vmapped, chunked computation. Algorithms with a solver in their loop
-(apprenticeship learning) have no ``problem``: their seeds run one after another and
-their per-iteration arrays are padded with NaN to the longest seed's.
+:data:`ALGORITHMS` maps a name to an :class:`AlgorithmKind` (its config class,
+factory, domain and description); :func:`make_algorithm` builds the
+:class:`~irlax.algorithms.base.Algorithm`. Tabular algorithms (``domain="tabular"``)
+train on :class:`~irlax.algorithms.base.TabularData`; control algorithms
+(``domain="control"``) on a task's demonstrations, in its environment.
+:func:`preset` gives an algorithm's tuned config for a task.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import jax
-import numpy as np
-from jax import Array
-
-from irlax.algorithms import apprenticeship, deep_maxent, maxent, mce, mmp
-from irlax.algorithms.tabular_fit import (
-    FitState,
-    IterationMetrics,
-    Problem,
-    TabularIRLResult,
-    finish_fit,
-    init_fit,
-    run_fit,
-)
-from irlax.data.trajectories import Trajectories, check_trajectories_fit
-from irlax.envs.tabular import TabularMDP
+from irlax import tasks
+from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, gail, gcl, maxent, mce, mmp
+from irlax.algorithms.base import Algorithm
+from irlax.algorithms.tabular_fit import make_gradient_algorithm
+from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
 from irlax.settings import apply_overrides
 
+LIKELIHOOD = ("log_likelihood", "log-likelihood per demonstration")
+"""The curve a likelihood-based tabular fit plots: metric field and axis label."""
 
-class Algorithm(NamedTuple):
-    """A tabular IRL algorithm.
+
+class AlgorithmKind(NamedTuple):
+    """An algorithm's config class and factory.
 
     Attributes:
+        name: its name, e.g. ``"mce"`` or ``"gail"``.
         config: its frozen config class.
-        problem: its :class:`Problem` builder (a gradient algorithm), or ``None`` for an
-            algorithm whose ``fit`` runs a Python loop (not vmappable; seeds run in turn).
-        fit: ``fit(config, key, mdp, demos)``; its result has ``reward`` and ``metrics``
-            (a NamedTuple of per-iteration arrays).
+        make: ``make(config, env) -> Algorithm`` (``env`` is ``None`` for tabular algorithms).
+        domain: ``"tabular"`` (known dynamics) or ``"control"`` (a control task's demonstrations).
         description: one line for help texts.
-        curve: the metric plotted per iteration, and its axis label.
+        curve: the metric a tabular fit plots per iteration, and its axis label.
     """
 
+    name: str
     config: type
-    problem: Callable[..., Problem] | None
-    fit: Callable[..., Any]
+    make: Callable[[Any, JaxEnv | None], Algorithm]
+    domain: str
     description: str
-    curve: tuple[str, str] = ("log_likelihood", "log-likelihood per demonstration")
+    curve: tuple[str, str] = LIKELIHOOD
 
 
-ALGORITHMS: dict[str, Algorithm] = {
-    "maxent": Algorithm(
-        maxent.MaxEntConfig, maxent.problem, maxent.fit, "Maximum Entropy IRL, linear reward (Ziebart et al. 2008)"
-    ),
-    "mce": Algorithm(
-        mce.MCEConfig, mce.problem, mce.fit, "Maximum causal entropy IRL, linear reward (Ziebart et al. 2010)"
-    ),
-    "deep-maxent": Algorithm(
-        deep_maxent.DeepMaxEntConfig,
-        deep_maxent.problem,
-        deep_maxent.fit,
-        "Deep MaxEnt IRL, neural reward (Wulfmeier et al. 2016)",
-    ),
-    "max-margin": Algorithm(
-        apprenticeship.MaxMarginConfig,
-        None,
-        apprenticeship.fit,
-        "apprenticeship learning, max-margin (Abbeel & Ng 2004)",
-        ("margin", "margin t"),
-    ),
-    "projection": Algorithm(
-        apprenticeship.ProjectionConfig,
-        None,
-        apprenticeship.fit,
-        "apprenticeship learning, projection (Abbeel & Ng 2004)",
-        ("margin", "margin t"),
-    ),
-    "mmp": Algorithm(
-        mmp.MMPConfig,
-        mmp.problem,
-        mmp.fit,
-        "Maximum Margin Planning, linear reward (Ratliff et al. 2006)",
-        ("log_likelihood", "negative structured hinge loss per unit visitation"),
-    ),
+def _gradient(name: str, build: Callable[..., Any], description: str) -> Callable[[Any, Any], Algorithm]:
+    return lambda config, env=None: make_gradient_algorithm(name, config, build, description)
+
+
+def _control(make: Callable[[Any, JaxEnv], Algorithm]) -> Callable[[Any, Any], Algorithm]:
+    def build(config: Any, env: JaxEnv | None) -> Algorithm:
+        if env is None:
+            raise IrlaxError("this algorithm trains in a control task: give it an environment")
+        return make(config, env)
+
+    return build
+
+
+_DESCRIPTIONS = {
+    "maxent": "Maximum Entropy IRL, linear reward (Ziebart et al. 2008)",
+    "mce": "Maximum causal entropy IRL, linear reward (Ziebart et al. 2010)",
+    "deep-maxent": "Deep MaxEnt IRL, neural reward (Wulfmeier et al. 2016)",
+    "mmp": "Maximum Margin Planning, linear reward (Ratliff et al. 2006)",
 }
 
+ALGORITHMS: dict[str, AlgorithmKind] = {
+    kind.name: kind
+    for kind in (
+        AlgorithmKind("maxent", maxent.MaxEntConfig, _gradient("maxent", maxent.problem, _DESCRIPTIONS["maxent"]),
+                      "tabular", _DESCRIPTIONS["maxent"]),
+        AlgorithmKind("mce", mce.MCEConfig, _gradient("mce", mce.problem, _DESCRIPTIONS["mce"]), "tabular",
+                      _DESCRIPTIONS["mce"]),
+        AlgorithmKind("deep-maxent", deep_maxent.DeepMaxEntConfig,
+                      _gradient("deep-maxent", deep_maxent.problem, _DESCRIPTIONS["deep-maxent"]), "tabular",
+                      _DESCRIPTIONS["deep-maxent"]),
+        AlgorithmKind("max-margin", apprenticeship.MaxMarginConfig,
+                      lambda config, env=None: apprenticeship.make_apprenticeship(config), "tabular",
+                      "apprenticeship learning, max-margin (Abbeel & Ng 2004)", ("margin", "margin t")),
+        AlgorithmKind("projection", apprenticeship.ProjectionConfig,
+                      lambda config, env=None: apprenticeship.make_apprenticeship(config), "tabular",
+                      "apprenticeship learning, projection (Abbeel & Ng 2004)", ("margin", "margin t")),
+        AlgorithmKind("mmp", mmp.MMPConfig, _gradient("mmp", mmp.problem, _DESCRIPTIONS["mmp"]), "tabular",
+                      _DESCRIPTIONS["mmp"],
+                      ("log_likelihood", "negative structured hinge loss per unit visitation")),
+        AlgorithmKind("bc", bc.BCConfig, _control(lambda config, env: bc.make_bc(config, env.spec)), "control",
+                      bc.DESCRIPTION),
+        AlgorithmKind("gcl", gcl.GCLConfig, _control(gcl.make_gcl), "control", gcl.DESCRIPTION),
+        AlgorithmKind("gail", gail.GAILConfig, _control(gail.make_gail), "control", gail.DESCRIPTION),
+        AlgorithmKind("airl", airl.AIRLConfig, _control(airl.make_airl), "control", airl.DESCRIPTION),
+    )
+}
+"""Every algorithm, by name."""
 
-def get_algorithm(name: str) -> Algorithm:
-    """The algorithm called ``name``; :class:`IrlaxError` listing the choices otherwise."""
-    if name not in ALGORITHMS:
-        raise IrlaxError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+SAMPLE_IRL = ("gcl", "gail", "airl")
+"""The sample-based IRL algorithms (a learned reward and a forward learner inside)."""
+
+
+def names(domain: str | None = None) -> list[str]:
+    """The algorithms' names, of one domain (``"tabular"``, ``"control"``) or all."""
+    return [name for name, kind in ALGORITHMS.items() if domain is None or kind.domain == domain]
+
+
+def get_algorithm_kind(name: str, domain: str | None = None) -> AlgorithmKind:
+    """The algorithm called ``name`` (of ``domain`` if given); :class:`IrlaxError` listing the choices otherwise."""
+    choices = names(domain)
+    if name not in choices:
+        raise IrlaxError(f"unknown algorithm {name!r}; choose one of {', '.join(choices)}")
     return ALGORITHMS[name]
 
 
+def make_algorithm(name: str, config: Any, env: JaxEnv | None = None) -> Algorithm:
+    """The :class:`~irlax.algorithms.base.Algorithm` called ``name`` with ``config`` (in ``env`` for control tasks)."""
+    kind = get_algorithm_kind(name)
+    if not isinstance(config, kind.config):
+        raise IrlaxError(f"{name} takes a {kind.config.__name__}, not a {type(config).__name__}")
+    return kind.make(config, env)
+
+
 def make_config(name: str, overrides: dict[str, Any]) -> Any:
-    """The config of algorithm ``name`` with ``overrides`` applied, strings converted to field types.
+    """The default config of algorithm ``name`` with ``overrides`` applied, strings converted to field types.
 
     Raises:
         IrlaxError: an unknown field or a value that does not convert.
     """
-    return apply_overrides(get_algorithm(name).config(), overrides, name)
+    return apply_overrides(get_algorithm_kind(name).config(), overrides, name)
 
 
-class Progress(NamedTuple):
-    """Where a multi-seed run stands: its state (leaves ``[K, ...]``), steps done, metrics so far."""
+SAC_ROUND = {"policy_iterations": 100, "sample_envs": 4, "sample_steps": 25, "buffer_size": 10_000}
+"""Round sizes with SAC (one env step per iteration): 100 learner steps and 100 discriminator samples a round."""
 
-    state: FitState
-    done: int
-    metrics: IterationMetrics
+PPO_ROUND = {"sample_envs": 16, "sample_steps": 64}
+"""Round sizes with PPO: one learner iteration (16 x 128 steps) and 1024 discriminator samples a round."""
 
-
-def init_seeds(name: str, config: Any, keys: Array, mdp: TabularMDP, demos: Trajectories) -> Progress:
-    """The starting :class:`Progress` of algorithm ``name``, one seed per key (``keys [K, 2]``)."""
-    check_trajectories_fit(demos, mdp.num_states, mdp.num_actions)
-    build = get_algorithm(name).problem
-    if build is None:
-        raise IrlaxError(f"{name} is not a gradient algorithm: run its seeds with fit_seeds_in_turn")
-    init = jax.jit(jax.vmap(lambda k, m, d: init_fit(build(config, m, d), k), in_axes=(0, None, None)))
-    state = init(keys, mdp, demos)
-    empty = jax.numpy.zeros((keys.shape[0], 0))
-    return Progress(state, 0, IterationMetrics(empty, empty, empty))
+GCL_SAC_ROUND = {"policy_iterations": 200, "episodes_per_round": 1}
+"""GCL with SAC: 200 learner steps and one sampled episode a round."""
 
 
-@functools.lru_cache(maxsize=16)
-def _compiled_steps(name: str, config: Any, steps: int) -> Callable:
-    build = get_algorithm(name).problem
-    run = lambda s, m, d: run_fit(build(config, m, d), s, steps)
-    return jax.jit(jax.vmap(run, in_axes=(0, None, None)))
+def preset(name: str, env_name: str, learner: str = "") -> Any:
+    """The tuned config of control algorithm ``name`` for the task ``env_name``.
 
-
-def advance_seeds(
-    name: str, config: Any, progress: Progress, mdp: TabularMDP, demos: Trajectories, steps: int
-) -> Progress:
-    """``steps`` more gradient steps for every seed (jitted, vmapped; compiled once per ``steps``)."""
-    state, metrics = _compiled_steps(name, config, steps)(progress.state, mdp, demos)
-    joined = jax.tree.map(lambda a, b: jax.numpy.concatenate([a, b], axis=1), progress.metrics, metrics)
-    return Progress(state, progress.done + steps, joined)
-
-
-def finish_seeds(name: str, config: Any, progress: Progress, mdp: TabularMDP, demos: Trajectories) -> TabularIRLResult:
-    """The per-seed results (leaves ``[K, ...]``) of a finished :class:`Progress`."""
-    build = get_algorithm(name).problem
-    finish = lambda s, mt, m, d: finish_fit(build(config, m, d), s, mt)
-    return jax.jit(jax.vmap(finish, in_axes=(0, 0, None, None)))(progress.state, progress.metrics, mdp, demos)
-
-
-def fit_seeds(
-    name: str,
-    config: Any,
-    keys: Array,
-    mdp: TabularMDP,
-    demos: Trajectories,
-    *,
-    chunk: int | None = None,
-    progress: Progress | None = None,
-    on_chunk: Callable[[Progress], None] | None = None,
-) -> TabularIRLResult:
-    """Run algorithm ``name`` once per key, vmapped and jitted; result leaves gain a ``[K]`` axis.
-
-    Args:
-        name, config: the algorithm and its config (``config.iterations`` steps in all).
-        keys: ``[K, 2]`` PRNG keys, one per seed.
-        mdp, demos: the problem (shared by all seeds).
-        chunk: steps per compiled call (all at once when ``None``); ``on_chunk``
-            is called with the :class:`Progress` after each (for progress bars and checkpoints).
-        progress: a :class:`Progress` to resume from (e.g. a loaded checkpoint).
-
-    An algorithm without a ``problem`` runs through :func:`fit_seeds_in_turn` instead
-    (``chunk``, ``progress`` and ``on_chunk`` do not apply).
+    For GCL, GAIL and AIRL: round sizes by learner, rounds by task; ``learner`` (``"ppo"`` or ``"sac"``; empty:
+    the task's default) is recorded in the config. With SAC (the continuous tasks) a round is 100 learner steps
+    (200 for GCL) and the rounds add up to the task's SAC budget for IRL (:func:`irlax.tasks.irl_learner_steps`);
+    with PPO a round is one PPO iteration and there are 100 rounds (about 300k environment steps with the
+    samples). These were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0
+    (``benchmarks/imitation_compare.py``, ``benchmarks/maze_transfer.py``). Other algorithms: their defaults.
     """
-    if get_algorithm(name).problem is None:
-        return fit_seeds_in_turn(name, config, keys, mdp, demos)
-    progress = progress or init_seeds(name, config, keys, mdp, demos)
-    chunk = chunk or config.iterations
-    while progress.done < config.iterations:
-        progress = advance_seeds(name, config, progress, mdp, demos, min(chunk, config.iterations - progress.done))
-        if on_chunk is not None:
-            on_chunk(progress)
-    return finish_seeds(name, config, progress, mdp, demos)
+    kind = get_algorithm_kind(name, "control")
+    if name not in SAMPLE_IRL:
+        return kind.config()
+    if (learner or tasks.default_learner(env_name)) != "sac":
+        fields = {} if name == "gcl" else dict(PPO_ROUND)
+        return kind.config(learner=learner, rounds=100, **fields)
+    fields = GCL_SAC_ROUND if name == "gcl" else SAC_ROUND
+    rounds = max(1, tasks.irl_learner_steps(env_name) // fields["policy_iterations"])
+    return kind.config(learner=learner, rounds=rounds, **fields)
 
 
-def pad_and_stack(results: list[Any]) -> Any:
-    """Stack per-seed result pytrees along a new axis 0, padding leaves of differing shapes with NaN.
-
-    Runs that stopped after different numbers of iterations give per-iteration arrays
-    of different lengths; the stacked array has the longest, NaN after each run's end.
-    """
-
-    def stack(*leaves: Any) -> np.ndarray:
-        arrays = [np.asarray(x) for x in leaves]
-        shape = np.max([a.shape for a in arrays], axis=0) if arrays[0].ndim else ()
-        if all(a.shape == tuple(shape) for a in arrays):
-            return np.stack(arrays)
-        padded = [np.pad(a.astype(float), [(0, n - k) for n, k in zip(shape, a.shape, strict=True)],
-                         constant_values=np.nan) for a in arrays]
-        return np.stack(padded)
-
-    return jax.tree.map(stack, *results)
-
-
-def fit_seeds_in_turn(
-    name: str,
-    config: Any,
-    keys: Array,
-    mdp: TabularMDP,
-    demos: Trajectories,
-    on_seed: Callable[[int], None] | None = None,
-) -> Any:
-    """Run algorithm ``name`` once per key, one after another; result leaves gain a ``[K]`` axis (NaN-padded).
-
-    For algorithms that are not vmappable (a solver in the loop). ``on_seed(k)`` is
-    called after seed ``k`` finishes.
-    """
-    check_trajectories_fit(demos, mdp.num_states, mdp.num_actions)
-    fit = get_algorithm(name).fit
-    results = []
-    for k, key in enumerate(keys):
-        results.append(jax.block_until_ready(fit(config, key, mdp, demos)))
-        if on_seed is not None:
-            on_seed(k)
-    return pad_and_stack(results)
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """An algorithm config as JSON-able fields (a nested learner config as a dict)."""
+    return dataclasses.asdict(config)

@@ -2,20 +2,20 @@
 
 Each of those algorithms alternates reward (or discriminator) steps on expert and
 policy samples with a little policy improvement by a forward learner of
-:mod:`irlax.rl.learners` (PPO or SAC) under the current learned reward. What they
+:mod:`irlax.learners` (PPO or SAC) under the current learned reward. What they
 share lives here:
 
 - :class:`SampleIRLConfig`, the fields every algorithm's config has (each one's
   config extends it with its own);
-- :func:`resolve_learner`: the learner and its config (the preset for the task
-  unless the config names one);
+- :func:`make_inner_learner`: the forward learner, built once when the algorithm
+  is (its config the task's tuned one unless the algorithm's config names one);
 - :func:`sample_expert_transitions`: a uniform minibatch of the demonstrations'
   real steps (padding never drawn, so episodes of any lengths mix);
 - :class:`PolicyRewardParams` and :func:`policy_reward_fn`: what the learner's
   ``reward_fn`` sees (the reward's parameters and, for rewards with a
   ``-log pi`` term, a snapshot of the policy);
 - :func:`reward_optimizer` and :func:`reward_gradient_step`;
-- :class:`RoundMetrics`, the per-round record.
+- :func:`learner_mean_return`, the learner's true return over a round.
 """
 
 from __future__ import annotations
@@ -29,13 +29,15 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
+from irlax import tasks
 from irlax.data.demos import Demonstrations
-from irlax.envs.control import ControlEnv
+from irlax.data.transitions import RewardFn, Transition
+from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
+from irlax.learners.base import Learner
+from irlax.learners.registry import get_learner_kind
+from irlax.nn.networks import ACTIVATIONS
 from irlax.rewards.base import FROZEN
-from irlax.rl.learners import Learner, default_learner, get_learner
-from irlax.rl.networks import ACTIVATIONS
-from irlax.rl.rollout import RewardFn, Transition
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class SampleIRLConfig:
     hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the reward networks."""
     activation: str = "tanh"
-    """Hidden activation of the reward networks, a key of :data:`irlax.rl.networks.ACTIVATIONS`."""
+    """Hidden activation of the reward networks, a key of :data:`irlax.nn.networks.ACTIVATIONS`."""
     max_grad_norm: float = 10.0
     """Global-norm clip of the reward's gradients."""
 
@@ -77,23 +79,28 @@ def check_sample_irl_config(config: SampleIRLConfig) -> None:
         raise IrlaxError(f"unknown activation {config.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
-def resolve_learner(config: SampleIRLConfig, env: ControlEnv) -> tuple[Learner, Any]:
-    """The learner the config names (or the task's default) and its config (or its preset for ``env``)."""
-    learner = get_learner(config.learner or default_learner(env.name))
-    learner_config = config.learner_config if config.learner_config is not None else learner.preset(env.name)
-    if not isinstance(learner_config, learner.config):
-        raise IrlaxError(f"learner_config is a {type(learner_config).__name__}, but the learner is {learner.name}")
-    return learner, learner_config
+def make_inner_learner(config: SampleIRLConfig, spec: EnvSpec) -> Learner:
+    """The forward learner the config names (or the task's default), with its config (or the task's tuned one).
+
+    Raises:
+        IrlaxError: an unknown learner, or a learner config of another learner.
+    """
+    name = config.learner or tasks.default_learner(spec.name)
+    kind = get_learner_kind(name)
+    learner_config = config.learner_config if config.learner_config is not None else tasks.learner_config(
+        spec.name, name)
+    if not isinstance(learner_config, kind.config):
+        raise IrlaxError(f"learner_config is a {type(learner_config).__name__}, but the learner is {name}")
+    return kind.make(learner_config, spec)
 
 
-def check_demos(demos: Demonstrations, env: ControlEnv) -> None:
-    """One-line :class:`IrlaxError` when the demonstrations don't fit ``env``."""
-    if demos.obs_size != env.obs_size or demos.discrete != env.discrete or demos.action_size != env.action_size:
+def check_demos(demos: Demonstrations, spec: EnvSpec) -> None:
+    """One-line :class:`IrlaxError` when the demonstrations don't fit the task ``spec``."""
+    if (demos.obs_size, demos.discrete, demos.action_size) != (spec.obs_size, spec.discrete, spec.action_size):
+        kind = "discrete" if demos.discrete else "continuous"
         raise IrlaxError(
-            f"the demonstrations ({demos.env_name or 'unknown task'}: obs size {demos.obs_size}, "
-            f"{'discrete' if demos.discrete else 'continuous'} actions of size {demos.action_size}) don't fit "
-            f"{env.name} (obs size {env.obs_size}, {'discrete' if env.discrete else 'continuous'} actions of "
-            f"size {env.action_size})"
+            f"the demonstrations ({demos.env_name or 'unknown task'}: obs size {demos.obs_size}, {kind} actions "
+            f"of size {demos.action_size}) don't fit {spec.name} ({spec.describe()})"
         )
 
 
@@ -129,16 +136,14 @@ PolicyReward = Callable[[Any, Array, Array, Array, Array, Array], Array]
 """``reward(params, obs [O], action, next_obs [O], terminated [], log_pi []) -> []``: the policy's reward."""
 
 
-def policy_reward_fn(
-    reward: PolicyReward, learner: Learner, learner_config: Any, env: ControlEnv, uses_log_pi: bool
-) -> RewardFn:
+def policy_reward_fn(reward: PolicyReward, learner: Learner, uses_log_pi: bool) -> RewardFn:
     """The learner's ``reward_fn(PolicyRewardParams, obs, action, next_obs, terminated)`` for ``reward``.
 
     When ``uses_log_pi``, ``log pi(a|s)`` of the policy snapshot is passed to ``reward``; else 0.
     """
 
     def reward_fn(params: PolicyRewardParams, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
-        log_pi = learner.log_prob(learner_config, env, params.policy, obs, action) if uses_log_pi else jnp.float32(0)
+        log_pi = learner.log_prob(params.policy, obs, action) if uses_log_pi else jnp.float32(0)
         return reward(params.reward, obs, action, next_obs, terminated, log_pi)
 
     return reward_fn
@@ -163,28 +168,6 @@ def reward_gradient_step(
     (loss, info), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss, info
-
-
-class RoundMetrics(NamedTuple):
-    """One round's record (leaves ``[]``; ``[rounds]`` after a scan).
-
-    Attributes:
-        env_steps: environment steps so far (the learner's and the extra samples').
-        mean_return: mean true return of the learner's episodes that ended this round (NaN if none).
-        reward_loss: the reward's (discriminator's) loss at its last step this round.
-        expert_accuracy: fraction of expert samples the discriminator calls expert (NaN for GCL).
-        policy_accuracy: fraction of policy samples it calls policy (NaN for GCL).
-        mean_reward: mean learned reward on the round's policy samples.
-        expert_reward: mean learned reward on the expert samples of the round's last reward step.
-    """
-
-    env_steps: Array
-    mean_return: Array
-    reward_loss: Array
-    expert_accuracy: Array
-    policy_accuracy: Array
-    mean_reward: Array
-    expert_reward: Array
 
 
 def learner_mean_return(metrics: Any) -> Array:

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
+from irlax.algorithms.base import Algorithm, TabularData
 from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
@@ -220,3 +221,37 @@ def validated_jit(fit: Callable[..., TabularIRLResult]) -> Callable[..., Tabular
         return compiled(config, key, mdp, demos, reward_model)
 
     return fit_jit
+
+
+def make_gradient_algorithm(
+    name: str,
+    config: GradientConfig,
+    build: Callable[..., Problem],
+    description: str,
+    reward_model: RewardModel | None = None,
+) -> Algorithm:
+    """A likelihood-based (or MMP's hinge) tabular algorithm as an :class:`~irlax.algorithms.base.Algorithm`.
+
+    ``build(config, mdp, demos, reward_model) -> Problem`` is the algorithm's problem builder; its data is
+    :class:`~irlax.algorithms.base.TabularData`. ``update`` is :func:`run_fit`, ``result`` :func:`finish_fit`
+    (a :class:`TabularIRLResult`), the policy the model's policy for the learned reward.
+    """
+
+    def problem(data: TabularData) -> Problem:
+        return build(config, data.mdp, data.demos, reward_model)
+
+    def reward(state: FitState, data: TabularData) -> Array:
+        built = problem(data)
+        return built.reward_model.apply(state.params, built.features)
+
+    def policy(state: FitState, data: TabularData) -> Array:
+        return problem(data).objective(reward(state, data))[2]
+
+    return Algorithm(
+        name=name, config=config, num_steps=config.iterations,
+        init=lambda key, data: init_fit(problem(data), key),
+        update=lambda state, data, n: run_fit(problem(data), state, n),
+        metrics=IterationMetrics, policy=policy, reward=reward,
+        result=lambda state, data, metrics: finish_fit(problem(data), state, metrics),
+        description=description,
+    )

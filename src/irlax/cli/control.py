@@ -28,6 +28,16 @@ from irlax.cli.tabular import parse_overrides
 from irlax.data.demos import from_episodes, load_demonstrations, save_demonstrations, subset
 from irlax.envs.control import ENV_BUILDERS, make_env
 from irlax.errors import IrlaxError
+from irlax.learners.registry import (
+    LEARNERS,
+    default_learner,
+    evaluate_policies,
+    get_learner,
+    make_learner_config,
+    normalized_return,
+    policy_episodes,
+    random_return,
+)
 from irlax.report import (
     create_run_dir,
     load_pytree,
@@ -39,17 +49,7 @@ from irlax.report import (
     write_metrics,
     write_summary,
 )
-from irlax.rl import experts
-from irlax.rl.learners import (
-    LEARNERS,
-    default_learner,
-    evaluate_policies,
-    get_learner,
-    make_learner_config,
-    normalized_return,
-    policy_episodes,
-    random_return,
-)
+from irlax.run import experts
 from irlax.settings import apply_overrides
 
 DEFAULT_STEPS: dict[str, int] = {

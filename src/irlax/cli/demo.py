@@ -34,8 +34,8 @@ from irlax.report import (
     write_metrics,
     write_summary,
 )
-from irlax.rl.planning import soft_value_iteration
-from irlax.rl.sampling import sample_trajectories
+from irlax.tabular.planning import soft_value_iteration
+from irlax.tabular.sampling import sample_trajectories
 
 
 def timed(fn, *args):

@@ -52,7 +52,7 @@ from irlax.report import (
     write_metrics,
     write_summary,
 )
-from irlax.rl.sampling import sample_trajectories
+from irlax.tabular.sampling import sample_trajectories
 
 WORLDS = ("objectworld", "binaryworld", "gridworld", "cliffworld", "random")
 

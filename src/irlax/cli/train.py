@@ -48,6 +48,18 @@ from irlax.data.demos import Demonstrations, flatten, load_demonstrations, subse
 from irlax.envs.control import ENV_BUILDERS, ControlEnv, make_env
 from irlax.envs.true_rewards import is_constant_reward, true_reward_fn
 from irlax.errors import IrlaxError
+from irlax.learners.registry import (
+    LEARNERS,
+    Learner,
+    evaluate_policies,
+    get_learner,
+    make_learner_config,
+    normalized_return,
+    policy_episodes,
+    random_act,
+    random_return,
+)
+from irlax.learners.sac import PRESET_STEPS as SAC_PRESET_STEPS
 from irlax.metrics.reward import (
     Coverage,
     TransitionBatch,
@@ -67,19 +79,7 @@ from irlax.report import (
     write_metrics,
     write_summary,
 )
-from irlax.rl import experts
-from irlax.rl.learners import (
-    LEARNERS,
-    Learner,
-    evaluate_policies,
-    get_learner,
-    make_learner_config,
-    normalized_return,
-    policy_episodes,
-    random_act,
-    random_return,
-)
-from irlax.rl.sac import PRESET_STEPS as SAC_PRESET_STEPS
+from irlax.run import experts
 from irlax.settings import apply_overrides
 
 CHECKPOINT_CHUNKS = 20
@@ -93,7 +93,7 @@ RANDOM_EPISODES = 32
 REWARD_FILE = "reward.npz"
 
 policy_episodes_jit = jax.jit(policy_episodes, static_argnums=(0, 1, 2, 5, 6))
-""":func:`irlax.rl.learners.policy_episodes` compiled once per policy, environment and count."""
+""":func:`irlax.learners.registry.policy_episodes` compiled once per policy, environment and count."""
 
 
 # ---------------------------------------------------------------------------------------------------------------

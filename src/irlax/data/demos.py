@@ -44,9 +44,9 @@ from flax import struct
 from jax import Array
 
 from irlax.atomic import atomic_save_npz, read_npz
-from irlax.envs.control import ControlEnv
+from irlax.data.transitions import Episodes, Transition
+from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
-from irlax.rl.rollout import Episodes, Transition
 
 FORMAT_VERSION = 1
 ARRAY_KEYS = ("obs", "actions", "next_obs", "rewards", "terminated", "truncated", "log_probs", "mask")
@@ -224,8 +224,9 @@ def validate_demonstration_arrays(
                                  f"[{', '.join(f'{x:g}' for x in low)}] .. [{', '.join(f'{x:g}' for x in high)}]")
 
 
-def from_episodes(episodes: Episodes, env: ControlEnv, expert: dict[str, Any] | None = None) -> Demonstrations:
-    """Demonstrations from :func:`irlax.rl.rollout.rollout_episodes`, trimmed to the longest episode.
+def from_episodes(episodes: Episodes, spec: EnvSpec, expert: dict[str, Any] | None = None) -> Demonstrations:
+    """Demonstrations from episodes of the task ``spec`` (:func:`irlax.learners.rollout.rollout_episodes`), trimmed
+    to the longest episode.
 
     Continuous actions are clipped into the environment's bounds (what it executed).
     ``expert`` is a JSON-able description of the policy that acted.
@@ -233,15 +234,15 @@ def from_episodes(episodes: Episodes, env: ControlEnv, expert: dict[str, Any] | 
     tr, mask = episodes.transitions, np.asarray(episodes.mask)
     length = max(int(mask.sum(axis=1).max()), 1)
     actions = np.asarray(tr.action)
-    if not env.discrete:
-        actions = np.clip(actions, np.asarray(env.action_low), np.asarray(env.action_high))
+    if not spec.discrete:
+        actions = np.clip(actions, np.asarray(spec.action_low), np.asarray(spec.action_high))
     arrays = {
         "obs": tr.obs, "actions": actions, "next_obs": tr.next_obs, "rewards": tr.env_reward,
         "terminated": tr.terminated, "truncated": tr.truncated, "log_probs": tr.log_prob, "mask": mask,
     }
     arrays = {key: np.asarray(value)[:, :length] for key, value in arrays.items()}
     return make_demonstrations(
-        arrays, env_name=env.name, obs_size=env.obs_size, discrete=env.discrete, action_size=env.action_size,
+        arrays, env_name=spec.name, obs_size=spec.obs_size, discrete=spec.discrete, action_size=spec.action_size,
         expert=json.dumps(expert or {}, sort_keys=True),
     )
 
@@ -265,12 +266,12 @@ def _scalar(arrays: dict[str, np.ndarray], key: str, kind: str, path: Path) -> A
     return value.item()
 
 
-def load_demonstrations(path: str | Path, env: ControlEnv | None = None) -> Demonstrations:
+def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations:
     """Load and validate a file written by :func:`save_demonstrations`.
 
     Args:
         path: the ``.npz`` file.
-        env: the environment the demonstrations will be used in; a file whose
+        spec: the task the demonstrations will be used in; a file whose
             observation size, action kind or action size differ, or whose actions
             fall outside its bounds, is refused. (The name may differ: demonstrations
             from ``PointMaze-v0`` serve in ``PointMazeShifted-v0``.)
@@ -278,7 +279,7 @@ def load_demonstrations(path: str | Path, env: ControlEnv | None = None) -> Demo
     Raises:
         IrlaxError: a one-line message naming the problem (missing, empty or corrupt
             file, missing array, wrong shape or dtype, NaN/inf, bad mask, bad range,
-            mismatch with ``env``).
+            mismatch with ``spec``).
     """
     path = Path(path)
     arrays = read_npz(path, "demonstrations")
@@ -293,16 +294,17 @@ def load_demonstrations(path: str | Path, env: ControlEnv | None = None) -> Demo
     obs_size = int(_scalar(arrays, "obs_size", "iu", path))
     discrete = bool(_scalar(arrays, "discrete", "b", path))
     action_size = int(_scalar(arrays, "action_size", "iu", path))
-    if env is not None:
-        if obs_size != env.obs_size or arrays["obs"].shape[-1:] != (env.obs_size,):
+    if spec is not None:
+        if obs_size != spec.obs_size or arrays["obs"].shape[-1:] != (spec.obs_size,):
             raise IrlaxError(f"demonstrations in {path} have observations of size {arrays['obs'].shape[-1]} "
-                             f"({env_name}), but {env.name} has observations of size {env.obs_size}")
-        if discrete != env.discrete or action_size != env.action_size:
+                             f"({env_name}), but {spec.name} has observations of size {spec.obs_size}")
+        if discrete != spec.discrete or action_size != spec.action_size:
             kind = lambda d, s: f"{s} discrete actions" if d else f"{s}-dimensional continuous actions"
             raise IrlaxError(f"demonstrations in {path} have {kind(discrete, action_size)} ({env_name}), "
-                             f"but {env.name} has {kind(env.discrete, env.action_size)}")
+                             f"but {spec.name} has {kind(spec.discrete, spec.action_size)}")
     try:
-        bounds = {} if env is None or env.discrete else {"action_low": env.action_low, "action_high": env.action_high}
+        bounds = {} if spec is None or spec.discrete else {
+            "action_low": spec.action_low, "action_high": spec.action_high}
         validate_demonstration_arrays(
             {key: arrays[key] for key in ARRAY_KEYS}, obs_size=obs_size, discrete=discrete,
             action_size=action_size, **bounds,

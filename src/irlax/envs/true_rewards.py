@@ -1,9 +1,8 @@
 """Each control task's own reward as a pure function of one transition.
 
-:func:`true_reward_fn` gives ``reward(obs [O], action, next_obs [O]) -> []`` for
-every environment of :data:`irlax.envs.control.ENV_BUILDERS`, equal to the reward
-that :meth:`ControlEnv.step <irlax.envs.control.ControlEnv.step>` returns for that
-transition (``next_obs`` is the true successor, not the reset observation). It is
+Each function here is ``reward(obs [O], action, next_obs [O], params) -> []`` for one
+task, equal to the reward that :meth:`JaxEnv.step <irlax.envs.control.JaxEnv.step>`
+returns for that transition (``next_obs`` is the true successor, not the reset observation). It is
 the reference a learned reward is compared with (:mod:`irlax.metrics.reward`).
 
 Derived from the gymnax 1.0.1 sources and :mod:`irlax.envs.point_maze`:
@@ -22,21 +21,19 @@ Derived from the gymnax 1.0.1 sources and :mod:`irlax.envs.point_maze`:
   at the position acted from, ``a`` clipped to ``[-1, 1]^2`` (Fu, Luo & Levine 2018).
 
 The per-task functions take the environment's ``EnvParams`` as their last
-argument; :func:`true_reward_fn` binds it.
+argument; the task table names each task's function and
+:func:`irlax.tasks.true_reward_fn` binds the parameters.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
 from jax import Array
 
-from irlax.envs.control import ControlEnv
-from irlax.envs.point_maze import POINT_MAZE_VARIANTS, maze_reward
-from irlax.errors import IrlaxError
+from irlax.envs.point_maze import maze_reward
 
 TrueRewardFn = Callable[[Array, Array, Array], Array]
 """``reward(obs [O], action, next_obs [O]) -> []``: a reward of one transition."""
@@ -96,47 +93,3 @@ def point_maze_reward(obs: Array, action: Array, next_obs: Array, params: Any) -
     """PointMaze: :func:`irlax.envs.point_maze.maze_reward` of the position acted from and the clipped action."""
     del next_obs
     return maze_reward(obs, jnp.clip(jnp.reshape(action, (2,)), -1.0, 1.0), params)
-
-
-TRUE_REWARDS: dict[str, Callable[[Array, Array, Array, Any], Array]] = {
-    "CartPole-v1": cartpole_reward,
-    "Acrobot-v1": acrobot_reward,
-    "Pendulum-v1": pendulum_reward,
-    "MountainCarContinuous-v0": mountain_car_reward,
-    **{name: point_maze_reward for name in POINT_MAZE_VARIANTS},
-}
-"""Environment name -> its reward ``(obs, action, next_obs, params) -> []``."""
-
-CONSTANT_REWARDS: frozenset[str] = frozenset({"CartPole-v1"})
-"""Environments whose reward is the same on every transition."""
-
-
-def _check_known(env: ControlEnv) -> None:
-    if env.name not in TRUE_REWARDS:
-        raise IrlaxError(f"no true reward for {env.name!r}; known: {', '.join(TRUE_REWARDS)}")
-
-
-def true_reward_fn(env: ControlEnv) -> TrueRewardFn:
-    """The environment's own reward, ``reward(obs [O], action, next_obs [O]) -> []``, with its params bound.
-
-    Equal to the ``reward`` of :meth:`ControlEnv.step` for the same transition (see
-    the module docstring for each task). Pure and jittable; build it once and reuse
-    it where it is a static argument of ``jax.jit`` (each call returns a new object).
-
-    Raises:
-        IrlaxError: an environment without a known reward.
-    """
-    _check_known(env)
-    return functools.partial(TRUE_REWARDS[env.name], params=env.params)
-
-
-def is_constant_reward(env: ControlEnv) -> bool:
-    """Whether the environment's reward is one constant (CartPole's ``+1``), so correlations with it are undefined.
-
-    Acrobot is not: its ``-1`` per step becomes ``0`` on the step that reaches the goal.
-
-    Raises:
-        IrlaxError: an environment without a known reward.
-    """
-    _check_known(env)
-    return env.name in CONSTANT_REWARDS

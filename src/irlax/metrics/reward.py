@@ -73,7 +73,7 @@ class Coverage(NamedTuple):
 def as_transition_batch(batch: Any) -> TransitionBatch:
     """A :class:`TransitionBatch` from a triple ``(obs, action, next_obs)`` or anything with those attributes.
 
-    Accepts e.g. :class:`irlax.rl.rollout.Transition` (extra fields are ignored).
+    Accepts e.g. :class:`irlax.learners.rollout.Transition` (extra fields are ignored).
 
     Raises:
         IrlaxError: neither a triple nor an object with ``obs``, ``action`` and ``next_obs``.

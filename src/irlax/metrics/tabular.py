@@ -17,9 +17,9 @@ from jax import Array
 
 from irlax.data.trajectories import Trajectories, start_distribution, step_counts
 from irlax.envs.tabular import TabularMDP
-from irlax.rl.feature_expectations import feature_expectations
-from irlax.rl.occupancy import occupancy_finite, policy_value
-from irlax.rl.planning import (
+from irlax.tabular.feature_expectations import feature_expectations
+from irlax.tabular.occupancy import occupancy_finite, policy_value
+from irlax.tabular.planning import (
     soft_value_iteration,
     soft_value_iteration_finite,
     value_iteration,

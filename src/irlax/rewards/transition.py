@@ -2,7 +2,7 @@
 
 The one reward/discriminator layer the sample-based IRL algorithms share:
 
-- :class:`TransitionReward`, an (init, apply) pair ``init(key) -> params``,
+- :class:`TransitionReward`, an (init, apply) pair ``init(key, stats) -> params``,
   ``apply(params, obs [O], action) -> []``: an MLP of the state, or of the state
   and the action (one-hot for discrete tasks), with inputs standardised by the
   demonstrations' statistics (frozen, not trained).
@@ -26,9 +26,9 @@ import jax.numpy as jnp
 from jax import Array
 
 from irlax.data.demos import Demonstrations
-from irlax.envs.control import ControlEnv
+from irlax.envs.spec import EnvSpec
+from irlax.nn.networks import MLP
 from irlax.rewards.base import FROZEN
-from irlax.rl.networks import MLP
 
 Params = Any
 
@@ -49,37 +49,37 @@ def demo_input_stats(demos: Demonstrations) -> InputStats:
     return InputStats(mean, jnp.sqrt(var) + 1e-3)
 
 
-def action_features(env: ControlEnv, action: Array) -> Array:
+def action_features(spec: EnvSpec, action: Array) -> Array:
     """An action as network input: one-hot ``[A]`` for discrete tasks, the vector ``[D]`` otherwise."""
-    if env.discrete:
-        return jax.nn.one_hot(action, env.action_size, dtype=jnp.float32)
-    return jnp.asarray(action, jnp.float32).reshape(env.action_size)
+    if spec.discrete:
+        return jax.nn.one_hot(action, spec.action_size, dtype=jnp.float32)
+    return jnp.asarray(action, jnp.float32).reshape(spec.action_size)
 
 
-def reward_inputs(env: ControlEnv, stats: InputStats, obs: Array, action: Array, state_only: bool) -> Array:
+def reward_inputs(spec: EnvSpec, stats: InputStats, obs: Array, action: Array, state_only: bool) -> Array:
     """``[F]`` inputs of a reward network: the standardised observation, then the action unless ``state_only``."""
     stats = jax.lax.stop_gradient(stats)
     x = (obs - stats.mean) / stats.std
-    return x if state_only else jnp.concatenate([x, action_features(env, action)])
+    return x if state_only else jnp.concatenate([x, action_features(spec, action)])
 
 
 class TransitionReward(NamedTuple):
-    """An (init, apply) pair: ``init(key) -> params``, ``apply(params, obs [O], action) -> []``.
+    """An (init, apply) pair: ``init(key, stats) -> params``, ``apply(params, obs [O], action) -> []``.
 
     Attributes:
-        init: fresh parameters (the frozen input statistics under :data:`irlax.rewards.base.FROZEN`).
+        init: fresh parameters, with the input statistics ``stats`` (an :class:`InputStats`, e.g.
+            :func:`demo_input_stats`) kept frozen under :data:`irlax.rewards.base.FROZEN`.
         apply: the reward (or logit) of one state, or state-action.
         state_only: whether ``apply`` ignores the action.
     """
 
-    init: Callable[[Array], Params]
+    init: Callable[[Array, InputStats], Params]
     apply: Callable[[Params, Array, Array], Array]
     state_only: bool
 
 
 def mlp_transition_reward(
-    env: ControlEnv,
-    stats: InputStats,
+    spec: EnvSpec,
     hidden: Sequence[int] = (64, 64),
     activation: str = "tanh",
     state_only: bool = False,
@@ -87,20 +87,19 @@ def mlp_transition_reward(
     """An MLP reward ``r(s)`` or ``r(s, a)`` over standardised inputs.
 
     Args:
-        env: the task (observation and action sizes).
-        stats: input standardisation (see :func:`demo_input_stats`), kept frozen in the params.
+        spec: the task (observation and action sizes).
         hidden: hidden-layer widths.
-        activation: a key of :data:`irlax.rl.networks.ACTIVATIONS`.
+        activation: a key of :data:`irlax.nn.networks.ACTIVATIONS`.
         state_only: a reward of the state alone (AIRL's disentangled reward).
     """
     net = MLP(tuple(hidden), 1, activation)
-    example = jnp.zeros(env.obs_size + (0 if state_only else env.action_size), jnp.float32)
+    example = jnp.zeros(spec.obs_size + (0 if state_only else spec.action_size), jnp.float32)
 
-    def init(key: Array) -> dict:
+    def init(key: Array, stats: InputStats) -> dict:
         return {"net": net.init(key, example), FROZEN: stats}
 
     def apply(params: dict, obs: Array, action: Array) -> Array:
-        x = reward_inputs(env, params[FROZEN], obs, action, state_only)
+        x = reward_inputs(spec, params[FROZEN], obs, action, state_only)
         return net.apply(params["net"], x)[0]
 
     return TransitionReward(init, apply, state_only)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from irlax.envs.tabular import TabularMDP, state_action_reward
-from irlax.rl.planning import (
+from irlax.tabular.planning import (
     DEFAULT_MAX_ITERATIONS,
     DEFAULT_TOLERANCE,
     expected_next_value,

@@ -25,8 +25,8 @@ from jax import Array
 
 from irlax.data.trajectories import Trajectories, start_distribution
 from irlax.envs.tabular import TabularMDP
-from irlax.rl.occupancy import occupancy_discounted, occupancy_finite
-from irlax.rl.planning import DEFAULT_TOLERANCE
+from irlax.tabular.occupancy import occupancy_discounted, occupancy_finite
+from irlax.tabular.planning import DEFAULT_TOLERANCE
 
 
 def feature_expectations(features: Array, sa_measure: Array) -> Array:

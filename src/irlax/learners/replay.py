@@ -1,6 +1,6 @@
 """A fixed-capacity circular replay buffer as a pytree, for off-policy learners (SAC).
 
-The buffer holds any pytree of arrays (a :class:`~irlax.rl.rollout.Transition`,
+The buffer holds any pytree of arrays (a :class:`~irlax.learners.rollout.Transition`,
 say) with a leading ``[capacity]`` axis on every leaf. Writes go round in a
 circle, overwriting the oldest entries once the buffer is full; minibatches are
 drawn uniformly, with replacement, from the filled part (as in DQN, Mnih et al.

@@ -22,13 +22,8 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from irlax.envs.control import ControlEnv, reset_batch, step_batch
-
-RewardFn = Callable[[Any, Array, Array, Array, Array], Array]
-"""``reward_fn(reward_params, obs [O], action, next_obs [O], terminated []) -> reward []``: a learned reward.
-
-``terminated`` (bool) says ``next_obs`` is terminal: a reward with a potential term, such as AIRL's
-``g(s) + gamma h(s') - h(s)``, needs it to give a terminal state the potential 0."""
+from irlax.data.transitions import Episodes, RewardFn, Transition
+from irlax.envs.control import JaxEnv, reset_batch, step_batch
 
 ActFn = Callable[[Array, Array], tuple[Array, Array]]
 """``act(key, obs [O]) -> (action, log_prob [])``: a policy with its parameters bound."""
@@ -77,31 +72,7 @@ class EpisodeStats(NamedTuple):
         return jnp.where(self.count > 0, self.return_sum / jnp.maximum(self.count, 1.0), jnp.nan)
 
 
-class Transition(NamedTuple):
-    """Transitions of ``E`` environments (leaves ``[E, ...]``; ``[T, E, ...]`` after a scan).
-
-    Attributes:
-        obs: ``[O]`` observation acted on.
-        action: the action taken (``int32 []`` or ``[D]``).
-        reward: the reward the learner optimises (learned if a ``reward_fn`` was given).
-        env_reward: the environment's true reward.
-        next_obs: ``[O]`` the true successor observation.
-        terminated: bool, the episode ended in a terminal state (no bootstrap).
-        truncated: bool, the time limit ended the episode (bootstrap from ``next_obs``).
-        log_prob: the acting policy's log-probability of ``action``.
-    """
-
-    obs: Array
-    action: Array
-    reward: Array
-    env_reward: Array
-    next_obs: Array
-    terminated: Array
-    truncated: Array
-    log_prob: Array
-
-
-def init_envs(env: ControlEnv, key: Array, num_envs: int) -> EnvCarry:
+def init_envs(env: JaxEnv, key: Array, num_envs: int) -> EnvCarry:
     """``num_envs`` fresh episodes."""
     obs, state = reset_batch(env, key, num_envs)
     zeros = jnp.zeros((num_envs,), jnp.float32)
@@ -120,7 +91,7 @@ def learner_rewards(
 
 
 def step_envs(
-    env: ControlEnv,
+    env: JaxEnv,
     carry: EnvCarry,
     key: Array,
     action: Array,
@@ -154,30 +125,10 @@ def step_envs(
     return new_carry, transition, stats
 
 
-class Episodes(NamedTuple):
-    """Whole episodes padded to the time limit ``T`` (leaves ``[N, T, ...]``).
-
-    Attributes:
-        transitions: a :class:`Transition` per step (``[N, T, ...]``).
-        mask: ``[N, T]`` bool, true on the steps of each episode (a prefix).
-    """
-
-    transitions: Transition
-    mask: Array
-
-    def returns(self) -> Array:
-        """``[N]`` true return of each episode."""
-        return jnp.sum(jnp.where(self.mask, self.transitions.env_reward, 0.0), axis=1)
-
-    def lengths(self) -> Array:
-        """``[N]`` number of steps of each episode."""
-        return jnp.sum(self.mask, axis=1)
-
-
-def rollout_episodes(env: ControlEnv, act: ActFn, key: Array, num_episodes: int) -> Episodes:
+def rollout_episodes(env: JaxEnv, act: ActFn, key: Array, num_episodes: int) -> Episodes:
     """Run ``num_episodes`` episodes of the policy ``act`` in parallel, each to its end.
 
-    Every episode runs ``env.max_steps`` steps; the steps after its first
+    Every episode runs ``env.spec.max_steps`` steps; the steps after its first
     ``terminated`` or ``truncated`` are masked out.
     """
     reset_key, run_key = jax.random.split(key)
@@ -192,6 +143,6 @@ def rollout_episodes(env: ControlEnv, act: ActFn, key: Array, num_episodes: int)
         done = jnp.logical_or(transition.terminated, transition.truncated)
         return (carry, alive & ~done), (transition, alive)
 
-    _, (transitions, mask) = jax.lax.scan(one_step, (carry, alive), jax.random.split(run_key, env.max_steps))
+    _, (transitions, mask) = jax.lax.scan(one_step, (carry, alive), jax.random.split(run_key, env.spec.max_steps))
     swap = lambda x: jnp.swapaxes(x, 0, 1)
     return Episodes(jax.tree.map(swap, transitions), swap(mask))

@@ -1,0 +1,175 @@
+"""How well a control-task run did: its policy's true return, its reward against the true one, re-optimisation.
+
+For an :class:`~irlax.algorithms.base.Algorithm` trained on a control task, for all
+seeds at once (states and reward parameters with a leading ``[K]`` axis):
+
+- :func:`policy_returns`: the imitation policy's mean true return per seed;
+- :func:`reward_comparison`: the Pearson correlation of the learned reward with the
+  task's true one on expert and on random-policy transitions, and their EPIC
+  distance (:mod:`irlax.metrics.reward`); NaN where the true reward is constant;
+- :func:`reoptimize`: a fresh learner trained on each seed's frozen learned reward
+  (the "...and then use it to learn pi*" of IRL), in the task the reward was
+  learned in or another one with the same spaces (transfer), and its true return.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from irlax import tasks
+from irlax.algorithms.base import Algorithm
+from irlax.data.demos import Demonstrations, flatten
+from irlax.data.transitions import Episodes
+from irlax.envs.control import JaxEnv
+from irlax.errors import IrlaxError
+from irlax.learners import base
+from irlax.learners.base import Learner
+from irlax.learners.evaluation import RandomPolicy, evaluate_policies, policy_episodes_jit
+from irlax.learners.registry import make_learner
+from irlax.metrics.reward import (
+    Coverage,
+    TransitionBatch,
+    batch_rewards,
+    coverage_epic_distance,
+    coverage_samples,
+    pearson_correlation,
+)
+
+METRIC_TRANSITIONS = 512
+"""Expert and random-policy transitions (each) the reward is compared with the true one on."""
+EPIC_SAMPLES = 128
+"""State and action samples of EPIC's canonicalisation."""
+RANDOM_EPISODES = 32
+"""Episodes of the random policy drawn for the reward comparison."""
+
+
+def policy_returns(algo: Algorithm, states: Any, data: Any, key: Array, episodes: int,
+                   deterministic: bool = True) -> np.ndarray:
+    """``[K]`` mean true return of each seed's imitation policy over ``episodes`` episodes of ``algo.env``."""
+    if algo.env is None or algo.act is None:
+        raise IrlaxError(f"{algo.name} has no policy to run in a control task")
+    params = jax.vmap(algo.policy, in_axes=(0, None))(states, data)
+    return np.asarray(evaluate_policies(algo.act, algo.env, params, key, episodes, deterministic)).mean(axis=1)
+
+
+def masked_transitions(episodes: Episodes) -> TransitionBatch:
+    """The real steps of padded episodes as one batch."""
+    mask = np.asarray(episodes.mask)
+    tr = episodes.transitions
+    return TransitionBatch(*(jnp.asarray(np.asarray(x)[mask]) for x in (tr.obs, tr.action, tr.next_obs)))
+
+
+def take(batch: TransitionBatch, count: int, rng: np.random.Generator) -> TransitionBatch:
+    """``count`` transitions of ``batch`` without replacement (all of them when it has no more)."""
+    size = batch.obs.shape[0]
+    if size <= count:
+        return batch
+    index = np.sort(rng.choice(size, count, replace=False))
+    return TransitionBatch(*(x[index] for x in batch))
+
+
+def reward_discount(algo: Algorithm) -> float:
+    """The discount the learned reward is compared under: the algorithm's ``gamma``, else its learner's."""
+    gamma = getattr(algo.config, "gamma", None)
+    if gamma is not None:
+        return gamma
+    return algo.learner.config.gamma if algo.learner is not None else 0.99
+
+
+@functools.partial(jax.jit, static_argnames=("algo",))
+def _comparison(algo: Algorithm, params: Any, expert: TransitionBatch, random: TransitionBatch,
+                coverage: Coverage) -> Array:
+    """Per-seed ``[K, 3]``: rho on expert transitions, rho on random ones, EPIC distance."""
+    true_fn = tasks.true_reward_fn(algo.env)
+    gamma = reward_discount(algo)
+
+    def per_seed(seed_params: Any) -> Array:
+        # the transition's own reward: the learned absorbing-state value of terminal steps is left out
+        learned = lambda obs, action, next_obs: algo.reward_fn(seed_params, obs, action, next_obs, jnp.bool_(False))
+        rho = lambda batch: pearson_correlation(batch_rewards(learned, batch), batch_rewards(true_fn, batch))
+        return jnp.stack([rho(expert), rho(random), coverage_epic_distance(learned, true_fn, coverage, gamma)])
+
+    return jax.vmap(per_seed)(params)
+
+
+def reward_comparison(algo: Algorithm, reward_params: Any, demos: Demonstrations, key: Array) -> dict[str, Any]:
+    """Per-seed Pearson correlations (expert, random transitions) and EPIC distance of learned vs true reward.
+
+    Returns:
+        ``{"pearson_expert": [K], "pearson_random": [K], "epic": [K], "transitions": n}``, or NaNs and a
+        ``"note"`` when the task's true reward is constant.
+    """
+    if algo.reward_fn is None or algo.env is None:
+        raise IrlaxError(f"{algo.name} learns no reward of a control task")
+    seeds = jax.tree.leaves(reward_params)[0].shape[0]
+    nan = [math.nan] * seeds
+    env = algo.env
+    if tasks.is_constant_reward(env):
+        note = f"{env.name}'s true reward is constant: correlations and EPIC distance are undefined"
+        return {"pearson_expert": nan, "pearson_random": nan, "epic": nan, "note": note}
+    episode_key, sample_key, coverage_key = jax.random.split(key, 3)
+    rng = np.random.default_rng(int(jax.random.randint(sample_key, (), 0, 2**31 - 1)))
+    random_episodes = policy_episodes_jit(RandomPolicy(env.spec), env, None, episode_key, RANDOM_EPISODES, False)
+    expert = flatten(demos)
+    expert_batch = TransitionBatch(expert.obs, expert.action, expert.next_obs)
+    random_batch = masked_transitions(random_episodes)
+    count = min(METRIC_TRANSITIONS, expert_batch.obs.shape[0], random_batch.obs.shape[0])
+    expert_batch, random_batch = take(expert_batch, count, rng), take(random_batch, count, rng)
+    coverage = coverage_samples(coverage_key, [expert_batch, random_batch], EPIC_SAMPLES)
+    values = np.asarray(_comparison(algo, reward_params, expert_batch, random_batch, coverage), float)
+    return {"pearson_expert": values[:, 0].tolist(), "pearson_random": values[:, 1].tolist(),
+            "epic": values[:, 2].tolist(), "transitions": int(count)}
+
+
+@functools.partial(jax.jit, static_argnames=("learner", "env", "steps", "reward_fn"))
+def _reoptimize(learner: Learner, env: JaxEnv, steps: int, reward_fn: Any, keys: Array, params: Any) -> Any:
+    train = lambda key, seed_params: base.train(learner, env, key, steps, reward_fn, seed_params)[0]
+    return jax.vmap(train)(keys, params)
+
+
+def reoptimize(
+    algo: Algorithm, reward_params: Any, key: Array, steps: int, env: JaxEnv | None = None,
+    learner_config: Any = None,
+) -> tuple[Learner, Any]:
+    """Train a fresh learner per seed for ``steps`` steps on that seed's frozen learned reward.
+
+    Args:
+        algo: the algorithm whose learned reward (``algo.reward_fn``) is re-optimised.
+        reward_params: the seeds' reward parameters (leaves ``[K, ...]``).
+        key: seed ``k`` trains with ``split(key, K)[k]``.
+        steps: environment steps of each learner.
+        env: the task to re-optimise in (transfer; default the one the reward was learned in). Its spaces
+            must be those of ``algo.env``.
+        learner_config: the learner's config (default the algorithm's learner's config, or PPO's / SAC's tuned
+            config for ``env`` with the same learner when ``env`` differs).
+
+    Returns:
+        the learner (bound to ``env``) and its states (leaves ``[K, ...]``).
+    """
+    if algo.reward_fn is None or algo.env is None or algo.learner is None:
+        raise IrlaxError(f"{algo.name} has no learned reward to re-optimise")
+    env = env or algo.env
+    if not env.spec.same_spaces(algo.env.spec):
+        raise IrlaxError(f"the reward learned in {algo.env.name} ({algo.env.spec.describe()}) doesn't fit "
+                         f"{env.name} ({env.spec.describe()})")
+    if learner_config is None:
+        learner_config = (algo.learner.config if env.name == algo.env.name
+                          else tasks.learner_config(env.name, algo.learner.name))
+    learner = make_learner(learner_config, env.spec)
+    seeds = jax.tree.leaves(reward_params)[0].shape[0]
+    states = _reoptimize(learner, env, steps, algo.reward_fn, jax.random.split(key, seeds), reward_params)
+    return learner, jax.block_until_ready(states)
+
+
+def learner_returns(learner: Learner, env: JaxEnv, states: Any, key: Array, episodes: int,
+                    deterministic: bool = True) -> np.ndarray:
+    """``[K]`` mean true return of each seed's learner policy (states leaves ``[K, ...]``)."""
+    params = jax.vmap(learner.policy_params)(states.agent)
+    return np.asarray(evaluate_policies(learner, env, params, key, episodes, deterministic)).mean(axis=1)

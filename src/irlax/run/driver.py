@@ -1,0 +1,256 @@
+"""The one run driver: an algorithm (or a learner) for many seeds at once, in chunks, with checkpoints.
+
+:class:`Driver` runs any :class:`~irlax.algorithms.base.Algorithm` (tabular IRL,
+behavioural cloning, GCL, GAIL, AIRL; an expert's learner through
+:func:`irlax.run.experts.expert_program`) for ``K`` seeds:
+
+- seeds are batched: ``init`` and ``update`` are ``jax.vmap``-ed over states and
+  jitted, with the data a traced argument shared by all seeds;
+- the run advances in chunks of ``every`` steps, each chunk ending at a multiple
+  of ``every`` (so a resumed run replays the chunks of an uninterrupted one and
+  ends exactly where it would), with a callback after each chunk (progress bars,
+  checkpoints);
+- each program (``init``, and ``update`` of a chunk size) is compiled once per
+  driver, ahead of time, with the compile time measured apart;
+- :meth:`Driver.save` and :meth:`Driver.load` checkpoint the state, the steps done,
+  the metrics so far and the seconds, atomically.
+
+An algorithm that is not jittable (a solver in its loop: apprenticeship learning)
+runs its seeds one after another, each to its end, its per-step metrics padded
+with NaN to the longest seed's; it has no checkpoints.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from irlax.algorithms.base import Algorithm
+from irlax.errors import IrlaxError
+from irlax.report.checkpoint import load_pytree, save_pytree
+
+METRIC = "metric_"
+"""Prefix of the metric arrays in a checkpoint."""
+
+
+def flat_metrics(metrics: Any) -> dict[str, Any]:
+    """A metrics NamedTuple (possibly nested, e.g. a learner's loss record) as a flat dict by field name.
+
+    A nested field whose name is already taken is prefixed with its parent's name.
+    """
+    out: dict[str, Any] = {}
+    for name, value in metrics._asdict().items():
+        items = flat_metrics(value).items() if hasattr(value, "_asdict") else [(name, value)]
+        for key, leaf in items:
+            out[f"{name}_{key}" if key in out else key] = leaf
+    return out
+
+
+def pad_and_stack(results: list[Any]) -> Any:
+    """Stack per-seed result pytrees along a new axis 0, padding leaves of differing shapes with NaN.
+
+    Runs that stopped after different numbers of steps give per-step arrays of different lengths;
+    the stacked array has the longest, NaN after each run's end.
+    """
+
+    def stack(*leaves: Any) -> np.ndarray:
+        arrays = [np.asarray(x) for x in leaves]
+        shape = np.max([a.shape for a in arrays], axis=0) if arrays[0].ndim else ()
+        if all(a.shape == tuple(shape) for a in arrays):
+            return np.stack(arrays)
+        padded = [np.pad(a.astype(float), [(0, n - k) for n, k in zip(shape, a.shape, strict=True)],
+                         constant_values=np.nan) for a in arrays]
+        return np.stack(padded)
+
+    return jax.tree.map(stack, *results)
+
+
+@dataclass
+class Progress:
+    """Where a multi-seed run stands.
+
+    Attributes:
+        state: the seeds' states, leaves ``[K, ...]`` (a list of per-seed states for a non-jittable program).
+        done: steps done.
+        metrics: the per-step metrics so far by flat name, each ``[K, done]``.
+        seconds: wall-clock seconds of the run so far (compilation included).
+        compile_seconds: of which compiling.
+        records: a non-jittable program's per-seed metric records (unpadded), ``None`` otherwise.
+    """
+
+    state: Any
+    done: int
+    metrics: dict[str, np.ndarray]
+    seconds: float = 0.0
+    compile_seconds: float = 0.0
+    records: list[Any] | None = None
+
+
+@dataclass
+class Driver:
+    """Runs ``program`` on ``data`` for ``seeds`` seeds at once (see the module docstring).
+
+    Attributes:
+        program: the algorithm (or expert program) to run.
+        data: what it trains on (demonstrations, :class:`~irlax.algorithms.base.TabularData`, or ``None``).
+        seeds: how many seeds (``K``).
+        compiles: how many times each program was compiled, by ``"init"`` / ``"update-N"`` (each is 1).
+    """
+
+    program: Algorithm
+    data: Any
+    seeds: int
+    compiles: collections.Counter = field(default_factory=collections.Counter)
+    _executables: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise IrlaxError(f"seeds must be at least 1, got {self.seeds}")
+
+    # -- compiled programs ---------------------------------------------------------------------------------
+
+    def _compiled(self, name: str, build: Callable[[], Callable], *args: Any) -> tuple[Callable, float]:
+        """The executable ``name`` for ``args`` (compiled on first use; the compile time returned)."""
+        signature = (name, jax.tree.structure(args),
+                     tuple((np.shape(x), np.dtype(x.dtype).str) for x in jax.tree.leaves(args)))
+        if signature in self._executables:
+            return self._executables[signature], 0.0
+        start = time.perf_counter()
+        executable = jax.jit(build()).lower(*args).compile()
+        self._executables[signature] = executable
+        self.compiles[name] += 1
+        return executable, time.perf_counter() - start
+
+    def _init_fn(self) -> Callable:
+        program = self.program
+        return jax.vmap(lambda key, data: program.init(key, data), in_axes=(0, None))
+
+    def _update_fn(self, steps: int) -> Callable:
+        program = self.program
+        return jax.vmap(lambda state, data: program.update(state, data, steps), in_axes=(0, None))
+
+    # -- running -------------------------------------------------------------------------------------------
+
+    def keys(self, key: Array) -> Array:
+        """The seeds' keys: seed ``k`` runs with ``split(key, K)[k]``."""
+        return jax.random.split(key, self.seeds)
+
+    def start(self, key: Array) -> Progress:
+        """Fresh states, one per seed, no steps done."""
+        keys = self.keys(key)
+        start = time.perf_counter()
+        if not self.program.jittable:
+            states = [self.program.init(k, self.data) for k in keys]
+            return Progress(states, 0, {}, time.perf_counter() - start)
+        init, compiled = self._compiled("init", self._init_fn, keys, self.data)
+        state = jax.block_until_ready(init(keys, self.data))
+        return Progress(state, 0, {}, time.perf_counter() - start, compiled)
+
+    def template(self) -> Any:
+        """Zeros shaped like the seeds' states (nothing is run): what :meth:`load` reads a checkpoint into."""
+        keys = self.keys(jax.random.PRNGKey(0))
+        shapes = jax.eval_shape(self._init_fn(), keys, self.data)
+        return jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+
+    def advance(self, progress: Progress, steps: int) -> Progress:
+        """``steps`` more steps of every seed (one compiled call; compiled once per chunk size)."""
+        if not self.program.jittable:
+            raise IrlaxError(f"{self.program.name} is not jittable: run it with Driver.run (seeds in turn)")
+        start = time.perf_counter()
+        update, compiled = self._compiled(f"update-{steps}", lambda: self._update_fn(steps), progress.state,
+                                          self.data)
+        state, metrics = update(progress.state, self.data)
+        state = jax.block_until_ready(state)
+        seconds = time.perf_counter() - start
+        new = {name: np.asarray(value) for name, value in flat_metrics(metrics).items()}
+        joined = {name: np.concatenate([progress.metrics[name], value], axis=1) if name in progress.metrics
+                  else value for name, value in new.items()}
+        return Progress(state, progress.done + steps, joined, progress.seconds + seconds,
+                        progress.compile_seconds + compiled)
+
+    def run(
+        self,
+        progress: Progress,
+        total: int,
+        every: int | None = None,
+        on_chunk: Callable[[Progress], None] | None = None,
+    ) -> Progress:
+        """Advance ``progress`` to ``total`` steps in chunks of ``every`` (all at once when ``None``).
+
+        Chunks end at multiples of ``every`` (the last one may be shorter), so a resumed run replays the
+        chunks of an uninterrupted one. ``on_chunk`` is called after each chunk (after each seed for a
+        non-jittable program).
+        """
+        if total < 0:
+            raise IrlaxError(f"the number of steps must be non-negative, got {total}")
+        if not self.program.jittable:
+            return self._run_in_turn(progress, total, on_chunk)
+        every = every or max(total, 1)
+        if every < 1:
+            raise IrlaxError(f"the chunk size must be at least 1, got {every}")
+        while progress.done < total:
+            size = min(every - progress.done % every, total - progress.done)
+            progress = self.advance(progress, size)
+            if on_chunk is not None:
+                on_chunk(progress)
+        return progress
+
+    def _run_in_turn(self, progress: Progress, total: int, on_chunk: Callable[[Progress], None] | None) -> Progress:
+        start = time.perf_counter()
+        states, records = [], []
+        for k, state in enumerate(progress.state):
+            state, record = self.program.update(state, self.data, total - progress.done)
+            states.append(state)
+            records.append(record)
+            if on_chunk is not None:
+                on_chunk(Progress(states + list(progress.state[k + 1:]), progress.done, {}))
+        stacked = pad_and_stack([flat_metrics(r) for r in records]) if records else {}
+        return Progress(states, total, {k: np.asarray(v) for k, v in stacked.items()},
+                        progress.seconds + time.perf_counter() - start, progress.compile_seconds, records)
+
+    def result(self, progress: Progress) -> Any:
+        """The seeds' results, ``program.result`` of each (leaves ``[K, ...]``); the states when it has none."""
+        result = self.program.result
+        if result is None:
+            return progress.state
+        if not self.program.jittable:
+            records = progress.records or []
+            return pad_and_stack([result(s, self.data, r) for s, r in zip(progress.state, records, strict=True)])
+        record = self.program.metrics(**{name: progress.metrics[name] for name in self.program.metrics._fields})
+        finish = jax.jit(jax.vmap(lambda s, d, m: result(s, d, m), in_axes=(0, None, 0)))
+        return finish(progress.state, self.data, record)
+
+    # -- checkpoints ---------------------------------------------------------------------------------------
+
+    def save(self, path: str | Path, progress: Progress) -> None:
+        """Checkpoint ``progress`` (state, steps done, metrics, seconds) to ``path`` atomically."""
+        if not self.program.jittable:
+            raise IrlaxError(f"{self.program.name} runs its seeds in turn and has no checkpoints")
+        metrics = {f"{METRIC}{k}": np.asarray(v) for k, v in progress.metrics.items()}
+        save_pytree(path, progress.state, done=np.int64(progress.done), seconds=np.float64(progress.seconds),
+                    compile_seconds=np.float64(progress.compile_seconds), **metrics)
+
+    def load(self, path: str | Path) -> Progress:
+        """The checkpointed :class:`Progress` at ``path``, shaped like this driver's states.
+
+        Raises:
+            IrlaxError: a missing, corrupt or mismatched checkpoint.
+        """
+        state, extra = load_pytree(path, self.template())
+        if "done" not in extra:
+            raise IrlaxError(f"checkpoint {path} lacks the count of steps done")
+        done = int(extra["done"])
+        metrics = {k[len(METRIC):]: np.asarray(v) for k, v in extra.items() if k.startswith(METRIC)}
+        if done < 0 or any(v.ndim < 2 or v.shape[:2] != (self.seeds, done) for v in metrics.values()):
+            raise IrlaxError(f"checkpoint {path} is inconsistent (steps done {done}, metrics of other sizes)")
+        return Progress(jax.tree.map(jnp.asarray, state), done, metrics, float(extra.get("seconds", 0.0)),
+                        float(extra.get("compile_seconds", 0.0)))
