@@ -48,8 +48,9 @@ from bench_machine import machine_info, machine_line
 from jax import Array
 from rich.console import Console
 
+from irlax.algorithms.base import TabularData
 from irlax.algorithms.deep_maxent import deep_reward_model
-from irlax.algorithms.registry import get_algorithm
+from irlax.algorithms.registry import get_algorithm_kind, make_algorithm
 from irlax.algorithms.tabular_fit import TabularIRLResult
 from irlax.atomic import atomic_write_json, atomic_write_text
 from irlax.data.trajectories import Trajectories
@@ -217,11 +218,16 @@ class Method(NamedTuple):
 
 def make_method(name: str, iterations: int | None) -> Method:
     """Algorithm ``name`` (registry name) with its default config, ``iterations`` overridden if given."""
-    algorithm = get_algorithm(name)
-    config = algorithm.config()
+    config = get_algorithm_kind(name, "tabular").config()
     if iterations is not None:
         config = replace(config, iterations=iterations)
-    fit = lambda key, mdp, demos: algorithm.fit(config, key, mdp, demos)
+    algorithm = make_algorithm(name, config)
+
+    def fit(key: Array, mdp: TabularMDP, demos: Trajectories) -> TabularIRLResult:
+        data = TabularData(mdp, demos)
+        state, metrics = algorithm.update(algorithm.init(key, data), data, algorithm.num_steps)
+        return algorithm.result(state, data, metrics)
+
     if name == "deep-maxent":
         return Method(name, config, fit, lambda mdp: deep_reward_model(config, mdp))
     return Method(name, config, fit, lambda mdp: linear_reward())

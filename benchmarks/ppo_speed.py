@@ -2,14 +2,14 @@
 
 Measures, in one run on one machine (see ``--help``):
 
-a. Environment steps per second of training: irlax PPO (``ppo_preset("CartPole-v1")``: 16
-   environments x 128 steps, 4 epochs, minibatches of 64, separate 64 x 64 tanh actor and
-   critic; whole iterations in one jitted ``lax.scan``, timed after a compiling call) and SB3 PPO
-   with the same setting (``benchmarks/sb3_ppo_cartpole.py``, run in its own virtual environment
-   ``benchmarks/.venv-sb3``, created here with ``torch==2.13.0`` (a CPU build),
-   ``stable-baselines3`` and ``gymnasium`` if missing). Goal: irlax at least 10x SB3.
-b. Eight seeds of a 500k-step training run (``update`` after each seed's ``init``) in one
-   ``jax.vmap`` against one seed. Goal: at most 3x the wall-clock.
+a. Environment steps per second of training: irlax PPO (the task table's config,
+   ``learner_config("CartPole-v1", "ppo")``: 16 environments x 128 steps, 4 epochs, minibatches
+   of 64, separate 64 x 64 tanh actor and critic; whole iterations in one jitted ``lax.scan``,
+   timed after a compiling call) and SB3 PPO with the same setting (``benchmarks/sb3_ppo_cartpole.py``,
+   run in its own virtual environment ``benchmarks/.venv-sb3``, created here with ``torch==2.13.0``
+   (a CPU build), ``stable-baselines3`` and ``gymnasium`` if missing). Goal: irlax at least 10x SB3.
+b. Eight seeds of a 500k-step training run (``base.update`` after each seed's ``base.init_state``)
+   in one ``jax.vmap`` against one seed. Goal: at most 3x the wall-clock.
 c. Learning: the same eight runs reach a mean return of 475 within 500k steps. Reported per seed:
    the first iteration whose ended episodes average >= 475, the first at which the last five
    iterations' averages all are >= 475, and the mean return of 16 evaluation episodes of the
@@ -37,9 +37,11 @@ import jax
 import numpy as np
 from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, wall, write_report
 
-from irlax.envs.control import ControlEnv, make_env
-from irlax.learners import ppo
-from irlax.learners.rollout import rollout_episodes
+from irlax.envs.control import JaxEnv
+from irlax.learners import base, ppo
+from irlax.learners.base import Learner, LearnerState
+from irlax.learners.evaluation import evaluate_policies
+from irlax.tasks import learner_config, make_env
 
 ENV_NAME = "CartPole-v1"
 SB3_VENV = ROOT / "benchmarks" / ".venv-sb3"
@@ -74,7 +76,7 @@ def ensure_sb3_venv() -> Path:
 def measure_sb3(steps: int, repeats: int) -> dict[str, Any]:
     """SB3's steps per second, from ``sb3_ppo_cartpole.py`` run in its own environment."""
     python = ensure_sb3_venv()
-    config = ppo.ppo_preset(ENV_NAME)
+    config = learner_config(ENV_NAME, "ppo")
     command = [
         str(python),
         str(SB3_SCRIPT),
@@ -89,13 +91,18 @@ def measure_sb3(steps: int, repeats: int) -> dict[str, Any]:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def measure_irlax_speed(env: ControlEnv, iterations: int, repeats: int) -> dict[str, Any]:
+def make_learner(env: JaxEnv) -> Learner:
+    """PPO with the task table's config for ``ENV_NAME``."""
+    return ppo.make_ppo(learner_config(ENV_NAME, "ppo"), env.spec)
+
+
+def measure_irlax_speed(env: JaxEnv, iterations: int, repeats: int) -> dict[str, Any]:
     """irlax's training steps per second: ``update_jit`` for ``iterations`` iterations, after a compiling call."""
-    config = ppo.ppo_preset(ENV_NAME)
-    state = ppo.init_jit(config, env, jax.random.PRNGKey(0))
-    compile_s = wall(lambda: ppo.update_jit(config, env, state, iterations))
-    seconds = [wall(lambda: ppo.update_jit(config, env, state, iterations)) for _ in range(repeats)]
-    steps = iterations * ppo.steps_per_iteration(config)
+    learner = make_learner(env)
+    state = base.init_state_jit(learner, env, jax.random.PRNGKey(0))
+    compile_s = wall(lambda: base.update_jit(learner, env, state, iterations))
+    seconds = [wall(lambda: base.update_jit(learner, env, state, iterations)) for _ in range(repeats)]
+    steps = iterations * learner.steps_per_iteration
     return {
         "steps": steps,
         "seconds": seconds,
@@ -113,27 +120,22 @@ def first_reaching(steps: np.ndarray, returns: np.ndarray, smooth: int) -> int |
     return None
 
 
-def evaluate(config: ppo.PPOConfig, env: ControlEnv, states: ppo.PPOState, key: jax.Array) -> np.ndarray:
+def evaluate(learner: Learner, env: JaxEnv, states: LearnerState, key: jax.Array) -> np.ndarray:
     """``[seeds]`` mean true return of ``EVAL_EPISODES`` episodes of each seed's final stochastic policy."""
-
-    def one(policy: ppo.PolicyParams, seed_key: jax.Array) -> jax.Array:
-        act = lambda k, obs: ppo.act(config, env, policy, k, obs)
-        return rollout_episodes(env, act, seed_key, EVAL_EPISODES).returns().mean()
-
-    keys = jax.random.split(key, SEEDS)
-    return np.asarray(jax.jit(jax.vmap(one))(ppo.policy_params(states), keys))
+    policies = jax.vmap(learner.policy_params)(states.agent)
+    return np.asarray(evaluate_policies(learner, env, policies, key, EVAL_EPISODES).mean(axis=1))
 
 
-def measure_learning(env: ControlEnv, total_steps: int) -> dict[str, Any]:
+def measure_learning(env: JaxEnv, total_steps: int) -> dict[str, Any]:
     """One seed and eight vmapped seeds of ``update`` for ``total_steps``: wall-clock, steps to 475, evaluation."""
-    config = ppo.ppo_preset(ENV_NAME)
+    learner = make_learner(env)
     keys = jax.random.split(jax.random.PRNGKey(2026), SEEDS)
     # each seed initialised on its own, then stacked: only the updates are timed
-    starts = [ppo.init_jit(config, env, key) for key in keys]
+    starts = [base.init_state_jit(learner, env, key) for key in keys]
     stacked = jax.tree.map(lambda *xs: jax.numpy.stack(xs), *starts)
-    iterations = ppo.num_iterations_for(config, total_steps)
-    one = jax.jit(lambda state: ppo.update(config, env, state, iterations))
-    many = jax.jit(jax.vmap(lambda state: ppo.update(config, env, state, iterations)))
+    iterations = learner.iterations_for(total_steps)
+    one = jax.jit(lambda state: base.update(learner, env, state, iterations))
+    many = jax.jit(jax.vmap(lambda state: base.update(learner, env, state, iterations)))
     one_first = wall(lambda: one(starts[0]))  # compiles
     one_s = wall(lambda: one(starts[0]))
     print(f"  one seed {one_s:.1f} s; eight seeds ...", flush=True)
@@ -161,7 +163,7 @@ def measure_learning(env: ControlEnv, total_steps: int) -> dict[str, Any]:
         "mean_sustained_475_steps": float(np.mean(sustained)) if None not in sustained else None,
         "mean_first_475_s": float(np.mean(reached)) / total * one_s if len(reached) == SEEDS else None,
         "final_iteration_returns": np.nan_to_num(returns[:, -1], nan=-1.0).tolist(),
-        "eval_returns": evaluate(config, env, states, jax.random.PRNGKey(7)).tolist(),
+        "eval_returns": evaluate(learner, env, states, jax.random.PRNGKey(7)).tolist(),
     }
 
 
@@ -181,7 +183,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         "## PPO on CartPole-v1: speed against stable-baselines3, seeds in one vmap, learning",
         "",
-        f'Training throughput of irlax PPO (`ppo_preset("CartPole-v1")`) and of stable-baselines3 PPO with '
+        f'Training throughput of irlax PPO (`learner_config("CartPole-v1", "ppo")`) and of stable-baselines3 PPO with '
         f"the same setting: {config['num_envs']} environments x {config['num_steps']} steps per iteration, "
         f"{config['num_epochs']} epochs, minibatches of {config['minibatch_size']}, separate "
         f"{' x '.join(map(str, config['hidden']))} {config['activation']} actor and critic, on the CPU. "
@@ -233,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     out = output_path(args.out, args.quick, DEFAULT_OUT)
     env = make_env(ENV_NAME)
-    config = ppo.ppo_preset(ENV_NAME)
+    config = learner_config(ENV_NAME, "ppo")
     results: dict[str, Any] = {
         **report_header("ppo_speed.py", None if argv is None else list(argv)),
         "config": {**config.__dict__, "hidden": list(config.hidden)},

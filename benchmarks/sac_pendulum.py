@@ -1,10 +1,11 @@
 """SAC on Pendulum-v1: the return reached within 20k environment steps, and the wall-clock.
 
-Trains irlax's SAC with the ``Pendulum-v1`` preset (:func:`irlax.learners.sac.sac_preset`)
-for several seeds in one ``jax.vmap``, then evaluates every seed's final policy on
-fresh episodes, deterministic (the squashed mean) and stochastic. Also times one seed
-alone (the cost of the vmap over seeds) and reports when each seed's training return
-(mean of its last 10 episodes) first reached -200. Goal (issue 4): a mean return of
+Trains irlax's SAC with the ``Pendulum-v1`` task's tuned config (from the task table:
+:func:`irlax.tasks.learner_config`) for several seeds in one ``jax.vmap``, then
+evaluates every seed's final policy on fresh episodes, deterministic (the squashed
+mean) and stochastic. Also times one seed alone (the cost of the vmap over seeds) and
+reports when each seed's training return (mean of its last 10 episodes) first reached
+-200. Goal (issue 4): a mean return of
 -200 or better within 20k environment steps.
 
 Run: ``PYTHONPATH=src python benchmarks/sac_pendulum.py`` (``--quick`` for a smoke
@@ -28,9 +29,11 @@ from jax import Array
 from rich.console import Console
 from rich.table import Table
 
-from irlax.envs.control import ControlEnv, make_env
-from irlax.learners import sac
-from irlax.learners.rollout import rollout_episodes
+from irlax.envs.control import JaxEnv
+from irlax.learners import base, sac
+from irlax.learners.base import Learner
+from irlax.learners.evaluation import evaluate_policy
+from irlax.tasks import learner_config, make_env
 
 ENV_NAME = "Pendulum-v1"
 GOAL_RETURN = -200.0
@@ -59,9 +62,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(seeds=args.seeds, steps=args.steps, eval_episodes=args.eval_episodes, single=not args.no_single)
 
 
-def timed_train(config: sac.SACConfig, env: ControlEnv, keys: Array, steps: int) -> tuple[Any, Any, float, float]:
+def timed_train(learner: Learner, env: JaxEnv, keys: Array, steps: int) -> tuple[Any, Any, float, float]:
     """Compile and run ``train`` vmapped over ``keys``: ``(state, metrics, compile_s, run_s)``."""
-    run = jax.jit(jax.vmap(lambda key: sac.train(config, env, key, steps)))
+    run = jax.jit(jax.vmap(lambda key: base.train(learner, env, key, steps)))
     start = time.perf_counter()
     compiled = run.lower(keys).compile()
     compiled_at = time.perf_counter()
@@ -69,14 +72,13 @@ def timed_train(config: sac.SACConfig, env: ControlEnv, keys: Array, steps: int)
     return state, metrics, compiled_at - start, time.perf_counter() - compiled_at
 
 
-def evaluate(config: sac.SACConfig, env: ControlEnv, state: Any, key: Array, episodes: int) -> dict[str, list[float]]:
+def evaluate(learner: Learner, env: JaxEnv, state: Any, key: Array, episodes: int) -> dict[str, list[float]]:
     """Mean return of ``episodes`` fresh episodes per seed, deterministic and stochastic policies."""
 
     def one(policy: sac.PolicyParams, deterministic: bool) -> Array:
-        act = lambda k, obs: sac.act(config, env, policy, k, obs, deterministic)
-        return rollout_episodes(env, act, key, episodes).returns().mean()
+        return evaluate_policy(learner, env, policy, key, episodes, deterministic).mean()
 
-    policies = sac.policy_params(state)
+    policies = jax.vmap(learner.policy_params)(state.agent)
     return {
         "deterministic": np.asarray(jax.jit(jax.vmap(lambda p: one(p, True)))(policies)).tolist(),
         "stochastic": np.asarray(jax.jit(jax.vmap(lambda p: one(p, False)))(policies)).tolist(),
@@ -103,22 +105,23 @@ def steps_to_goal(curve: dict[str, list[float]]) -> int | None:
 
 def measure(settings: Settings, console: Console) -> dict[str, Any]:
     """Train, time and evaluate."""
-    env, config = make_env(ENV_NAME), sac.sac_preset(ENV_NAME)
+    env, config = make_env(ENV_NAME), learner_config(ENV_NAME, "sac")
+    learner = sac.make_sac(config, env.spec)
     keys = jax.random.split(jax.random.PRNGKey(0), settings.seeds)
     console.log(f"training {settings.seeds} seeds x {settings.steps} steps (vmapped)")
-    state, metrics, compile_s, run_s = timed_train(config, env, keys, settings.steps)
+    state, metrics, compile_s, run_s = timed_train(learner, env, keys, settings.steps)
     curves = episode_curves(metrics)
     results: dict[str, Any] = {
         "config": asdict(config),
         "vmapped": {"seeds": settings.seeds, "compile_s": compile_s, "run_s": run_s},
-        "evaluation": evaluate(config, env, state, jax.random.PRNGKey(1), settings.eval_episodes),
+        "evaluation": evaluate(learner, env, state, jax.random.PRNGKey(1), settings.eval_episodes),
         "final_training_return": [float(np.mean(c["returns"][-WINDOW_EPISODES:])) for c in curves],
         "steps_to_goal": [steps_to_goal(c) for c in curves],
         "curves": curves,
     }
     if settings.single:
         console.log("timing one seed alone")
-        _, _, compile_1, run_1 = timed_train(config, env, keys[:1], settings.steps)
+        _, _, compile_1, run_1 = timed_train(learner, env, keys[:1], settings.steps)
         results["single"] = {"compile_s": compile_1, "run_s": run_1}
     return results
 
@@ -184,7 +187,7 @@ def markdown(results: dict[str, Any], rows: list[tuple[str, str, str]]) -> str:
     lines = [
         f"## SAC on {ENV_NAME}",
         "",
-        f"Soft actor-critic (twin critics, automatic temperature) with the `{ENV_NAME}` preset, "
+        f"Soft actor-critic (twin critics, automatic temperature) with the `{ENV_NAME}` task's tuned config, "
         f"{results['settings']['seeds']} seeds trained in one `jax.vmap` for {results['settings']['steps']} "
         "environment steps each, then every seed's final policy evaluated on fresh episodes. "
         "Goal (issue 4): a mean return of -200 or better within 20k environment steps.",

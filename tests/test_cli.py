@@ -126,27 +126,65 @@ def test_resume_ends_where_an_uninterrupted_run_would(world_and_demos, tmp_path)
     assert main(["fit", "deep-maxent", *common, "--out", str(tmp_path / "cut")]) == 0
     cut = only_run_dir(tmp_path / "cut")
     # simulate a crash after 20 of 40 iterations: rewind the checkpoint and drop the outputs
-    from irlax.algorithms.registry import init_seeds, make_config
-    from irlax.cli.tabular import load_progress, save_progress
+    import jax
+
+    from irlax.algorithms.base import TabularData
+    from irlax.algorithms.registry import make_algorithm, make_config
     from irlax.data.trajectories import load_trajectories
     from irlax.envs.world_file import load_world
+    from irlax.run.driver import Driver
 
     _, mdp, _ = load_world(world)
     trajs = load_trajectories(demos)
-    config = make_config("deep-maxent", {"iterations": "20"})
-    import jax
-
-    keys = jax.random.split(jax.random.PRNGKey(0), 2)
-    template = init_seeds("deep-maxent", config, keys, mdp, trajs)
-    from irlax.algorithms.registry import advance_seeds
-
-    halfway = advance_seeds("deep-maxent", config, template, mdp, trajs, 20)
-    save_progress(cut, halfway)
-    assert load_progress(cut, template).done == 20
+    config = make_config("deep-maxent", json.loads((cut / "config.json").read_text())["config"])
+    assert config.iterations == 40
+    driver = Driver(make_algorithm("deep-maxent", config), TabularData(mdp, trajs), 2)
+    halfway = driver.run(driver.start(jax.random.PRNGKey(0)), 20, every=2)  # the fit's first 10 chunks of 2
+    driver.save(cut / "checkpoint.npz", halfway)
+    assert driver.load(cut / "checkpoint.npz").done == 20
     (cut / "reward.npy").unlink()
     assert main(["fit", "--resume", str(cut), "--quiet"]) == 0
     np.testing.assert_allclose(np.load(cut / "reward.npy"), np.load(full / "reward.npy"), rtol=1e-5, atol=1e-5)
     assert len((cut / "metrics.jsonl").read_text().splitlines()) == 2 * 40
+    # byte for byte: the resumed run replays the uninterrupted run's chunks
+    assert (cut / "reward.npy").read_bytes() == (full / "reward.npy").read_bytes()
+    assert (cut / "metrics.jsonl").read_text() == (full / "metrics.jsonl").read_text()
+
+
+def test_a_chunked_fit_compiles_each_program_once(world_and_demos, tmp_path):
+    import jax
+
+    from irlax.algorithms.base import TabularData
+    from irlax.algorithms.registry import make_algorithm, make_config
+    from irlax.data.trajectories import load_trajectories
+    from irlax.envs.world_file import load_world
+    from irlax.run.driver import Driver
+
+    world, demos = world_and_demos
+    _, mdp, _ = load_world(world)
+    data = TabularData(mdp, load_trajectories(demos, num_states=mdp.num_states, num_actions=mdp.num_actions))
+    algorithm = make_algorithm("mce", make_config("mce", {"iterations": "10"}))
+    driver = Driver(algorithm, data, 2)
+    types = lambda state: [(x.shape, x.dtype, x.weak_type) for x in jax.tree.leaves(state)]
+    start = driver.start(jax.random.PRNGKey(0))
+    chunks = []
+    done = driver.run(start, algorithm.num_steps, every=3, on_chunk=lambda p: chunks.append(p.done))
+    assert chunks == [3, 6, 9, 10]
+    assert dict(driver.compiles) == {"init": 1, "update-3": 1, "update-1": 1}
+    assert types(done.state) == types(start.state)
+    assert {k: v.shape for k, v in done.metrics.items()} == {k: (2, 10) for k in algorithm.metrics._fields}
+    # a checkpoint loads with the same leaf types, and continuing from it compiles nothing new
+    driver.save(tmp_path / "checkpoint.npz", driver.advance(start, 3))
+    loaded = driver.load(tmp_path / "checkpoint.npz")
+    assert types(loaded.state) == types(start.state)
+    resumed = driver.run(loaded, algorithm.num_steps, every=3)
+    assert dict(driver.compiles) == {"init": 1, "update-3": 1, "update-1": 1}
+    # chunks change nothing: the same rewards as one call of all the iterations, bit for bit
+    whole = Driver(algorithm, data, 2)
+    once = whole.run(whole.start(jax.random.PRNGKey(0)), algorithm.num_steps)
+    assert dict(whole.compiles) == {"init": 1, "update-10": 1}
+    for progress in (done, resumed):
+        np.testing.assert_array_equal(driver.result(progress).reward, whole.result(once).reward)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -25,11 +25,13 @@ import pytest
 
 from irlax.algorithms import apprenticeship, mmp
 from irlax.algorithms.apprenticeship import MaxMarginConfig, ProjectionConfig
-from irlax.algorithms.registry import pad_and_stack
+from irlax.algorithms.base import TabularData
+from irlax.algorithms.registry import make_algorithm
 from irlax.cli.main import main
 from irlax.data.trajectories import make_trajectories
 from irlax.envs import from_dense
 from irlax.errors import IrlaxError
+from irlax.run.driver import Driver, pad_and_stack
 from irlax.tabular.feature_expectations import (
     empirical_feature_expectations,
     empirical_visitation,
@@ -207,6 +209,35 @@ def test_seeds_in_turn_stack_runs_of_different_lengths_with_nan_padding():
                              {"metrics": long, "converged": jnp.array(False)}])
     np.testing.assert_array_equal(stacked["metrics"].margin, [[3.0, 2.0, np.nan], [4.0, 3.0, 1.0]])
     np.testing.assert_array_equal(stacked["converged"], [True, False])
+
+
+@pytest.mark.parametrize("name", ["max-margin", "projection"])
+def test_the_driver_runs_apprenticeship_seeds_in_turn_like_fit(name):
+    mdp = random_mdp(7, num_states=3, num_actions=2, num_features=2, horizon=3)
+    demos = make_trajectories(np.array([[0, 2, 2], [1, 2, 2]]), np.array([[0, 1, 1], [1, 0, 1]]))
+    config = (MaxMarginConfig if name == "max-margin" else ProjectionConfig)(iterations=6)
+    algorithm = make_algorithm(name, config)
+    assert algorithm.name == name and not algorithm.jittable and algorithm.num_steps == 6
+    driver = Driver(algorithm, TabularData(mdp, demos), 3)
+    key = jax.random.key(4)
+    start = driver.start(key)
+    seeds_done = []
+    progress = driver.run(start, algorithm.num_steps, every=2, on_chunk=lambda _: seeds_done.append(1))
+    assert len(seeds_done) == 3 and progress.done == 6  # one call per seed; no chunks
+    stacked = driver.result(progress)
+    singles = [apprenticeship.fit(config, k, mdp, demos) for k in jax.random.split(key, 3)]
+    assert stacked.weights.shape[0] == 3 and stacked.reward.shape == (3, 3)
+    for k, single in enumerate(singles):
+        np.testing.assert_array_equal(stacked.reward[k], single.reward)
+        steps = single.margins.shape[0]
+        np.testing.assert_array_equal(stacked.margins[k, :steps], single.margins)
+        assert np.all(np.isnan(stacked.margins[k, steps:]))
+        np.testing.assert_array_equal(progress.metrics["margin"][k, :steps], single.metrics.margin)
+        np.testing.assert_array_equal(stacked.mixture_feature_expectations[k], single.mixture_feature_expectations)
+    with pytest.raises(IrlaxError, match="no checkpoints"):
+        driver.save("unused.npz", progress)
+    with pytest.raises(IrlaxError, match="not jittable"):
+        driver.advance(start, 1)
 
 
 # ----------------------------------------------------------------------------- maximum margin planning

@@ -292,7 +292,7 @@ def test_a_chunked_run_compiles_update_once():
     assert update_jit._cache_size() == 0
     state, first = update_jit(learner, env, state, 2)
     state, second = update_jit(learner, env, state, 2)
-    assert update_jit._cache_size() == 1
+    assert update_jit._cache_size() == 1, "the second chunk recompiled update: the state's types changed"
     # the second chunk continued the first
     np.testing.assert_array_equal(np.concatenate([first.env_steps, second.env_steps]), 64 * np.arange(1, 5))
     # a learner built alike (equal and hash-equal) shares the program

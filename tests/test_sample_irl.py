@@ -1,8 +1,9 @@
-"""Sample-based IRL (GCL, GAIL, AIRL): estimators and losses against hand computations, and a learning test."""
+"""Sample-based IRL (GCL, GAIL, AIRL): estimators and losses against hand computations, the run driver, jit
+against eager execution, and a learning test."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -11,30 +12,46 @@ import pytest
 
 from irlax.algorithms import airl, gail, gcl
 from irlax.algorithms.adversarial import absorbing_logit
+from irlax.algorithms.bc import BCConfig, make_bc
+from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, preset
 from irlax.algorithms.sample_irl import (
-    resolve_learner,
+    make_inner_learner,
     reward_gradient_step,
     reward_optimizer,
     sample_expert_transitions,
 )
-from irlax.algorithms.sample_registry import SAMPLE_ALGORITHMS, preset
 from irlax.data.demos import from_episodes, make_demonstrations
-from irlax.envs.control import make_env
+from irlax.data.transitions import Transition
+from irlax.envs.control import make_jax_env
 from irlax.errors import IrlaxError
-from irlax.learners.registry import evaluate_policies, policy_episodes, random_return
-from irlax.learners.rollout import Transition
+from irlax.learners.evaluation import (
+    RandomPolicy,
+    evaluate_policies,
+    policy_episodes,
+    policy_episodes_jit,
+    random_return,
+)
+from irlax.learners.ppo import PPOConfig, make_ppo
+from irlax.learners.sac import SACConfig, make_sac
 from irlax.rewards.transition import (
     InputStats,
     absorbing_bonus,
+    demo_input_stats,
     discriminator_accuracy,
     discriminator_loss,
     mlp_transition_reward,
 )
+from irlax.run.driver import Driver
+from irlax.run.experts import expert_program
+from irlax.tasks import make_env
 
 
-def balance(config, env, params, key, obs, deterministic=False):
+@dataclass(frozen=True)
+class Balance:
     """A scripted CartPole controller that always reaches 500: push towards the side the pole falls to."""
-    return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32), jnp.float32(0.0)
+
+    def act(self, params, key, obs, deterministic=False):
+        return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32), jnp.float32(0.0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -90,8 +107,8 @@ def test_gcl_loss_gradient_is_the_maxent_estimator(importance):
 
 def test_episode_rewards_ignore_padding():
     env = make_env("Pendulum-v1")
-    net = mlp_transition_reward(env, InputStats(jnp.zeros(3), jnp.ones(3)), (8,))
-    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    net = mlp_transition_reward(env.spec, (8,))
+    params = jax.jit(net.init)(jax.random.PRNGKey(0), InputStats(jnp.zeros(3), jnp.ones(3)))
     obs, actions = jax.random.normal(jax.random.PRNGKey(1), (2, 5, 3)), jnp.ones((2, 5, 1))
     mask = jnp.array([[True] * 5, [True, True, False, False, False]])
     rewards = jax.jit(lambda p: gcl.episode_rewards(net, p, obs, actions, mask))(params)
@@ -116,10 +133,10 @@ def test_discriminator_loss_and_accuracy_match_their_formulas():
 
 def test_discriminator_loss_falls_on_separable_data():
     env = make_env("CartPole-v1")
-    net = mlp_transition_reward(env, InputStats(jnp.zeros(4), jnp.ones(4)), (32, 32))
+    net = mlp_transition_reward(env.spec, (32, 32))
     config = gail.GAILConfig(reward_lr=3e-3)
     optimizer = reward_optimizer(config)
-    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    params = jax.jit(net.init)(jax.random.PRNGKey(0), InputStats(jnp.zeros(4), jnp.ones(4)))
     expert_obs = jax.random.normal(jax.random.PRNGKey(1), (128, 4)) + 1.5
     policy_obs = jax.random.normal(jax.random.PRNGKey(2), (128, 4)) - 1.5
     actions = jnp.zeros(128, jnp.int32)
@@ -140,9 +157,9 @@ def test_discriminator_loss_falls_on_separable_data():
 
 def test_frozen_input_statistics_are_not_trained():
     env = make_env("CartPole-v1")
-    net = mlp_transition_reward(env, InputStats(jnp.full(4, 3.0), jnp.full(4, 2.0)), (8,))
+    net = mlp_transition_reward(env.spec, (8,))
     optimizer = reward_optimizer(gail.GAILConfig(reward_lr=0.1))
-    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    params = jax.jit(net.init)(jax.random.PRNGKey(0), InputStats(jnp.full(4, 3.0), jnp.full(4, 2.0)))
     loss_fn = lambda p: (net.apply(p, jnp.ones(4), jnp.int32(1)) ** 2, None)
     new = jax.jit(lambda p: reward_gradient_step(optimizer, loss_fn, p, optimizer.init(p))[0])(params)
     np.testing.assert_array_equal(new["frozen"].mean, params["frozen"].mean)
@@ -154,15 +171,15 @@ def small_demos(env_name: str, lengths: list[int]):
     n, t = len(lengths), max(lengths)
     mask = np.arange(t)[None, :] < np.array(lengths)[:, None]
     obs = np.where(mask[..., None], (np.arange(n)[:, None] * 100 + np.arange(t)[None, :])[..., None], 0.0)
-    env = make_env(env_name)
-    obs = np.repeat(obs, env.obs_size, axis=2).astype(np.float32)
+    spec = make_env(env_name).spec
+    obs = np.repeat(obs, spec.obs_size, axis=2).astype(np.float32)
     ends = mask & ~np.concatenate([mask[:, 1:], np.zeros((n, 1), bool)], axis=1)
     zeros = np.zeros((n, t), np.float32)
-    actions = np.zeros((n, t), np.int32) if env.discrete else np.zeros((n, t, env.action_size), np.float32)
+    actions = np.zeros((n, t), np.int32) if spec.discrete else np.zeros((n, t, spec.action_size), np.float32)
     return make_demonstrations(
         {"obs": obs, "actions": actions, "next_obs": obs + 1, "rewards": zeros, "terminated": ends,
          "truncated": np.zeros((n, t), bool), "log_probs": zeros, "mask": mask},
-        env_name=env.name, obs_size=env.obs_size, discrete=env.discrete, action_size=env.action_size,
+        env_name=spec.name, obs_size=spec.obs_size, discrete=spec.discrete, action_size=spec.action_size,
     )
 
 
@@ -188,12 +205,13 @@ def test_absorbing_bonus_is_the_absorbing_states_discounted_value():
 
 def test_airl_logits_match_the_formula():
     """D = exp f / (exp f + pi): logit = g(s) + gamma h(s') - h(s) - log pi, with h(s') = 0 at a terminal s'."""
-    env = make_env("CartPole-v1")
+    spec = make_env("CartPole-v1").spec
     demos = small_demos("CartPole-v1", [4, 4])
     config = airl.AIRLConfig(hidden=(8,), gamma=0.9)
-    disc = airl.discriminator(config, env, demos)
-    params = disc.init(jax.random.PRNGKey(0))
-    nets = airl.airl_reward(config, env, demos)
+    learner = make_inner_learner(config, spec)  # PPO: the policy's reward is the logit
+    disc = airl.discriminator(config, spec, learner)
+    params = disc.init(jax.random.PRNGKey(0), demo_input_stats(demos))
+    nets = airl.airl_reward(config, spec, 0.9)
     key = jax.random.PRNGKey(3)
     obs, next_obs = jax.random.normal(key, (4, 4)), jax.random.normal(jax.random.fold_in(key, 1), (4, 4))
     action = jnp.array([0, 1, 1, 0], jnp.int32)
@@ -211,17 +229,20 @@ def test_airl_logits_match_the_formula():
         bonus = 0.9 / 0.1 * float(absorbing_logit(params)) if terminated[i] else 0.0
         np.testing.assert_allclose(reward, f - log_pi[i] + bonus, rtol=1e-5, atol=1e-5)
     # the recovered reward is g alone (state-only: the action doesn't matter)
-    recovered = airl.learned_reward(config, env, demos, "recovered")
+    recovered = airl.learned_reward(config, spec, 0.9, "recovered")
     np.testing.assert_allclose(recovered(params, obs[0], 0, next_obs[0], False),
                                recovered(params, obs[0], 1, next_obs[3], False), rtol=1e-6)
     with pytest.raises(IrlaxError, match="unknown AIRL reward kind"):
-        airl.learned_reward(config, env, demos, "bogus")
+        airl.learned_reward(config, spec, 0.9, "bogus")
 
 
 def test_airl_policy_reward_auto_follows_the_learner():
-    assert airl.policy_reward_kind(airl.AIRLConfig(), make_env("CartPole-v1")) == "logit"
-    assert airl.policy_reward_kind(airl.AIRLConfig(), make_env("Pendulum-v1")) == "shaped"
-    assert airl.policy_reward_kind(airl.AIRLConfig(policy_reward="logit"), make_env("Pendulum-v1")) == "logit"
+    learner = lambda config, name: make_inner_learner(config, make_env(name).spec)
+    auto = airl.AIRLConfig()
+    assert airl.policy_reward_kind(auto, learner(auto, "CartPole-v1")) == "logit"  # PPO
+    assert airl.policy_reward_kind(auto, learner(auto, "Pendulum-v1")) == "shaped"  # SAC
+    logit = airl.AIRLConfig(policy_reward="logit")
+    assert airl.policy_reward_kind(logit, learner(logit, "Pendulum-v1")) == "logit"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -241,15 +262,19 @@ def test_airl_policy_reward_auto_follows_the_learner():
 )
 def test_bad_configs_give_one_line_errors(name, fields, message):
     env, demos = make_env("CartPole-v1"), small_demos("CartPole-v1", [4])
-    algorithm = SAMPLE_ALGORITHMS[name]
+    config = get_algorithm_kind(name).config(**fields)
     with pytest.raises(IrlaxError, match=message):
-        jax.eval_shape(lambda k, d: algorithm.init(algorithm.config(**fields), env, k, d), jax.random.PRNGKey(0), demos)
+        algo = make_algorithm(name, config, env)
+        jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
 
 
 def test_demonstrations_of_another_task_are_refused():
     demos = small_demos("Pendulum-v1", [4])
+    algo = gail.make_gail(gail.GAILConfig(), make_env("CartPole-v1"))
     with pytest.raises(IrlaxError, match="don't fit CartPole-v1"):
-        gail.update(gail.GAILConfig(), make_env("CartPole-v1"), demos, None, 1)
+        algo.update(None, demos, 1)
+    with pytest.raises(IrlaxError, match="don't fit CartPole-v1"):
+        jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
 
 
 def test_presets_size_rounds_by_learner():
@@ -262,6 +287,95 @@ def test_presets_size_rounds_by_learner():
     assert preset("gail", "Pendulum-v1", "ppo").policy_iterations == 1
 
 
+def test_gcl_records_no_discriminator_accuracies():
+    """GCL has no discriminator: its metrics have no accuracy fields (GAIL's and AIRL's do)."""
+    env = make_env("CartPole-v1")
+    accuracies = {"expert_accuracy", "policy_accuracy"}
+    assert not accuracies & set(gcl.make_gcl(gcl.GCLConfig(), env).metrics._fields)
+    assert accuracies <= set(gail.make_gail(gail.GAILConfig(), env).metrics._fields)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the run driver, and jitted against eager execution (tiny sizes: short episodes, small networks)
+
+TINY_PPO = PPOConfig(num_envs=2, num_steps=8, num_epochs=1, minibatch_size=8, hidden=(8, 8))
+TINY_SAC = SACConfig(learning_starts=2, batch_size=4, buffer_size=32, hidden=(8, 8))
+TINY_ROUNDS = {"rounds": 2, "reward_steps": 2, "hidden": (8, 8)}
+TINY_ADVERSARIAL = {**TINY_ROUNDS, "sample_envs": 2, "sample_steps": 4, "batch_size": 8, "buffer_size": 16}
+
+
+def short_env(name: str, max_steps: int = 8):
+    """The task with episodes cut at ``max_steps`` (a task of its own: the spec records the parameters)."""
+    env = make_env(name)
+    return make_jax_env(name, env.env, env.params.replace(max_steps_in_episode=max_steps))
+
+
+def random_demos(env, episodes: int = 2):
+    """Demonstrations of the uniformly random policy."""
+    return from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(5), episodes),
+                         env.spec)
+
+
+def leaf_types(tree):
+    """``(shape, dtype, weak_type)`` of every leaf: what decides whether a compiled program accepts it."""
+    return jax.tree.map(lambda x: (x.shape, x.dtype, x.weak_type), tree)
+
+
+def test_a_chunked_driver_run_compiles_each_program_once():
+    """GAIL (PPO) in 3 chunks for 2 seeds: one compilation of init and one of the chunk's update, and a state
+    whose leaves keep their types from start to end (else a compiled chunk could not take its own output)."""
+    env = short_env("CartPole-v1")
+    config = gail.GAILConfig(learner="ppo", learner_config=TINY_PPO, **{**TINY_ADVERSARIAL, "rounds": 6})
+    driver = Driver(gail.make_gail(config, env), random_demos(env), 2)
+    start = driver.start(jax.random.PRNGKey(0))
+    types = leaf_types(start.state)
+    chunks = []
+    progress = driver.run(start, config.rounds, every=2, on_chunk=lambda p: chunks.append(p.done))
+    assert chunks == [2, 4, 6] and progress.done == 6
+    assert dict(driver.compiles) == {"init": 1, "update-2": 1}
+    assert leaf_types(progress.state) == types
+    assert progress.metrics["env_steps"].shape == (2, 6)
+    np.testing.assert_array_equal(progress.metrics["env_steps"][:, -1], 6 * (2 * 8 + 2 * 4))
+
+
+def jit_case(name: str):
+    """``(program, data, steps)`` of one case of :func:`test_jitted_and_eager_runs_agree`."""
+    cartpole, pendulum = short_env("CartPole-v1"), short_env("Pendulum-v1")
+    if name == "ppo":
+        return expert_program(make_ppo(TINY_PPO, cartpole.spec), cartpole, 32), None, 2
+    if name == "sac":
+        return expert_program(make_sac(TINY_SAC, pendulum.spec), pendulum, 8), None, 6
+    if name == "bc":
+        return make_bc(BCConfig(hidden=(8, 8), epochs=2, batch_size=4), cartpole.spec), random_demos(cartpole), 2
+    if name == "gcl":
+        config = gcl.GCLConfig(learner="sac", learner_config=TINY_SAC, policy_iterations=3, episodes_per_round=2,
+                               buffer_episodes=4, batch_episodes=2, **TINY_ROUNDS)
+        return gcl.make_gcl(config, pendulum), random_demos(pendulum), 2
+    if name == "gail":
+        config = gail.GAILConfig(learner="ppo", learner_config=TINY_PPO, **TINY_ADVERSARIAL)
+        return gail.make_gail(config, cartpole), random_demos(cartpole), 2
+    config = airl.AIRLConfig(learner="sac", learner_config=TINY_SAC, policy_iterations=3, **TINY_ADVERSARIAL)
+    return airl.make_airl(config, pendulum), random_demos(pendulum), 2
+
+
+def init_and_update(program, key, data, steps: int):
+    """``program.init`` then ``steps`` steps of ``program.update``: the state and the metrics."""
+    return program.update(program.init(key, data), data, steps)
+
+
+@pytest.mark.parametrize("name", ["ppo", "sac", "bc", "gcl", "gail", "airl"])
+def test_jitted_and_eager_runs_agree(name):
+    """Each program gives the same state and metrics compiled as executed op by op (no jit-only behaviour)."""
+    program, data, steps = jit_case(name)
+    key = jax.random.PRNGKey(1)
+    jitted = jax.jit(init_and_update, static_argnums=(0, 3))(program, key, data, steps)
+    with jax.disable_jit():
+        eager = init_and_update(program, key, data, steps)
+    assert jax.tree.structure(jitted) == jax.tree.structure(eager)
+    for a, b in zip(jax.tree.leaves(jitted), jax.tree.leaves(eager), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # learning
 
@@ -269,13 +383,13 @@ def test_presets_size_rounds_by_learner():
 def test_gail_imitates_a_cartpole_controller():
     """GAIL with PPO from 10 demonstrations of a scripted controller: >= 0.8 expert-normalised (deterministic)."""
     env = make_env("CartPole-v1")
-    demos = from_episodes(policy_episodes(balance, None, env, None, jax.random.PRNGKey(7), 10), env)
+    demos = from_episodes(policy_episodes(Balance(), env, None, jax.random.PRNGKey(7), 10), env.spec)
     config = replace(preset("gail", env.name), rounds=60)
-    run = jax.jit(lambda key, d: gail.train(config, key, env, d))
+    algo = gail.make_gail(config, env)
+    run = jax.jit(lambda key, d: algo.update(algo.init(key, d), d, config.rounds))
     state, metrics = run(jax.random.PRNGKey(0), demos)
-    learner, learner_config = resolve_learner(config, env)
-    policy = jax.tree.map(lambda x: x[None], learner.policy_params(state.learner))
-    returns = evaluate_policies(learner.act, learner_config, env, policy, jax.random.PRNGKey(1), 10, True)
+    policy = jax.tree.map(lambda x: x[None], algo.policy(state, demos))
+    returns = evaluate_policies(algo.act, env, policy, jax.random.PRNGKey(1), 10, True)
     random = random_return(env, jax.random.PRNGKey(2))
     normalised = (float(returns.mean()) - random) / (500.0 - random)
     assert normalised >= 0.8, f"GAIL reached {normalised:.2f} of the expert"

@@ -1,10 +1,13 @@
 """irlax: inverse reinforcement learning on JAX.
 
-Layers, top to bottom (nothing below imports from above): ``cli`` / ``report``;
-``algorithms`` (MaxEnt, MCE, Deep MaxEnt IRL, apprenticeship learning, MMP; behavioural cloning;
-GCL, GAIL, AIRL); ``rl`` (exact planners, occupancy measures, sampling; PPO, SAC); ``rewards`` (linear,
-MLP, conv reward models; rewards and discriminators over transitions); ``envs`` + ``data`` (tabular MDPs,
-worlds, control tasks, demonstrations); ``metrics`` (EVD; Pearson, EPIC).
+Packages from the bottom up (a module imports only from layers below it): ``errors``,
+``atomic``/``settings``, ``report`` (files, checkpoints, plots, progress); ``envs``
+(tabular MDPs and worlds; control tasks' ``EnvSpec`` and pure-JAX backend); ``data``
+(demonstrations, transitions); ``tabular`` (exact planning, occupancy, feature
+expectations, sampling) and ``nn`` (network pieces); ``rewards`` and ``metrics``;
+``learners`` (PPO, SAC behind one ``Learner`` interface); ``tasks`` (the task table);
+``algorithms`` (everything that trains on demonstrations, behind one ``Algorithm``
+interface); ``run`` (the run driver, experts, assessment); ``cli``.
 """
 
 from irlax.algorithms import apprenticeship, deep_maxent, maxent, mce, mmp

@@ -48,3 +48,14 @@ def convert_setting(key: str, text: str, current: Any) -> Any:
         return text
     except ValueError:
         raise IrlaxError(f"setting {key}={text!r} is not a valid value") from None
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """``["key=value", ...]`` (the command line's ``--set``) -> dict; :class:`IrlaxError` on a malformed item."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise IrlaxError(f"--set takes key=value, got {item!r}")
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out

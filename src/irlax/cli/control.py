@@ -15,32 +15,27 @@ import argparse
 import dataclasses
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from irlax.algorithms import bc
-from irlax.cli.tabular import parse_overrides
-from irlax.data.demos import from_episodes, load_demonstrations, save_demonstrations, subset
-from irlax.envs.control import ENV_BUILDERS, make_env
-from irlax.errors import IrlaxError
-from irlax.learners.registry import (
-    LEARNERS,
-    default_learner,
-    evaluate_policies,
-    get_learner,
-    make_learner_config,
-    normalized_return,
-    policy_episodes,
-    random_return,
+from irlax import tasks
+from irlax.algorithms.bc import BCConfig
+from irlax.algorithms.registry import make_algorithm
+from irlax.data.demos import (
+    check_demonstrations_fit,
+    from_episodes,
+    load_demonstrations,
+    save_demonstrations,
+    subset,
 )
+from irlax.errors import IrlaxError
+from irlax.learners.evaluation import evaluate_policies, normalized_return, policy_episodes_jit, random_return
+from irlax.learners.registry import LEARNERS, get_learner_kind, learner_config_from_dict, make_learner
 from irlax.report import (
     create_run_dir,
-    load_pytree,
     plot_metric_curves,
     print_table,
     progress_bar,
@@ -50,21 +45,61 @@ from irlax.report import (
     write_summary,
 )
 from irlax.run import experts
-from irlax.settings import apply_overrides
-
-DEFAULT_STEPS: dict[str, int] = {
-    "CartPole-v1": 500_000,
-    "Acrobot-v1": 500_000,
-    "Pendulum-v1": 20_000,
-    "MountainCarContinuous-v0": 100_000,
-    "PointMaze-v0": 100_000,
-    "PointMazeShifted-v0": 100_000,
-}
-"""Environment steps per seed of ``irlax expert`` when ``--steps`` is not given."""
+from irlax.run.driver import Driver, Progress
+from irlax.settings import apply_overrides, parse_overrides
 
 CHECKPOINT = "checkpoint.npz"
 PROGRESS_CHUNKS = 20
-METRIC = "metric_"
+
+
+def new_run_dir(out: str | None, default_name: str) -> Path:
+    """The run directory to create: ``--out`` (new or empty), else ``runs/<default_name>-TIME``."""
+    if out is None:
+        return create_run_dir("runs", default_name)
+    run_dir = Path(out)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise IrlaxError(f"{run_dir} already exists and is not empty (continue it with --resume {run_dir})")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def resumed_settings(run_dir: Path, command: str, kind: str) -> dict[str, Any]:
+    """The settings ``config.json`` of a ``command`` run directory records; one-line errors otherwise."""
+    if not (run_dir / "config.json").exists():
+        raise IrlaxError(f"{run_dir} is not {kind} (no config.json)")
+    try:
+        settings = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IrlaxError(f"{run_dir / 'config.json'} is not valid JSON ({exc})") from None
+    if not isinstance(settings, dict) or settings.get("command") != command:
+        raise IrlaxError(f"{run_dir} is not {kind} (its config.json is from another command)")
+    return settings
+
+
+def chunked_run(driver: Driver, progress: Progress, total: int, every: int, label: str, quiet: bool,
+                checkpoint: Path | None) -> Progress:
+    """Run ``driver`` to ``total`` steps in chunks of ``every`` with a progress bar, checkpointing after each."""
+    with progress_bar(total, label, enabled=not quiet) as bar:
+        bar.advance(progress.done)
+        reached = [progress.done]
+
+        def on_chunk(p: Progress) -> None:
+            if checkpoint is not None:
+                driver.save(checkpoint, p)
+            bar.advance(p.done - reached[0])
+            reached[0] = p.done
+
+        return driver.run(progress, total, every, on_chunk)
+
+
+def start_or_resume(driver: Driver, run_dir: Path, key: jax.Array, resume: bool, total: int) -> Progress:
+    """The checkpointed progress of ``run_dir`` when resuming and it has one, else fresh states."""
+    if resume and (run_dir / CHECKPOINT).exists():
+        progress = driver.load(run_dir / CHECKPOINT)
+        if progress.done > total:
+            raise IrlaxError(f"checkpoint {run_dir / CHECKPOINT} has {progress.done} steps, the run only {total}")
+        return progress
+    return driver.start(key)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -75,61 +110,33 @@ def expert_setup(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """The expert directory and its settings: a new one, or the one ``--resume`` names."""
     if args.resume:
         run_dir = Path(args.resume)
-        if not (run_dir / "config.json").exists():
-            raise IrlaxError(f"{run_dir} is not an expert directory (no config.json)")
-        settings = json.loads((run_dir / "config.json").read_text())
-        if settings.get("command") != "expert":
-            raise IrlaxError(f"{run_dir} is not an expert directory (its config.json is from another command)")
-        return run_dir, settings
+        return run_dir, resumed_settings(run_dir, "expert", "an expert directory")
     if args.env is None:
         raise IrlaxError("expert needs --env (or --resume DIR)")
-    env = make_env(args.env)
-    learner = get_learner(args.learner or default_learner(env.name))
-    config = make_learner_config(learner, env.name, parse_overrides(args.set or []))
-    steps = DEFAULT_STEPS.get(env.name, 100_000) if args.steps is None else args.steps
+    env = tasks.make_env(args.env)
+    kind = get_learner_kind(args.learner or tasks.default_learner(env.name))
+    config = apply_overrides(tasks.learner_config(env.name, kind.name), parse_overrides(args.set or []), kind.name)
+    steps = tasks.expert_steps(env.name) if args.steps is None else args.steps
     if steps < 1 or args.seeds < 1 or args.eval_episodes < 1:
         raise IrlaxError("--steps, --seeds and --eval-episodes must be at least 1")
-    jax.eval_shape(lambda k: learner.init(config, env, k), jax.random.PRNGKey(0))  # check the config
+    learner = kind.make(config, env.spec)  # checks the config
+    jax.eval_shape(learner.init, jax.random.PRNGKey(0))
     settings = {
-        "command": "expert", "env": env.name, "learner": learner.name, "config": dataclasses.asdict(config),
+        "command": "expert", "env": env.name, "learner": kind.name, "config": dataclasses.asdict(config),
         "steps": steps, "seeds": args.seeds, "seed": args.seed, "eval_episodes": args.eval_episodes,
     }
-    if args.out is None:
-        run_dir = create_run_dir("runs", f"expert-{env.name}-{learner.name}")
-    else:
-        run_dir = Path(args.out)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise IrlaxError(f"{run_dir} already exists and is not empty (continue it with --resume {run_dir})")
-        run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = new_run_dir(args.out, f"expert-{env.name}-{kind.name}")
     write_config(run_dir, settings)
     return run_dir, settings
 
 
-def save_training(run_dir: Path, progress: experts.TrainingProgress, seconds: float) -> None:
-    """Checkpoint a multi-seed training (learner states, iterations done, metrics, seconds) atomically."""
-    metrics = {f"{METRIC}{k}": np.asarray(v) for k, v in progress.metrics.items()}
-    save_pytree(run_dir / CHECKPOINT, progress.state, done=np.int64(progress.done), seconds=np.float64(seconds),
-                **metrics)
-
-
-def load_training(run_dir: Path, template: experts.TrainingProgress) -> tuple[experts.TrainingProgress, float]:
-    """The checkpointed training of ``run_dir`` shaped like ``template``, and the seconds it had taken."""
-    state, extra = load_pytree(run_dir / CHECKPOINT, template.state)
-    if "done" not in extra:
-        raise IrlaxError(f"checkpoint {run_dir / CHECKPOINT} lacks the count of iterations done")
-    metrics = {k[len(METRIC):]: jnp.asarray(v) for k, v in extra.items() if k.startswith(METRIC)}
-    progress = experts.TrainingProgress(jax.tree.map(jnp.asarray, state), int(extra["done"]), metrics)
-    return progress, float(extra.get("seconds", 0.0))
-
-
-def training_rows(progress: experts.TrainingProgress) -> list[dict[str, Any]]:
-    """Per-seed, per-iteration metric rows (NaN returns, from iterations where no episode ended, as None)."""
-    metrics = {k: np.asarray(v) for k, v in progress.metrics.items()}
-    seeds, iterations = next(iter(metrics.values())).shape[:2]
+def training_rows(metrics: dict[str, np.ndarray], step: str = "iteration") -> list[dict[str, Any]]:
+    """Per-seed, per-step metric rows (NaN, e.g. returns of steps where no episode ended, as None)."""
+    seeds, steps = next(iter(metrics.values())).shape[:2]
     rows = []
     for s in range(seeds):
-        for i in range(iterations):
-            row: dict[str, Any] = {"seed": s, "iteration": i}
+        for i in range(steps):
+            row: dict[str, Any] = {"seed": s, step: i}
             for k, v in metrics.items():
                 value = float(v[s, i])
                 row[k] = None if math.isnan(value) else value
@@ -157,42 +164,34 @@ def binned_returns(returns: np.ndarray, points: int = 100) -> tuple[np.ndarray, 
 def cmd_expert(args: argparse.Namespace) -> None:
     """Train an expert on a control task's true reward; ``--resume DIR`` continues an interrupted one."""
     run_dir, settings = expert_setup(args)
-    env = make_env(settings["env"])
-    learner = get_learner(settings["learner"])
-    config = experts.config_from_dict(learner, settings["config"], str(run_dir / "config.json"))
-    train_key, eval_key = jax.random.split(jax.random.PRNGKey(settings["seed"]))
-    total = experts.num_iterations(learner, config, settings["steps"])
-    progress = experts.init_training(learner, config, env, jax.random.split(train_key, settings["seeds"]))
-    seconds_before = 0.0
-    if args.resume and (run_dir / CHECKPOINT).exists():
-        progress, seconds_before = load_training(run_dir, progress)
+    where = str(run_dir / "config.json")
+    try:
+        env = tasks.make_env(settings["env"])
+        config = learner_config_from_dict(settings["learner"], settings["config"], where)
+        steps, seeds, seed = settings["steps"], settings["seeds"], settings["seed"]
+    except KeyError as exc:
+        raise IrlaxError(f"{where} lacks the setting {exc}") from None
+    learner = make_learner(config, env.spec)
+    program = experts.expert_program(learner, env, steps)
+    driver = Driver(program, None, seeds)
+    train_key, eval_key = jax.random.split(jax.random.PRNGKey(seed))
+    total = program.num_steps
+    progress = start_or_resume(driver, run_dir, train_key, bool(args.resume), total)
     chunk = max(1, -(-total // PROGRESS_CHUNKS))
-    label = f"{learner.name} on {env.name} ({settings['seeds']} seeds)"
-    start = time.perf_counter()
-    with progress_bar(total, label, enabled=not args.quiet) as bar:
-        bar.advance(progress.done)
-        reached = [progress.done]
-
-        def on_chunk(p: experts.TrainingProgress) -> None:
-            save_training(run_dir, p, seconds_before + time.perf_counter() - start)
-            bar.advance(p.done - reached[0])
-            reached[0] = p.done
-
-        progress = experts.run_training(learner, config, env, progress, total, chunk, on_chunk)
-        jax.block_until_ready(progress.state)
-    seconds = seconds_before + time.perf_counter() - start
-    expert = experts.make_expert(learner, config, env, progress, eval_key, settings["eval_episodes"], seconds)
+    label = f"{learner.name} on {env.name} ({seeds} seeds)"
+    progress = chunked_run(driver, progress, total, chunk, label, args.quiet, run_dir / CHECKPOINT)
+    expert = experts.make_expert(learner, env, progress, eval_key, settings["eval_episodes"], progress.seconds)
     experts.save_expert(run_dir, expert)
-    write_metrics(run_dir, training_rows(progress))
+    write_metrics(run_dir, training_rows(progress.metrics))
     returns, per_point = binned_returns(np.asarray(progress.metrics["mean_return"], float))
     plot_metric_curves(run_dir / "return.png", {learner.name: returns}, "mean episode return (true)",
-                       xlabel=f"training ({per_point * learner.steps_per_iteration(config)} env steps per point)",
+                       xlabel=f"training ({per_point * learner.steps_per_iteration} env steps per point)",
                        title=f"{learner.name} on {env.name}")
     write_summary(run_dir, expert.info)
     info = expert.info
     rows = [[str(s), f"{r:.1f}", "*" if s == info["best_seed"] else ""] for s, r in enumerate(info["seed_returns"])]
-    print_table(f"{learner.name} expert on {env.name}: {info['env_steps']} env steps per seed, {seconds:.1f} s",
-                ["seed", f"mean return ({info['eval_episodes']} episodes)", "kept"], rows)
+    print_table(f"{learner.name} expert on {env.name}: {info['env_steps']} env steps per seed, "
+                f"{progress.seconds:.1f} s", ["seed", f"mean return ({info['eval_episodes']} episodes)", "kept"], rows)
     print(f"expert return {info['return']['mean']:.2f} +- {info['return']['std']:.2f} (stochastic), "
           f"{info['deterministic_return']['mean']:.2f} +- {info['deterministic_return']['std']:.2f} (deterministic)")
     print(f"expert directory: {run_dir}")
@@ -209,9 +208,8 @@ def cmd_demos(args: argparse.Namespace) -> None:
     expert = experts.load_expert(args.expert)
     env = expert.env
     out = Path(args.out) if args.out else Path(args.expert) / f"demos-{args.episodes}.npz"
-    episodes = jax.jit(policy_episodes, static_argnums=(0, 1, 2, 5, 6))(
-        expert.learner.act, expert.config, env, expert.params, jax.random.PRNGKey(args.seed), args.episodes,
-        args.deterministic,
+    episodes = policy_episodes_jit(
+        expert.learner, env, expert.params, jax.random.PRNGKey(args.seed), args.episodes, args.deterministic
     )
     description = {
         "expert_dir": str(Path(args.expert).resolve()),
@@ -220,7 +218,7 @@ def cmd_demos(args: argparse.Namespace) -> None:
         "deterministic": bool(args.deterministic),
         "seed": args.seed,
     }
-    demos = from_episodes(episodes, env, description)
+    demos = from_episodes(episodes, env.spec, description)
     save_demonstrations(out, demos)
     returns, lengths = np.asarray(demos.returns()), np.asarray(demos.lengths())
     mode = "deterministic" if args.deterministic else "stochastic"
@@ -247,44 +245,44 @@ def cmd_bc(args: argparse.Namespace) -> None:
     """Behavioural cloning on a demonstrations file; reports true and expert-normalised returns."""
     if args.seeds < 1 or args.eval_episodes < 1:
         raise IrlaxError("--seeds and --eval-episodes must be at least 1")
-    config = apply_overrides(bc.BCConfig(), bc_overrides(args), "bc")
-    bc.check_config(config)
+    config = apply_overrides(BCConfig(), bc_overrides(args), "bc")
     demos = load_demonstrations(args.demos)
-    env = make_env(args.env or demos.env_name)
-    demos = load_demonstrations(args.demos, env)
+    env = tasks.make_env(args.env or demos.env_name)
+    check_demonstrations_fit(demos, env.spec, args.demos)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
+    algo = make_algorithm("bc", config, env)
     run_dir = create_run_dir(Path(args.out), f"bc-{env.name}")
     settings = {"command": "bc", "env": env.name, "demos": str(args.demos), "episodes": demos.num_episodes,
                 "config": dataclasses.asdict(config), "seeds": args.seeds, "seed": args.seed,
                 "eval_episodes": args.eval_episodes}
     write_config(run_dir, settings)
     fit_key, eval_key, random_key = jax.random.split(jax.random.PRNGKey(args.seed), 3)
-    start = time.perf_counter()
-    with progress_bar(1, f"bc on {env.name} ({args.seeds} seeds)", enabled=not args.quiet) as bar:
-        result = jax.block_until_ready(bc.fit_seeds(config, jax.random.split(fit_key, args.seeds), env, demos))
-        bar.advance(1)
-    seconds = time.perf_counter() - start
+    driver = Driver(algo, demos, args.seeds)
+    every = max(1, -(-config.epochs // PROGRESS_CHUNKS))
+    progress = chunked_run(driver, driver.start(fit_key), config.epochs, every,
+                           f"bc on {env.name} ({args.seeds} seeds)", args.quiet, None)
+    seconds = progress.seconds
+    params = progress.state.params
     stochastic_key, deterministic_key = jax.random.split(eval_key)
-    returns = np.asarray(evaluate_policies(bc.act, config, env, result.params, stochastic_key, args.eval_episodes))
-    det_returns = np.asarray(
-        evaluate_policies(bc.act, config, env, result.params, deterministic_key, args.eval_episodes, True)
-    )
+    returns = np.asarray(evaluate_policies(algo.act, env, params, stochastic_key, args.eval_episodes))
+    det_returns = np.asarray(evaluate_policies(algo.act, env, params, deterministic_key, args.eval_episodes, True))
     expert_score = float(np.asarray(demos.returns()).mean())
     random_score = random_return(env, random_key, max(args.eval_episodes, 100))
     norm = lambda r: float(normalized_return(r, random_score, expert_score))
+    loss, nll = progress.metrics["loss"], progress.metrics["nll"]
     rows = [
-        {"seed": s, "final_loss": float(result.loss[s, -1]), "return": float(returns[s].mean()),
+        {"seed": s, "final_loss": float(loss[s, -1]), "return": float(returns[s].mean()),
          "normalized_return": norm(returns[s].mean()), "deterministic_return": float(det_returns[s].mean()),
          "deterministic_normalized_return": norm(det_returns[s].mean())}
         for s in range(args.seeds)
     ]
-    save_pytree(run_dir / "policy.npz", result.params)
+    save_pytree(run_dir / "policy.npz", params)
     write_metrics(run_dir, [
-        {"seed": s, "epoch": e, "loss": float(result.loss[s, e]), "nll": float(result.nll[s, e])}
+        {"seed": s, "epoch": e, "loss": float(loss[s, e]), "nll": float(nll[s, e])}
         for s in range(args.seeds) for e in range(config.epochs)
     ])
-    plot_metric_curves(run_dir / "loss.png", {"bc": np.asarray(result.loss)}, "BC loss (action NLL)", "epoch",
+    plot_metric_curves(run_dir / "loss.png", {"bc": np.asarray(loss)}, "BC loss (action NLL)", "epoch",
                        f"behavioural cloning on {env.name}")
     write_summary(run_dir, {
         "seconds": seconds, "expert_return": expert_score, "random_return": random_score,
@@ -305,7 +303,7 @@ def cmd_bc(args: argparse.Namespace) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``expert``, ``demos`` and ``bc`` on the top-level parser."""
-    envs = ", ".join(ENV_BUILDERS)
+    envs = ", ".join(tasks.TASKS)
     p = sub.add_parser("expert", help="train an expert (PPO or SAC) on a control task and save it")
     p.add_argument("--env", help=f"environment: {envs}")
     p.add_argument("--learner", choices=list(LEARNERS),

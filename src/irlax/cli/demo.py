@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irlax.algorithms import deep_maxent, maxent
+from irlax.algorithms.base import Algorithm, TabularData
+from irlax.algorithms.registry import make_algorithm, make_config
 from irlax.algorithms.tabular_fit import TabularIRLResult
 from irlax.data.trajectories import save_trajectories
 from irlax.envs import ObjectworldConfig, make_objectworld
@@ -45,15 +46,26 @@ def timed(fn, *args):
     return result, time.perf_counter() - start
 
 
+def fit(algorithm: Algorithm, key: jax.Array, data: TabularData) -> TabularIRLResult:
+    """One whole run of a tabular algorithm from ``key``, jitted as one program (compiled on each call)."""
+
+    def run(key: jax.Array, data: TabularData) -> TabularIRLResult:
+        state, metrics = algorithm.update(algorithm.init(key, data), data, algorithm.num_steps)
+        return algorithm.result(state, data, metrics)
+
+    return jax.jit(run)(key, data)
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """Run the demo (see the module docstring)."""
     if args.size < 4 or args.trajectories < 1 or args.length < 1 or args.iterations < 1:
         raise IrlaxError("--size must be at least 4; --trajectories, --length, --iterations positive")
     key_world, key_demos, key_fit = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     config = ObjectworldConfig(size=args.size, continuous=not args.discrete)
+    iterations = {"iterations": args.iterations}
     algorithms = {
-        "MaxEnt (linear)": (maxent.fit_jit, maxent.MaxEntConfig(iterations=args.iterations)),
-        "Deep MaxEnt (MLP)": (deep_maxent.fit_jit, deep_maxent.DeepMaxEntConfig(iterations=args.iterations)),
+        "MaxEnt (linear)": make_algorithm("maxent", make_config("maxent", iterations)),
+        "Deep MaxEnt (MLP)": make_algorithm("deep-maxent", make_config("deep-maxent", iterations)),
     }
     results: dict[str, tuple[TabularIRLResult, float]] = {}
     with progress_bar(2 + len(algorithms), "objectworld and expert", enabled=not args.quiet) as bar:
@@ -61,9 +73,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
         expert = soft_value_iteration(world.mdp, world.reward)
         demos = sample_trajectories(key_demos, world.mdp, expert.log_policy, args.trajectories, args.length)
         bar.advance()
-        for name, (fit, cfg) in algorithms.items():
+        data = TabularData(world.mdp, demos)
+        for name, algorithm in algorithms.items():
             bar.update(description=f"fitting {name}")
-            results[name] = timed(fit, cfg, key_fit, world.mdp, demos)
+            results[name] = timed(fit, algorithm, key_fit, data)
             bar.advance()
         bar.update(description="evaluating")
         rows = evaluation_rows(world, results)

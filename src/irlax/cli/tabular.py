@@ -13,16 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irlax.algorithms.registry import (
-    ALGORITHMS,
-    Progress,
-    fit_seeds,
-    fit_seeds_in_turn,
-    get_algorithm,
-    init_seeds,
-    make_config,
-)
-from irlax.algorithms.tabular_fit import IterationMetrics, TabularIRLResult
+from irlax.algorithms.base import TabularData
+from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, make_config, names
 from irlax.data.trajectories import Trajectories, load_trajectories, save_trajectories
 from irlax.envs import (
     BinaryworldConfig,
@@ -41,17 +33,16 @@ from irlax.errors import IrlaxError
 from irlax.metrics.tabular import action_negative_log_likelihood, expected_value_difference, optimal_log_policies
 from irlax.report import (
     create_run_dir,
-    load_pytree,
     plot_metric_curves,
     plot_reward_maps,
     print_table,
     progress_bar,
     save_array,
-    save_pytree,
     write_config,
     write_metrics,
     write_summary,
 )
+from irlax.run.driver import Driver, Progress
 from irlax.tabular.sampling import sample_trajectories
 
 WORLDS = ("objectworld", "binaryworld", "gridworld", "cliffworld", "random")
@@ -127,7 +118,7 @@ def fit_overrides(args: argparse.Namespace) -> dict[str, str]:
     return overrides
 
 
-def metric_rows(result: TabularIRLResult) -> list[dict]:
+def metric_rows(result: Any) -> list[dict]:
     """Per-seed, per-iteration metric rows of a multi-seed result (iterations a seed did not run, NaN, left out)."""
     metrics = {k: np.asarray(v) for k, v in result.metrics._asdict().items()}
     seeds, iterations = next(iter(metrics.values())).shape
@@ -157,13 +148,12 @@ def evaluate_rewards(
     return rows
 
 
-def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, result: TabularIRLResult,
-                      label: str) -> None:
+def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, result: Any, label: str) -> None:
     """Learned rewards, metrics and plots of a fit into ``run_dir`` (the curve the algorithm names, as a PNG)."""
     rewards = np.asarray(result.reward)
     save_array(run_dir, "reward", rewards)
     write_metrics(run_dir, metric_rows(result))
-    metric, ylabel = get_algorithm(label).curve
+    metric, ylabel = get_algorithm_kind(label, "tabular").curve
     plot_metric_curves(run_dir / f"{metric}.png", {label: np.asarray(getattr(result.metrics, metric))}, ylabel)
     if mdp.grid_shape is not None:
         maps = {} if world is None else {"true": np.asarray(world.reward).reshape(mdp.num_states, -1).mean(-1)}
@@ -173,19 +163,6 @@ def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, resul
 
 CHECKPOINT = "checkpoint.npz"
 PROGRESS_CHUNKS = 20
-
-
-def save_progress(run_dir: Path, progress: Progress) -> None:
-    """Checkpoint a multi-seed run (state, steps done, metrics so far) atomically."""
-    metrics = {k: np.asarray(v) for k, v in progress.metrics._asdict().items()}
-    save_pytree(run_dir / CHECKPOINT, progress.state, done=np.int64(progress.done), **metrics)
-
-
-def load_progress(run_dir: Path, template: Progress) -> Progress:
-    """The checkpointed :class:`Progress` of ``run_dir``, shaped like ``template``."""
-    state, extra = load_pytree(run_dir / CHECKPOINT, template.state)
-    metrics = IterationMetrics(**{k: jnp.asarray(extra[k]) for k in IterationMetrics._fields})
-    return Progress(jax.tree.map(jnp.asarray, state), int(extra["done"]), metrics)
 
 
 def fit_setup(args: argparse.Namespace) -> tuple[Path, dict]:
@@ -217,53 +194,57 @@ def cmd_fit(args: argparse.Namespace) -> None:
     seeds in turn and is not checkpointed: ``--resume`` runs it again.
     """
     run_dir, settings = fit_setup(args)
-    algorithm = settings["algorithm"]
-    world, mdp, name = load_world(settings["world"])
+    name = get_algorithm_kind(settings["algorithm"], "tabular").name
+    world, mdp, world_name = load_world(settings["world"])
     demos = load_trajectories(settings["demos"], num_states=mdp.num_states, num_actions=mdp.num_actions)
-    config = make_config(algorithm, settings["config"])
-    keys = jax.random.split(jax.random.PRNGKey(settings["seed"]), settings["seeds"])
-    if get_algorithm(algorithm).problem is None:
-        result, seconds = fit_in_turn(args, algorithm, config, keys, mdp, demos)
-    else:
-        result, seconds = fit_gradient(args, run_dir, algorithm, config, keys, mdp, demos)
+    algorithm = make_algorithm(name, make_config(name, settings["config"]))
+    driver = Driver(algorithm, TabularData(mdp, demos), settings["seeds"])
+    key = jax.random.PRNGKey(settings["seed"])  # seed k runs with split(key, seeds)[k]
+    progress = fit_in_turn(driver, key, args.quiet) if not algorithm.jittable else fit_chunked(
+        driver, key, run_dir, bool(args.resume), args.quiet)
+    start = time.perf_counter()
+    result = jax.block_until_ready(driver.result(progress))
+    seconds = progress.seconds + time.perf_counter() - start
     rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
-    write_fit_outputs(run_dir, mdp, world, result, algorithm)
+    write_fit_outputs(run_dir, mdp, world, result, name)
     write_summary(run_dir, {"seconds": seconds, "evaluation": rows})
-    print_table(f"{algorithm} on {name} ({seconds:.2f} s, {settings['seeds']} seeds)", *evaluation_table(rows))
+    print_table(f"{name} on {world_name} ({seconds:.2f} s, {settings['seeds']} seeds)", *evaluation_table(rows))
     print(f"run directory: {run_dir}")
 
 
-def fit_in_turn(args: argparse.Namespace, algorithm: str, config: Any, keys: jax.Array, mdp: TabularMDP,
-                demos: Trajectories) -> tuple[Any, float]:
+def fit_in_turn(driver: Driver, key: jax.Array, quiet: bool) -> Progress:
     """Run a solver-loop algorithm's seeds one after another (no checkpoints: a resumed run starts it again)."""
-    with progress_bar(len(keys), f"{algorithm} ({len(keys)} seeds, in turn)", enabled=not args.quiet) as bar:
-        start = time.perf_counter()
-        result = fit_seeds_in_turn(algorithm, config, keys, mdp, demos, on_seed=lambda _: bar.advance(1))
-        return result, time.perf_counter() - start
+    label = f"{driver.program.name} ({driver.seeds} seeds, in turn)"
+    with progress_bar(driver.seeds, label, enabled=not quiet) as bar:
+        progress = driver.start(key)
+        return driver.run(progress, driver.program.num_steps, on_chunk=lambda _: bar.advance(1))
 
 
-def fit_gradient(args: argparse.Namespace, run_dir: Path, algorithm: str, config: Any, keys: jax.Array,
-                 mdp: TabularMDP, demos: Trajectories) -> tuple[TabularIRLResult, float]:
-    """Run a gradient algorithm's seeds in one vmapped computation, in chunks, checkpointing after each."""
-    progress = init_seeds(algorithm, config, keys, mdp, demos)
-    if args.resume and (run_dir / CHECKPOINT).exists():
-        progress = load_progress(run_dir, progress)
-    chunk = max(1, -(-config.iterations // PROGRESS_CHUNKS))
-    label = f"{algorithm} ({len(keys)} seeds)"
-    with progress_bar(config.iterations, label, enabled=not args.quiet) as bar:
+def fit_chunked(driver: Driver, key: jax.Array, run_dir: Path, resume: bool, quiet: bool) -> Progress:
+    """Run a gradient algorithm's seeds in one vmapped computation, in chunks, checkpointing after each.
+
+    Chunks are a twentieth of the iterations and end at multiples of it, so a run resumed from its
+    last checkpoint replays the chunks of an uninterrupted one.
+    """
+    total = driver.program.num_steps
+    checkpoint = run_dir / CHECKPOINT
+    if resume and checkpoint.exists():
+        progress = driver.load(checkpoint)
+        if progress.done > total:
+            raise IrlaxError(f"checkpoint {checkpoint} has {progress.done} iterations, the run only {total}")
+    else:
+        progress = driver.start(key)
+    every = max(1, -(-total // PROGRESS_CHUNKS))
+    with progress_bar(total, f"{driver.program.name} ({driver.seeds} seeds)", enabled=not quiet) as bar:
         bar.advance(progress.done)
         reached = [progress.done]
 
         def on_chunk(p: Progress) -> None:
-            save_progress(run_dir, p)
+            driver.save(checkpoint, p)
             bar.advance(p.done - reached[0])
             reached[0] = p.done
 
-        start = time.perf_counter()
-        result = jax.block_until_ready(
-            fit_seeds(algorithm, config, keys, mdp, demos, chunk=chunk, progress=progress, on_chunk=on_chunk)
-        )
-        return result, time.perf_counter() - start
+        return driver.run(progress, total, every, on_chunk)
 
 
 def evaluation_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -315,8 +296,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("fit", help="fit a tabular IRL algorithm (any number of seeds, vmapped)")
     p.add_argument(
-        "algorithm", nargs="?", choices=list(ALGORITHMS),
-        help="; ".join(f"{name}: {algo.description}" for name, algo in ALGORITHMS.items()),
+        "algorithm", nargs="?", choices=names("tabular"),
+        help="; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in names("tabular")),
     )
     p.add_argument("--world", help="world file (.npz)")
     p.add_argument("--demos", help="demonstrations file (.npz)")

@@ -295,13 +295,7 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
     discrete = bool(_scalar(arrays, "discrete", "b", path))
     action_size = int(_scalar(arrays, "action_size", "iu", path))
     if spec is not None:
-        if obs_size != spec.obs_size or arrays["obs"].shape[-1:] != (spec.obs_size,):
-            raise IrlaxError(f"demonstrations in {path} have observations of size {arrays['obs'].shape[-1]} "
-                             f"({env_name}), but {spec.name} has observations of size {spec.obs_size}")
-        if discrete != spec.discrete or action_size != spec.action_size:
-            kind = lambda d, s: f"{s} discrete actions" if d else f"{s}-dimensional continuous actions"
-            raise IrlaxError(f"demonstrations in {path} have {kind(discrete, action_size)} ({env_name}), "
-                             f"but {spec.name} has {kind(spec.discrete, spec.action_size)}")
+        _check_spaces(str(path), env_name, obs_size, arrays["obs"].shape[-1], discrete, action_size, spec)
     try:
         bounds = {} if spec is None or spec.discrete else {
             "action_low": spec.action_low, "action_high": spec.action_high}
@@ -314,6 +308,36 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
         )
     except IrlaxError as exc:
         raise IrlaxError(f"demonstrations file {path}: {exc}") from None
+
+
+def _check_spaces(where: str, env_name: str, obs_size: int, obs_width: int, discrete: bool, action_size: int,
+                  spec: EnvSpec) -> None:
+    if obs_size != spec.obs_size or obs_width != spec.obs_size:
+        raise IrlaxError(f"demonstrations in {where} have observations of size {obs_width} "
+                         f"({env_name}), but {spec.name} has observations of size {spec.obs_size}")
+    if discrete != spec.discrete or action_size != spec.action_size:
+        kind = lambda d, s: f"{s} discrete actions" if d else f"{s}-dimensional continuous actions"
+        raise IrlaxError(f"demonstrations in {where} have {kind(discrete, action_size)} ({env_name}), "
+                         f"but {spec.name} has {kind(spec.discrete, spec.action_size)}")
+
+
+def check_demonstrations_fit(demos: Demonstrations, spec: EnvSpec, where: str = "the file") -> None:
+    """One-line :class:`IrlaxError` unless loaded demonstrations fit the task ``spec``.
+
+    The same checks as :func:`load_demonstrations` with a ``spec``: observation size, action kind and size,
+    and continuous actions within the task's bounds. (The name may differ.)
+    """
+    _check_spaces(where, demos.env_name, demos.obs_size, int(demos.obs.shape[-1]), demos.discrete,
+                  demos.action_size, spec)
+    if not spec.discrete:
+        try:
+            validate_demonstration_arrays(
+                {key: np.asarray(getattr(demos, key)) for key in ARRAY_KEYS}, obs_size=demos.obs_size,
+                discrete=False, action_size=demos.action_size, action_low=spec.action_low,
+                action_high=spec.action_high,
+            )
+        except IrlaxError as exc:
+            raise IrlaxError(f"demonstrations in {where}: {exc}") from None
 
 
 def flatten(demos: Demonstrations) -> Transition:

@@ -1,6 +1,7 @@
 """The report layer: run directories, atomic files, progress bars, tables and plots.
 
-This is the thin top layer (with ``cli``); nothing below it imports from here.
+Input and output only, near the bottom of the layers: it imports nothing of irlax but
+the base modules, so the run driver and the command line both use it.
 """
 
 from irlax.atomic import (
