@@ -5,6 +5,8 @@
   discounted infinite horizon).
 - "Learns past a threshold", one per algorithm, on a small objectworld.
 - Purity: vmap over seeds / demonstration sets equals separate calls; jit equals no jit.
+- By name: :func:`make_algorithm` builds them, and a chunked multi-seed :class:`Driver` run equals
+  separate fits, one per seed key.
 - MaxEnt and MCE are the same model on deterministic dynamics and differ on stochastic ones.
 - Bad configurations and demonstrations raise IrlaxError.
 
@@ -22,7 +24,9 @@ import numpy as np
 import pytest
 
 from irlax.algorithms import deep_maxent, maxent, mce
+from irlax.algorithms.base import TabularData
 from irlax.algorithms.mce import MCEConfig, mce_log_likelihood_and_grad, mce_objective, mce_sources
+from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, make_config, names
 from irlax.algorithms.tabular_fit import fit_reward, make_optimizer
 from irlax.data.trajectories import make_trajectories
 from irlax.envs import ObjectworldConfig, make_mdp, make_objectworld, make_random_mdp
@@ -30,6 +34,7 @@ from irlax.envs.objectworld import discrete_features
 from irlax.errors import IrlaxError
 from irlax.metrics.tabular import expected_value_difference
 from irlax.rewards.linear import linear_reward
+from irlax.run.driver import Driver
 from irlax.tabular.occupancy import occupancy_discounted, occupancy_finite
 from irlax.tabular.planning import soft_value_iteration, soft_value_iteration_finite
 
@@ -247,6 +252,47 @@ def test_deep_maxent_vmapped_over_seeds_equals_separate_calls(x64):
         np.testing.assert_allclose(centred(batched.reward[i]), centred(single.reward), atol=1e-5)
         np.testing.assert_allclose(np.asarray(batched.log_policy[i]), np.asarray(single.log_policy), atol=1e-5)
     assert not np.allclose(np.asarray(batched.reward[0]), np.asarray(batched.reward[1]), atol=1e-2)
+
+
+
+def test_tabular_algorithms_by_name():
+    assert names("tabular") == ["maxent", "mce", "deep-maxent", "max-margin", "projection", "mmp"]
+    for name in names("tabular"):
+        kind = get_algorithm_kind(name, "tabular")
+        algorithm = make_algorithm(name, make_config(name, {"iterations": "7"}))
+        assert algorithm.name == name and algorithm.num_steps == 7 and algorithm.config.iterations == 7
+        assert algorithm.jittable == (name not in ("max-margin", "projection")) and algorithm.result is not None
+        assert kind.curve[0] in algorithm.metrics._fields
+    with pytest.raises(IrlaxError, match="mce takes a MCEConfig, not a MaxEntConfig"):
+        make_algorithm("mce", maxent.MaxEntConfig())
+    with pytest.raises(IrlaxError, match="unknown algorithm 'gail'; choose one of maxent, mce"):
+        get_algorithm_kind("gail", "tabular")
+    with pytest.raises(IrlaxError, match="has no setting 'nonsense'"):
+        make_config("maxent", {"nonsense": "1"})
+
+
+@pytest.mark.parametrize(("name", "fit"), [("maxent", maxent.fit_jit), ("mce", mce.fit_jit),
+                                           ("deep-maxent", deep_maxent.fit_jit)])
+def test_a_chunked_driver_run_equals_separate_fits_one_per_seed_key(x64, name, fit):
+    mdp = tiny_mdp(False)
+    demos = tiny_demos(mdp, seed=8)
+    config = TINY["deep" if name == "deep-maxent" else name]
+    algorithm = make_algorithm(name, config)
+    driver = Driver(algorithm, TabularData(mdp, demos), 3)
+    key = jax.random.PRNGKey(5)  # a raw uint32 key: Driver does not take typed keys
+    progress = driver.run(driver.start(key), algorithm.num_steps, every=8)  # chunks of 8, 8, 4
+    assert progress.done == config.iterations and dict(driver.compiles) == {"init": 1, "update-8": 1, "update-4": 1}
+    result = driver.result(progress)
+    assert result.reward.shape == (3, S_TINY) and result.metrics.log_likelihood.shape == (3, config.iterations)
+    centred = lambda r: np.asarray(r) - np.asarray(r).mean()
+    for k, seed_key in enumerate(jax.random.split(key, 3)):
+        single = fit(config, seed_key, mdp, demos)
+        np.testing.assert_allclose(centred(result.reward[k]), centred(single.reward), atol=1e-5)
+        np.testing.assert_allclose(np.asarray(result.log_policy[k]), np.asarray(single.log_policy), atol=1e-5)
+        for field in algorithm.metrics._fields:
+            np.testing.assert_allclose(progress.metrics[field][k], getattr(single.metrics, field), atol=1e-5)
+    if name == "deep-maxent":
+        assert not np.allclose(np.asarray(result.reward[0]), np.asarray(result.reward[1]), atol=1e-2)
 
 
 # ----------------------------------------------------------------------------- bad configurations

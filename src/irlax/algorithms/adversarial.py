@@ -330,6 +330,6 @@ def make_adversarial(
     return Algorithm(
         name=name, config=config, num_steps=config.rounds, init=init, update=update, metrics=AdversarialMetrics,
         policy=lambda state, demos: learner.policy_params(state.learner.agent),
-        reward=lambda state, demos: state.reward_params, act=learner, reward_fn=reward_fn, env=env,
+        reward=lambda state, demos: state.reward_params, act=learner, reward_fn=reward_fn, spec=env.spec, env=env,
         learner=learner, description=description,
     )

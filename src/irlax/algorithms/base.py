@@ -43,8 +43,8 @@ class TabularData(NamedTuple):
 class Algorithm:
     """An algorithm that trains on demonstrations, with its config and context bound.
 
-    Equal (and hashing) by name, config, environment and inner learner, so that it is a static
-    argument of ``jax.jit`` and two algorithms built alike share compiled programs.
+    Equal (and hashing) by name, config, run length, task spec, environment and inner learner, so that
+    it is a static argument of ``jax.jit`` and two algorithms built alike share compiled programs.
 
     Attributes:
         name: its registry name, e.g. ``"gail"``.
@@ -61,7 +61,9 @@ class Algorithm:
             terminated)`` (control tasks; ``None`` otherwise).
         result: ``result(state, data, metrics)``, the finished run's result (tabular algorithms; ``None``: the
             state is the result).
-        env: the environment it trains in (control tasks; ``None`` for tabular ones, whose MDP is data).
+        spec: the control task it is for (``None`` for tabular algorithms, whose MDP is data).
+        env: the environment it trains in (sample-based IRL; ``None`` when it needs none, as BC, or for tabular
+            algorithms).
         learner: the forward learner inside (sample-based IRL), or ``None``.
         jittable: whether ``init`` and ``update`` are pure JAX (``False`` for a solver in the loop: apprenticeship
             learning's seeds run one after another).
@@ -79,6 +81,7 @@ class Algorithm:
     act: Any = field(default=None, compare=False, repr=False)
     reward_fn: RewardFn | None = field(default=None, compare=False, repr=False)
     result: Callable[[Any, Any, Any], Any] | None = field(default=None, compare=False, repr=False)
+    spec: Any = None
     env: Any = None
     learner: Any = None
     jittable: bool = True

@@ -301,7 +301,7 @@ def make_bc(config: BCConfig, spec: EnvSpec) -> Algorithm:
 
     return Algorithm(
         name="bc", config=config, num_steps=config.epochs, init=init, update=update, metrics=BCMetrics,
-        policy=lambda state, demos: state.params, act=BCPolicy(config, spec), description=DESCRIPTION,
+        policy=lambda state, demos: state.params, act=BCPolicy(config, spec), spec=spec, description=DESCRIPTION,
     )
 
 

@@ -262,5 +262,5 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
         name="gcl", config=config, num_steps=config.rounds, init=init, update=update, metrics=GCLMetrics,
         policy=lambda state, demos: learner.policy_params(state.learner.agent),
         reward=lambda state, demos: state.reward_params, act=learner, reward_fn=learned_reward(config, env.spec),
-        env=env, learner=learner, description=DESCRIPTION,
+        spec=env.spec, env=env, learner=learner, description=DESCRIPTION,
     )

@@ -51,12 +51,16 @@ RANDOM_EPISODES = 32
 
 
 def policy_returns(algo: Algorithm, states: Any, data: Any, key: Array, episodes: int,
-                   deterministic: bool = True) -> np.ndarray:
-    """``[K]`` mean true return of each seed's imitation policy over ``episodes`` episodes of ``algo.env``."""
-    if algo.env is None or algo.act is None:
-        raise IrlaxError(f"{algo.name} has no policy to run in a control task")
+                   deterministic: bool = True, env: JaxEnv | None = None) -> np.ndarray:
+    """``[K]`` mean true return of each seed's imitation policy over ``episodes`` episodes.
+
+    ``env`` is the environment to run in (default ``algo.env``; BC trains without one).
+    """
+    env = env or algo.env
+    if env is None or algo.act is None:
+        raise IrlaxError(f"{algo.name} has no policy to run in a control task (give the environment)")
     params = jax.vmap(algo.policy, in_axes=(0, None))(states, data)
-    return np.asarray(evaluate_policies(algo.act, algo.env, params, key, episodes, deterministic)).mean(axis=1)
+    return np.asarray(evaluate_policies(algo.act, env, params, key, episodes, deterministic)).mean(axis=1)
 
 
 def masked_transitions(episodes: Episodes) -> TransitionBatch:

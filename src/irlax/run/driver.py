@@ -10,8 +10,10 @@ behavioural cloning, GCL, GAIL, AIRL; an expert's learner through
   of ``every`` (so a resumed run replays the chunks of an uninterrupted one and
   ends exactly where it would), with a callback after each chunk (progress bars,
   checkpoints);
-- each program (``init``, and ``update`` of a chunk size) is compiled once per
-  driver, ahead of time, with the compile time measured apart;
+- each program (``init``, and ``update`` of a chunk size) is compiled ahead of
+  time, with the compile time measured apart, once per process: executables are
+  kept in a small cache keyed by the (hashable) algorithm and the argument types,
+  so drivers of equal algorithms share them;
 - :meth:`Driver.save` and :meth:`Driver.load` checkpoint the state, the steps done,
   the metrics so far and the seconds, atomically.
 
@@ -40,6 +42,19 @@ from irlax.report.checkpoint import load_pytree, save_pytree
 
 METRIC = "metric_"
 """Prefix of the metric arrays in a checkpoint."""
+
+CACHE_SIZE = 32
+"""Compiled programs kept per process (least recently used dropped first)."""
+
+_EXECUTABLES: collections.OrderedDict[Any, Any] = collections.OrderedDict()
+"""Compiled programs by (algorithm, program name, argument types): a bounded memo, like ``functools.lru_cache``."""
+
+
+def signature(name: str, args: Any) -> tuple:
+    """A program's identity for given arguments: its name, the arguments' tree, shapes, dtypes and weak types."""
+    leaves = jax.tree.leaves(args)
+    return (name, jax.tree.structure(args),
+            tuple((np.shape(x), np.dtype(x.dtype).str, bool(getattr(x, "weak_type", False))) for x in leaves))
 
 
 def flat_metrics(metrics: Any) -> dict[str, Any]:
@@ -103,7 +118,8 @@ class Driver:
         program: the algorithm (or expert program) to run.
         data: what it trains on (demonstrations, :class:`~irlax.algorithms.base.TabularData`, or ``None``).
         seeds: how many seeds (``K``).
-        compiles: how many times each program was compiled, by ``"init"`` / ``"update-N"`` (each is 1).
+        compiles: how many executables this driver used per program, by ``"init"`` / ``"update-N"``; each is 1
+            unless the state's types changed between chunks (which would recompile).
     """
 
     program: Algorithm
@@ -119,16 +135,23 @@ class Driver:
     # -- compiled programs ---------------------------------------------------------------------------------
 
     def _compiled(self, name: str, build: Callable[[], Callable], *args: Any) -> tuple[Callable, float]:
-        """The executable ``name`` for ``args`` (compiled on first use; the compile time returned)."""
-        signature = (name, jax.tree.structure(args),
-                     tuple((np.shape(x), np.dtype(x.dtype).str) for x in jax.tree.leaves(args)))
-        if signature in self._executables:
-            return self._executables[signature], 0.0
-        start = time.perf_counter()
-        executable = jax.jit(build()).lower(*args).compile()
-        self._executables[signature] = executable
+        """The executable ``name`` for ``args`` (compiled on first use in this process; the compile time)."""
+        key = signature(name, args)
+        if key in self._executables:
+            return self._executables[key], 0.0
         self.compiles[name] += 1
-        return executable, time.perf_counter() - start
+        cache_key = (self.program, key)
+        seconds = 0.0
+        if cache_key in _EXECUTABLES:
+            _EXECUTABLES.move_to_end(cache_key)
+        else:
+            start = time.perf_counter()
+            _EXECUTABLES[cache_key] = jax.jit(build()).lower(*args).compile()
+            seconds = time.perf_counter() - start
+            while len(_EXECUTABLES) > CACHE_SIZE:
+                _EXECUTABLES.popitem(last=False)
+        self._executables[key] = _EXECUTABLES[cache_key]
+        return self._executables[key], seconds
 
     def _init_fn(self) -> Callable:
         program = self.program

@@ -76,7 +76,7 @@ def expert_program(learner: Learner, env: JaxEnv, total_steps: int) -> Algorithm
         init=lambda key, data: base.init_state(learner, env, key),
         update=lambda state, data, n: base.update(learner, env, state, n),
         metrics=LearnerMetrics, policy=lambda state, data: learner.policy_params(state.agent), act=learner,
-        env=env, learner=learner, description=learner.description,
+        spec=env.spec, env=env, learner=learner, description=learner.description,
     )
 
 

@@ -1,0 +1,111 @@
+"""The run driver: seeds batched, chunks, each program compiled once, checkpoints that resume exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from irlax import tasks
+from irlax.algorithms.bc import BCConfig, make_bc
+from irlax.data.demos import from_episodes
+from irlax.errors import IrlaxError
+from irlax.learners.evaluation import RandomPolicy, policy_episodes_jit
+from irlax.learners.registry import make_learner
+from irlax.learners.sac import SACConfig
+from irlax.run.driver import Driver, flat_metrics, pad_and_stack
+from irlax.run.experts import expert_program
+
+
+def leaf_types(tree):
+    return [(x.shape, x.dtype, getattr(x, "weak_type", False)) for x in jax.tree.leaves(tree)]
+
+
+@pytest.fixture(scope="module")
+def pendulum_program():
+    """A tiny SAC expert program on Pendulum-v1: the task whose reset state was weakly typed."""
+    env = tasks.make_env("Pendulum-v1")
+    config = SACConfig(hidden=(8, 8), learning_starts=4, batch_size=8, buffer_size=64)
+    return expert_program(make_learner(config, env.spec), env, 12)
+
+
+def test_expert_program_compiles_once_over_chunks(pendulum_program) -> None:
+    driver = Driver(pendulum_program, None, seeds=2)
+    start = driver.start(jax.random.PRNGKey(0))
+    progress = driver.run(start, pendulum_program.num_steps, every=3)
+    assert progress.done == 12
+    assert dict(driver.compiles) == {"init": 1, "update-3": 1}
+    assert leaf_types(start.state) == leaf_types(progress.state)
+    assert progress.metrics["env_steps"].shape == (2, 12)
+    np.testing.assert_array_equal(progress.metrics["env_steps"][0], np.arange(1, 13))
+
+
+def test_interrupted_run_resumes_exactly(pendulum_program, tmp_path) -> None:
+    """Stopped after 6 of 12 steps and resumed from the checkpoint, a run ends bit for bit where one run does."""
+    whole = Driver(pendulum_program, None, seeds=2)
+    one = whole.run(whole.start(jax.random.PRNGKey(1)), 12, every=3)
+
+    chunked = Driver(pendulum_program, None, seeds=2)
+    saved = []
+    chunked.run(chunked.start(jax.random.PRNGKey(1)), 6, every=3, on_chunk=lambda p: saved.append(p))
+    chunked.save(tmp_path / "checkpoint.npz", saved[-1])
+    resumed = Driver(pendulum_program, None, seeds=2)  # as in a new process after a crash
+    progress = resumed.load(tmp_path / "checkpoint.npz")
+    assert progress.done == 6
+    progress = resumed.run(progress, 12, every=3)
+    for a, b in zip(jax.tree.leaves(one.state), jax.tree.leaves(progress.state), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for name, values in one.metrics.items():
+        np.testing.assert_array_equal(values, progress.metrics[name])
+
+
+def test_bad_checkpoints_are_refused(pendulum_program, tmp_path) -> None:
+    driver = Driver(pendulum_program, None, seeds=2)
+    progress = driver.run(driver.start(jax.random.PRNGKey(2)), 3, every=3)
+    driver.save(tmp_path / "c.npz", progress)
+    with pytest.raises(IrlaxError):
+        Driver(pendulum_program, None, seeds=3).load(tmp_path / "c.npz")  # another number of seeds
+    broken = dataclasses.replace(progress, done=7)
+    driver.save(tmp_path / "d.npz", broken)
+    with pytest.raises(IrlaxError, match="inconsistent"):
+        driver.load(tmp_path / "d.npz")
+    with pytest.raises(IrlaxError):
+        Driver(pendulum_program, None, seeds=0)
+
+
+def test_bc_epochs_in_chunks_equal_one_run() -> None:
+    env = tasks.make_env("CartPole-v1")
+    episodes = policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(0), 4)
+    demos = from_episodes(episodes, env.spec)
+    algo = make_bc(BCConfig(epochs=6, hidden=(8,)), env.spec)
+    a = Driver(algo, demos, seeds=2)
+    whole = a.run(a.start(jax.random.PRNGKey(3)), 6)
+    b = Driver(algo, demos, seeds=2)
+    chunked = b.run(b.start(jax.random.PRNGKey(3)), 6, every=3)
+    assert dict(b.compiles) == {"init": 1, "update-3": 1}
+    np.testing.assert_array_equal(whole.metrics["loss"], chunked.metrics["loss"])
+    for x, y in zip(jax.tree.leaves(whole.state.params), jax.tree.leaves(chunked.state.params), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_flat_metrics_prefixes_clashing_names() -> None:
+    from typing import NamedTuple
+
+    class Inner(NamedTuple):
+        loss: jnp.ndarray
+        mean_return: jnp.ndarray
+
+    class Outer(NamedTuple):
+        mean_return: jnp.ndarray
+        losses: Inner
+
+    flat = flat_metrics(Outer(1, Inner(2, 3)))
+    assert flat == {"mean_return": 1, "loss": 2, "losses_mean_return": 3}
+
+
+def test_pad_and_stack_pads_with_nan() -> None:
+    stacked = pad_and_stack([{"m": np.array([1.0, 2.0])}, {"m": np.array([3.0])}])
+    np.testing.assert_array_equal(stacked["m"], np.array([[1.0, 2.0], [3.0, np.nan]]))
