@@ -109,3 +109,22 @@ def test_flat_metrics_prefixes_clashing_names() -> None:
 def test_pad_and_stack_pads_with_nan() -> None:
     stacked = pad_and_stack([{"m": np.array([1.0, 2.0])}, {"m": np.array([3.0])}])
     np.testing.assert_array_equal(stacked["m"], np.array([[1.0, 2.0], [3.0, np.nan]]))
+
+
+def test_typed_keys_and_tabular_data_checked_before_tracing() -> None:
+    from irlax.algorithms.base import TabularData
+    from irlax.algorithms.mce import MCEConfig
+    from irlax.algorithms.registry import make_algorithm
+    from irlax.data.trajectories import make_trajectories
+    from irlax.envs.tabular import from_dense
+
+    transitions = np.full((3, 2, 3), 1.0 / 3.0)
+    mdp = from_dense(transitions, np.eye(3, dtype=np.float32), np.full(3, 1.0 / 3.0), discount=0.9)
+    algo = make_algorithm("mce", MCEConfig(iterations=2))
+    good = make_trajectories(np.array([[0, 1, 2]]), np.array([[0, 1, 0]]))
+    driver = Driver(algo, TabularData(mdp, good), seeds=2)
+    progress = driver.run(driver.start(jax.random.key(0)), 2)  # a new-style typed key
+    assert progress.metrics["log_likelihood"].shape == (2, 2)
+    bad = make_trajectories(np.array([[0, 7, 2]]), np.array([[0, 1, 0]]))  # state 7 of a 3-state MDP
+    with pytest.raises(IrlaxError, match="7"):
+        Driver(algo, TabularData(mdp, bad), seeds=1)

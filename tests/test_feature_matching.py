@@ -287,12 +287,8 @@ def test_mmp_vmaps_over_demonstration_sets():
 
 
 @pytest.fixture(scope="module")
-def world_and_demos(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("feature-matching")
-    world, demos = folder / "world.npz", folder / "demos.npz"
-    assert main(["world", "objectworld", "--size", "6", "--seed", "1", "--out", str(world)]) == 0
-    assert main(["sample", "--world", str(world), "--trajectories", "8", "--length", "5", "--out", str(demos)]) == 0
-    return world, demos
+def world_and_demos(cli_world) -> tuple[Path, Path]:
+    return cli_world(6, 1, 8, 5)
 
 
 @pytest.mark.parametrize(("algorithm", "curve"), [("max-margin", "margin"), ("projection", "margin"),
@@ -324,9 +320,9 @@ def test_fit_choices_write_a_run_directory(world_and_demos, tmp_path, monkeypatc
         (["fit", "projection", "--set", "horizon=2"], "longer than the horizon"),
     ],
 )
-def test_bad_settings_give_one_line_errors(world_and_demos, tmp_path, capsys, args, message):
+def test_bad_settings_give_one_line_errors(world_and_demos, tmp_path, fails_in_one_line, args, message):
     world, demos = world_and_demos
-    full = args[:2] + ["--world", str(world), "--demos", str(demos), "--out", str(tmp_path), "--quiet"] + args[2:]
-    assert main(full) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("irlax: error:") and message in err and "\n" not in err
+    fails_in_one_line(
+        args[:2] + ["--world", str(world), "--demos", str(demos), "--out", str(tmp_path), "--quiet"] + args[2:],
+        message,
+    )

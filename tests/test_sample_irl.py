@@ -298,13 +298,13 @@ def test_gcl_records_no_discriminator_accuracies():
 # ---------------------------------------------------------------------------------------------------------------
 # the run driver, and jitted against eager execution (tiny sizes: short episodes, small networks)
 
-TINY_PPO = PPOConfig(num_envs=2, num_steps=8, num_epochs=1, minibatch_size=8, hidden=(8, 8))
-TINY_SAC = SACConfig(learning_starts=2, batch_size=4, buffer_size=32, hidden=(8, 8))
-TINY_ROUNDS = {"rounds": 2, "reward_steps": 2, "hidden": (8, 8)}
-TINY_ADVERSARIAL = {**TINY_ROUNDS, "sample_envs": 2, "sample_steps": 4, "batch_size": 8, "buffer_size": 16}
+TINY_PPO = PPOConfig(num_envs=2, num_steps=4, num_epochs=1, minibatch_size=8, hidden=(8,))
+TINY_SAC = SACConfig(learning_starts=1, batch_size=4, buffer_size=16, hidden=(8,))
+TINY_ROUNDS = {"rounds": 2, "reward_steps": 1, "hidden": (8,)}
+TINY_ADVERSARIAL = {**TINY_ROUNDS, "sample_envs": 2, "sample_steps": 2, "batch_size": 4, "buffer_size": 8}
 
 
-def short_env(name: str, max_steps: int = 8):
+def short_env(name: str, max_steps: int = 4):
     """The task with episodes cut at ``max_steps`` (a task of its own: the spec records the parameters)."""
     env = make_env(name)
     return make_jax_env(name, env.env, env.params.replace(max_steps_in_episode=max_steps))
@@ -335,26 +335,27 @@ def test_a_chunked_driver_run_compiles_each_program_once():
     assert dict(driver.compiles) == {"init": 1, "update-2": 1}
     assert leaf_types(progress.state) == types
     assert progress.metrics["env_steps"].shape == (2, 6)
-    np.testing.assert_array_equal(progress.metrics["env_steps"][:, -1], 6 * (2 * 8 + 2 * 4))
+    np.testing.assert_array_equal(progress.metrics["env_steps"][:, -1], 6 * (2 * 4 + 2 * 2))
 
 
 def jit_case(name: str):
-    """``(program, data, steps)`` of one case of :func:`test_jitted_and_eager_runs_agree`."""
+    """``(program, data, steps)`` of one case of :func:`test_jitted_and_eager_runs_agree`: two steps, each with a
+    gradient step or two (eager execution costs about a second per gradient step)."""
     cartpole, pendulum = short_env("CartPole-v1"), short_env("Pendulum-v1")
     if name == "ppo":
-        return expert_program(make_ppo(TINY_PPO, cartpole.spec), cartpole, 32), None, 2
-    if name == "sac":
-        return expert_program(make_sac(TINY_SAC, pendulum.spec), pendulum, 8), None, 6
+        return expert_program(make_ppo(TINY_PPO, cartpole.spec), cartpole, 16), None, 2
+    if name == "sac":  # the first iteration acts at random, the next two learn
+        return expert_program(make_sac(TINY_SAC, pendulum.spec), pendulum, 3), None, 3
     if name == "bc":
-        return make_bc(BCConfig(hidden=(8, 8), epochs=2, batch_size=4), cartpole.spec), random_demos(cartpole), 2
+        return make_bc(BCConfig(hidden=(8,), epochs=2, batch_size=8), cartpole.spec), random_demos(cartpole), 2
     if name == "gcl":
-        config = gcl.GCLConfig(learner="sac", learner_config=TINY_SAC, policy_iterations=3, episodes_per_round=2,
-                               buffer_episodes=4, batch_episodes=2, **TINY_ROUNDS)
+        config = gcl.GCLConfig(learner="sac", learner_config=TINY_SAC, episodes_per_round=1, buffer_episodes=2,
+                               batch_episodes=2, **TINY_ROUNDS)
         return gcl.make_gcl(config, pendulum), random_demos(pendulum), 2
     if name == "gail":
         config = gail.GAILConfig(learner="ppo", learner_config=TINY_PPO, **TINY_ADVERSARIAL)
         return gail.make_gail(config, cartpole), random_demos(cartpole), 2
-    config = airl.AIRLConfig(learner="sac", learner_config=TINY_SAC, policy_iterations=3, **TINY_ADVERSARIAL)
+    config = airl.AIRLConfig(learner="sac", learner_config=TINY_SAC, **TINY_ADVERSARIAL)
     return airl.make_airl(config, pendulum), random_demos(pendulum), 2
 
 

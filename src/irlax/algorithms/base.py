@@ -61,10 +61,13 @@ class Algorithm:
             terminated)`` (control tasks; ``None`` otherwise).
         result: ``result(state, data, metrics)``, the finished run's result (tabular algorithms; ``None``: the
             state is the result).
+        check: ``check(data)``, validation of concrete data before anything is traced (one-line
+            :class:`~irlax.errors.IrlaxError`); the run driver calls it. ``None``: nothing to check.
         spec: the control task it is for (``None`` for tabular algorithms, whose MDP is data).
         env: the environment it trains in (sample-based IRL; ``None`` when it needs none, as BC, or for tabular
             algorithms).
         learner: the forward learner inside (sample-based IRL), or ``None``.
+        reward_model: the reward model a tabular algorithm was given (part of its identity), or ``None``.
         jittable: whether ``init`` and ``update`` are pure JAX (``False`` for a solver in the loop: apprenticeship
             learning's seeds run one after another).
         description: one line for help texts.
@@ -81,8 +84,10 @@ class Algorithm:
     act: Any = field(default=None, compare=False, repr=False)
     reward_fn: RewardFn | None = field(default=None, compare=False, repr=False)
     result: Callable[[Any, Any, Any], Any] | None = field(default=None, compare=False, repr=False)
+    check: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
     spec: Any = None
     env: Any = None
     learner: Any = None
+    reward_model: Any = None
     jittable: bool = True
     description: str = field(default="", compare=False)

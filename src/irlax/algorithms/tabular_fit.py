@@ -253,5 +253,6 @@ def make_gradient_algorithm(
         update=lambda state, data, n: run_fit(problem(data), state, n),
         metrics=IterationMetrics, policy=policy, reward=reward,
         result=lambda state, data, metrics: finish_fit(problem(data), state, metrics),
+        check=lambda data: check_demos_for(data.mdp, data.demos, None), reward_model=reward_model,
         description=description,
     )

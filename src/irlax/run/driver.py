@@ -54,7 +54,7 @@ def signature(name: str, args: Any) -> tuple:
     """A program's identity for given arguments: its name, the arguments' tree, shapes, dtypes and weak types."""
     leaves = jax.tree.leaves(args)
     return (name, jax.tree.structure(args),
-            tuple((np.shape(x), np.dtype(x.dtype).str, bool(getattr(x, "weak_type", False))) for x in leaves))
+            tuple((np.shape(x), str(x.dtype), bool(getattr(x, "weak_type", False))) for x in leaves))
 
 
 def flat_metrics(metrics: Any) -> dict[str, Any]:
@@ -131,6 +131,8 @@ class Driver:
     def __post_init__(self) -> None:
         if self.seeds < 1:
             raise IrlaxError(f"seeds must be at least 1, got {self.seeds}")
+        if self.program.check is not None:
+            self.program.check(self.data)
 
     # -- compiled programs ---------------------------------------------------------------------------------
 

@@ -1,0 +1,57 @@
+"""Fixtures shared by the test files: small worlds and demonstrations made through the CLI, error checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from irlax.cli.main import main
+
+
+@pytest.fixture(scope="session")
+def cli_world(tmp_path_factory) -> Callable[..., tuple[Path, Path]]:
+    """``cli_world(size, seed, trajectories, length)``: an objectworld file and demonstrations sampled from it by
+    ``irlax world`` and ``irlax sample``, made once per session for each set of arguments."""
+    made: dict[tuple[int, int, int, int], tuple[Path, Path]] = {}
+
+    def make(size: int, seed: int, trajectories: int, length: int) -> tuple[Path, Path]:
+        key = (size, seed, trajectories, length)
+        if key not in made:
+            folder = tmp_path_factory.mktemp(f"world-{size}-{seed}-{trajectories}-{length}")
+            world, demos = folder / "world.npz", folder / "demos.npz"
+            assert main(["world", "objectworld", "--size", str(size), "--seed", str(seed), "--out", str(world)]) == 0
+            assert main(["sample", "--world", str(world), "--trajectories", str(trajectories), "--length",
+                         str(length), "--out", str(demos)]) == 0
+            made[key] = (world, demos)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture
+def fails_in_one_line(capsys) -> Callable[[list[str], str], None]:
+    """``fails_in_one_line(argv, message)``: ``irlax argv`` exits with status 2 and one line on stderr,
+    ``irlax: error: ...``, that contains ``message``."""
+
+    def check(argv: list[str], message: str) -> None:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("irlax: error:"), err
+        assert message in err, err
+        assert "\n" not in err, err
+
+    return check
+
+
+def only_run_dir(root: Path) -> Path:
+    """The one run directory under ``root``."""
+    (run_dir,) = [p for p in root.iterdir() if p.is_dir()]
+    return run_dir
+
+
+@pytest.fixture
+def run_dir_in() -> Callable[[Path], Path]:
+    """``run_dir_in(root)``: the one run directory a command created under ``root``."""
+    return only_run_dir
