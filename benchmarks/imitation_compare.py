@@ -13,11 +13,12 @@ imitation policy evaluated deterministically.
   rl-baselines3-zoo's PPO settings), one process per seed, one PyTorch thread,
   two processes at a time. Runs already on disk (``benchmarks/results/imitation_runs``)
   are reused, so an interrupted benchmark resumes.
-- **irlax**: :func:`irlax.algorithms.sample_registry.preset` for each algorithm and
+- **irlax**: :func:`irlax.algorithms.registry.preset` for each algorithm and
   task (PPO on CartPole, SAC on Pendulum), all seeds in one ``vmap`` in one
-  process, trained in chunks with a deterministic evaluation after each (not
-  counted in the time). Its wall-clock *includes* compilation and is for all the
-  seeds together, so the per-seed comparison is conservative for irlax.
+  process (the run driver, :class:`irlax.run.driver.Driver`), trained in chunks
+  with a deterministic evaluation after each (not counted in the time). Its
+  wall-clock *includes* compilation and is for all the seeds together, so the
+  per-seed comparison is conservative for irlax.
 
 The goal (issue 5): irlax reaches 0.95 of the expert with both algorithms on both
 tasks, and needs at least 10x less wall-clock than imitation to reach the return
@@ -46,12 +47,13 @@ import numpy as np
 from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, write_report
 from imitation_venv import CACHE, full_jobs, run_jobs, smoke_jobs
 
-from irlax.algorithms.sample_irl import resolve_learner
-from irlax.algorithms.sample_registry import get_sample_algorithm, preset
+from irlax.algorithms.registry import make_algorithm, preset
 from irlax.cli.main import main as irlax_main
 from irlax.data.demos import load_demonstrations
-from irlax.envs.control import make_env
-from irlax.learners.registry import evaluate_policies, random_return
+from irlax.learners.evaluation import random_return
+from irlax.run.assess import policy_returns
+from irlax.run.driver import Driver, Progress
+from irlax.tasks import make_env
 
 TASKS = ("CartPole-v1", "Pendulum-v1")
 ALGOS = ("gail", "airl")
@@ -72,44 +74,36 @@ def ensure_demos(task: str) -> Path:
 
 
 def irlax_run(task: str, algo: str, seeds: int, rounds: int | None, eval_episodes: int) -> dict[str, Any]:
-    """Train ``algo`` on ``task`` for ``seeds`` seeds in one vmap; the curve of deterministic returns over time."""
+    """Train ``algo`` on ``task`` for ``seeds`` seeds in one vmap; the curve of deterministic returns over time.
+
+    The time of a point is the driver's wall-clock up to it (initialisation and every compilation included,
+    the evaluations not).
+    """
     env = make_env(task)
-    demos = load_demonstrations(CACHE / f"demos-{task}-{DEMO_EPISODES}.npz", env)
-    algorithm = get_sample_algorithm(algo)
+    demos = load_demonstrations(CACHE / f"demos-{task}-{DEMO_EPISODES}.npz", env.spec)
     config = preset(algo, task)
     config = replace(config, rounds=rounds or config.rounds)
-    learner, learner_config = resolve_learner(config, env)
+    algorithm = make_algorithm(algo, config, env)
     chunk = max(1, config.rounds // EVALUATIONS)
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
     random = random_return(env, jax.random.PRNGKey(99))
     expert = float(demos.returns().mean())
-    start = time.perf_counter()
     cpu_start = time.process_time()
-    init = jax.jit(jax.vmap(lambda k, d: algorithm.init(config, env, k, d), in_axes=(0, None)))
-    update = jax.jit(jax.vmap(lambda s, d: algorithm.update(config, env, d, s, chunk), in_axes=(0, None)))
-    state = jax.block_until_ready(init(keys, demos))
-    compile_start = time.perf_counter()
-    update = update.lower(state, demos).compile()
-    compile_seconds = time.perf_counter() - compile_start
-    curve, train_seconds, done = [], time.perf_counter() - start, 0
-    evaluate = lambda s, k: evaluate_policies(
-        learner.act, learner_config, env, jax.vmap(learner.policy_params)(s.learner), k, eval_episodes, True
-    )
-    while done < config.rounds:
-        tick = time.perf_counter()
-        state, metrics = update(state, demos)
-        state = jax.block_until_ready(state)
-        train_seconds += time.perf_counter() - tick
-        done += chunk
-        returns = np.asarray(evaluate(state, jax.random.PRNGKey(done))).mean(axis=1)
-        curve.append({"rounds": done, "env_steps": float(metrics.env_steps[0, -1]), "train_seconds": train_seconds,
-                      "mean_return": float(returns.mean()), "seed_returns": returns.tolist()})
+    driver = Driver(algorithm, demos, seeds)  # seed k trains with split(PRNGKey(0), seeds)[k]
+    curve: list[dict[str, Any]] = []
+
+    def evaluate(progress: Progress) -> None:
+        returns = policy_returns(algorithm, progress.state, demos, jax.random.PRNGKey(progress.done), eval_episodes)
+        curve.append({"rounds": progress.done, "env_steps": float(progress.metrics["env_steps"][0, -1]),
+                      "train_seconds": progress.seconds, "mean_return": float(returns.mean()),
+                      "seed_returns": returns.tolist()})
+
+    progress = driver.run(driver.start(jax.random.PRNGKey(0)), config.rounds, chunk, evaluate)
     final = np.asarray(curve[-1]["seed_returns"])
     normalised = (final - random) / (expert - random)
     return {
-        "library": "irlax", "task": task, "algo": algo, "seeds": seeds, "learner": learner.name,
-        "config": repr(config), "rounds": config.rounds, "compile_seconds": compile_seconds,
-        "total_train_seconds": train_seconds, "total_cpu_seconds": time.process_time() - cpu_start,
+        "library": "irlax", "task": task, "algo": algo, "seeds": seeds, "learner": algorithm.learner.name,
+        "config": repr(config), "rounds": config.rounds, "compile_seconds": progress.compile_seconds,
+        "total_train_seconds": progress.seconds, "total_cpu_seconds": time.process_time() - cpu_start,
         "total_env_steps": curve[-1]["env_steps"], "curve": curve, "final_returns": final.tolist(),
         "final_normalized": normalised.tolist(), "random_return": random, "expert_return": expert,
     }

@@ -2,9 +2,9 @@
 
 Each algorithm learns a reward from 60 expert demonstrations of ``PointMaze-v0`` (gap
 on the left), several seeds in one ``jax.vmap``, with its preset
-(:func:`irlax.algorithms.sample_registry.preset`; AIRL and GCL with a state-only
+(:func:`irlax.algorithms.registry.preset`; AIRL and GCL with a state-only
 reward). Then every seed's learned reward is frozen and re-optimised by a fresh SAC
-(:func:`~irlax.algorithms.sample_registry.reoptimize`) in the shifted maze
+(as :func:`irlax.run.assess.reoptimize` does, timed apart) in the shifted maze
 ``PointMazeShifted-v0`` (gap on the right) and, as a control, in the original maze.
 The AIRL paper's claim: AIRL's state-only reward ``g(s)`` still leads to the goal in
 the shifted maze, GAIL's discriminator (which memorised "go left first") does not.
@@ -47,14 +47,18 @@ from jax import Array
 from rich.console import Console
 from rich.table import Table
 
-from irlax.algorithms.sample_irl import resolve_learner
-from irlax.algorithms.sample_registry import get_sample_algorithm, preset, reoptimize
+from irlax import tasks
+from irlax.algorithms.base import Algorithm
+from irlax.algorithms.registry import make_algorithm, preset
+from irlax.algorithms.sample_irl import make_inner_learner
 from irlax.data.demos import Demonstrations, flatten, load_demonstrations
-from irlax.envs.control import ControlEnv, make_env
+from irlax.envs.control import JaxEnv
 from irlax.envs.point_maze import POINT_MAZE, POINT_MAZE_SHIFTED, goal_position
-from irlax.envs.true_rewards import true_reward_fn
-from irlax.learners.registry import get_learner, policy_episodes, random_act, random_return
+from irlax.learners import base
+from irlax.learners.evaluation import Policy, RandomPolicy, policy_episodes, random_return
+from irlax.learners.registry import make_learner
 from irlax.metrics.reward import TransitionBatch, coverage_epic_distance, coverage_samples, pearson_correlation
+from irlax.run.driver import Driver
 from irlax.run.experts import evaluate_expert, load_expert
 from irlax.settings import apply_overrides
 
@@ -63,8 +67,8 @@ CACHE = ROOT / "benchmarks" / ".cache"
 EXPERT_DIR = CACHE / f"expert-{POINT_MAZE}"
 DEMOS_FILE = CACHE / f"demos-{POINT_MAZE}-60.npz"
 SHIFTED_EXPERT_DIR = CACHE / f"expert-{POINT_MAZE_SHIFTED}"
-SHIFTED_EXPERT_STEPS = 30_000
-"""SAC steps per seed of the shifted maze's expert (its preset's budget, :data:`irlax.learners.sac.PRESET_STEPS`)."""
+SHIFTED_EXPERT_STEPS = tasks.learner_budget(POINT_MAZE_SHIFTED, "sac")
+"""SAC steps per seed of the shifted maze's expert (SAC's budget for it in the task table, 30k)."""
 REACH_RADIUS = 0.2
 """An episode "reaches the goal" when its final position is within this distance of it. The maze defines no
 threshold (reaching the goal does not end an episode). The goal is 0.38 above the wall's top, so a policy stuck
@@ -122,8 +126,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The run sizes for the command line (``--quick``: a smoke run)."""
     algorithms = tuple(args.algorithms.split(",")) if args.algorithms else (*ALGORITHMS, TRUE)
     for name in algorithms:
-        if name != TRUE:
-            get_sample_algorithm(name)
+        if name != TRUE and name not in ALGORITHMS:
+            raise SystemExit(f"unknown algorithm {name!r}; choose among {', '.join((*ALGORITHMS, TRUE))}")
     overrides = parse_pairs(args.set or (), "--set")
     learner_overrides = parse_pairs(args.learner_set or (), "--learner-set")
     if args.quick:
@@ -132,7 +136,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     learner_overrides)
 
 
-def algorithm_config(name: str, env: ControlEnv, settings: Settings) -> Any:
+def algorithm_config(name: str, env: JaxEnv, settings: Settings) -> Any:
     """The preset of ``name`` for the original maze with this benchmark's and the command line's settings."""
     config = preset(name, POINT_MAZE)
     fields: dict[str, Any] = {}
@@ -146,8 +150,8 @@ def algorithm_config(name: str, env: ControlEnv, settings: Settings) -> Any:
     config = apply_overrides(config, {f: v for a, f, v in settings.overrides if a == name}, name)
     learner_fields = {f: v for a, f, v in settings.learner_overrides if a == name}
     if learner_fields:
-        learner, learner_config = resolve_learner(config, env)
-        config = dataclasses.replace(config, learner_config=apply_overrides(learner_config, learner_fields,
+        learner = make_inner_learner(config, env.spec)
+        config = dataclasses.replace(config, learner_config=apply_overrides(learner.config, learner_fields,
                                                                              learner.name))
     return config
 
@@ -165,11 +169,11 @@ def ensure_shifted_expert(quick: bool, console: Console) -> Path:
     return directory
 
 
-def episode_summary(act: Any, config: Any, env: ControlEnv, params: Any, key: Array, episodes: int) -> dict[str, Any]:
+def episode_summary(policy: Policy, env: JaxEnv, params: Any, key: Array, episodes: int) -> dict[str, Any]:
     """Policies' returns ``[K, E]``, final distances to the goal ``[K, E]``, a few paths ``[K, P, T + 1, 2]``."""
 
     def one(p: Any, k: Array) -> tuple[Array, Array, Array]:
-        run = policy_episodes(act, config, env, p, k, episodes)
+        run = policy_episodes(policy, env, p, k, episodes)
         obs, next_obs = run.transitions.obs, run.transitions.next_obs
         final = next_obs[:, -1]
         distance = jnp.linalg.norm(final - goal_position(env.params), axis=-1)
@@ -191,18 +195,16 @@ def timed(fn: Any, *args: Any) -> tuple[Any, float, float]:
 
 
 def reward_metrics(
-    name: str, config: Any, env: ControlEnv, demos: Demonstrations, reward_params: Any, batches: dict[str, Any],
-    coverage: Any, gamma: float,
+    algo: Algorithm, reward_params: Any, batches: dict[str, Any], coverage: Any, gamma: float,
 ) -> tuple[dict[str, list[float]], np.ndarray]:
     """Per seed: Pearson correlations with the true reward, EPIC distance; and reward heat maps ``[K, H, H]``."""
-    algorithm = get_sample_algorithm(name)
-    true = true_reward_fn(env)
+    true = tasks.true_reward_fn(algo.env)
+    reward = algo.reward_fn
     xs = jnp.linspace(0.0, 1.0, HEATMAP_SIZE)
     grid = jnp.stack(jnp.meshgrid(xs, xs), axis=-1).reshape(-1, 2)  # [H*H, 2], row = y, column = x
     actions = jax.random.uniform(jax.random.PRNGKey(7), (16, 2), jnp.float32, -1.0, 1.0)
 
-    def one(params: Any, demos: Demonstrations, batches: dict[str, Any], coverage: Any) -> tuple[Array, ...]:
-        reward = algorithm.learned_reward(config, env, demos)
+    def one(params: Any, batches: dict[str, Any], coverage: Any) -> tuple[Array, ...]:
         learned = lambda o, a, n: reward(params, o, a, n, jnp.array(False))
         on = lambda fn, b: jax.vmap(fn)(b.obs, b.action, b.next_obs)
         correlations = [pearson_correlation(on(learned, b), on(true, b)) for b in batches.values()]
@@ -210,34 +212,47 @@ def reward_metrics(
         heat = jax.vmap(lambda s: jnp.mean(jax.vmap(lambda a: learned(s, a, s))(actions)))(grid)
         return (*correlations, epic, heat.reshape(HEATMAP_SIZE, HEATMAP_SIZE))
 
-    out = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))(reward_params, demos, batches, coverage)
+    out = jax.jit(jax.vmap(one, in_axes=(0, None, None)))(reward_params, batches, coverage)
     metrics = {f"pearson_{key}": np.asarray(v).tolist() for key, v in zip(batches, out, strict=False)}
     metrics["epic"] = np.asarray(out[len(batches)]).tolist()
     return metrics, np.asarray(out[-1])
 
 
+def reoptimize_timed(
+    target: JaxEnv, reward_fn: Any, reward_params: Any, key: Array, settings: Settings
+) -> tuple[Any, Any, float, float]:
+    """A fresh SAC (the maze's tuned config) per seed on each seed's frozen reward, as
+    :func:`irlax.run.assess.reoptimize` trains it, with its compilation timed apart.
+
+    Seed ``k`` trains with ``split(key, seeds)[k]`` on ``reward_fn(reward_params[k], ...)`` (``reward_params``
+    ``None``: the same reward for all). Returns the learner, its states ``[K, ...]``, compile and run seconds.
+    """
+    learner = make_learner(tasks.learner_config(target.name, "sac"), target.spec)
+    steps = settings.reopt_steps
+
+    def reopt(keys: Array, params: Any) -> Any:
+        train = lambda k, p: base.train(learner, target, k, steps, reward_fn, p)[0]
+        return jax.vmap(train, in_axes=(0, None if params is None else 0))(keys, params)
+
+    states, compile_s, run_s = timed(reopt, jax.random.split(key, settings.seeds), reward_params)
+    return learner, states, compile_s, run_s
+
+
 def run_true_reward(
-    settings: Settings, envs: dict[str, ControlEnv], references: dict[str, Any], key: Array, console: Console,
+    settings: Settings, envs: dict[str, JaxEnv], references: dict[str, Any], key: Array, console: Console,
 ) -> dict[str, Any]:
     """The baseline: re-optimise each maze's true reward exactly as the learned ones (no imitation, no metrics)."""
-    sac = get_learner("sac")
     result: dict[str, Any] = {"config": {"reward": "true"}, "timing": {"learn_run_s": 0.0}, "reoptimized": {},
                               "reward": {}}
     paths = {}
     reopt_key, eval_key = jax.random.split(key)
     for index, (maze_key, (maze, target)) in enumerate(zip(jax.random.split(reopt_key, 2), envs.items(),
                                                            strict=True)):
-        sac_config = sac.preset(maze)
-        true = true_reward_fn(target)
-
-        def reopt(keys: Array, target: ControlEnv = target, sac_config: Any = sac_config, true: Any = true) -> Any:
-            reward = lambda params, obs, action, next_obs, terminated: true(obs, action, next_obs)
-            one = lambda k: reoptimize(sac, sac_config, target, k, settings.reopt_steps, reward, None)[0]
-            return jax.vmap(one)(keys)
-
-        sac_state, compile_s, run_s = timed(reopt, jax.random.split(maze_key, settings.seeds))
+        true = tasks.true_reward_fn(target)
+        reward = lambda params, obs, action, next_obs, terminated, true=true: true(obs, action, next_obs)
+        sac, sac_state, compile_s, run_s = reoptimize_timed(target, reward, None, maze_key, settings)
         console.log(f"true reward: optimised in {maze} in {run_s:.0f} s (+ {compile_s:.0f} s compile)")
-        summary = episode_summary(sac.act, sac_config, target, sac.policy_params(sac_state),
+        summary = episode_summary(sac, target, jax.vmap(sac.policy_params)(sac_state.agent),
                                   jax.random.fold_in(eval_key, index), settings.eval_episodes)
         result["reoptimized"][maze] = {**summarize(summary, references[maze]), "compile_s": compile_s, "run_s": run_s}
         paths[maze] = summary["paths"]
@@ -246,53 +261,40 @@ def run_true_reward(
 
 
 def run_algorithm(
-    name: str, settings: Settings, envs: dict[str, ControlEnv], demos: Demonstrations, references: dict[str, Any],
+    name: str, settings: Settings, envs: dict[str, JaxEnv], demos: Demonstrations, references: dict[str, Any],
     batches: dict[str, Any], coverage: Any, key: Array, console: Console,
 ) -> dict[str, Any]:
     """Learn a reward with ``name`` over the seeds, re-optimise it in both mazes, evaluate everything."""
-    algorithm, env = get_sample_algorithm(name), envs[POINT_MAZE]
+    env = envs[POINT_MAZE]
     config = algorithm_config(name, env, settings)
-    learner, learner_config = resolve_learner(config, env)
+    algo = make_algorithm(name, config, env)
     train_key, imitation_key, reopt_key, eval_key = jax.random.split(key, 4)
-    keys = jax.random.split(train_key, settings.seeds)
     console.log(f"{name}: {config.rounds} rounds x {settings.seeds} seeds (vmapped)")
-
-    def learn(keys: Array, demos: Demonstrations) -> Any:
-        one = lambda k, d: algorithm.update(config, env, d, algorithm.init(config, env, k, d), config.rounds)
-        return jax.vmap(one, in_axes=(0, None))(keys, demos)
-
-    (state, round_metrics), learn_compile, learn_run = timed(learn, keys, demos)
+    driver = Driver(algo, demos, settings.seeds)  # seed k learns with split(train_key, seeds)[k]
+    progress = driver.run(driver.start(train_key), config.rounds)
+    state = progress.state
+    learn_compile, learn_run = progress.compile_seconds, progress.seconds - progress.compile_seconds
     console.log(f"{name}: learned in {learn_run:.0f} s (+ {learn_compile:.0f} s compile)")
     result: dict[str, Any] = {
         "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
         "timing": {"learn_compile_s": learn_compile, "learn_run_s": learn_run},
-        "training_return_last_10_rounds": np.nanmean(np.asarray(round_metrics.mean_return)[:, -10:], axis=1).tolist(),
+        "training_return_last_10_rounds": np.nanmean(np.asarray(progress.metrics["mean_return"])[:, -10:],
+                                                     axis=1).tolist(),
     }
-    imitation = episode_summary(learner.act, learner_config, env, learner.policy_params(state.learner),
+    imitation = episode_summary(algo.act, env, jax.vmap(algo.policy, in_axes=(0, None))(state, demos),
                                 imitation_key, settings.eval_episodes)
     result["imitation"] = summarize(imitation, references[POINT_MAZE])
     result["reoptimized"], paths = {}, {}
-    sac = get_learner("sac")
     for maze_key, (maze, target) in zip(jax.random.split(reopt_key, 2), envs.items(), strict=True):
-        sac_config = sac.preset(maze)
-
-        def reopt(keys: Array, params: Any, demos: Demonstrations, target: ControlEnv = target,
-                  sac_config: Any = sac_config) -> Any:
-            def one(k: Array, p: Any) -> Any:
-                reward = algorithm.learned_reward(config, env, demos)
-                return reoptimize(sac, sac_config, target, k, settings.reopt_steps, reward, p)[0]
-
-            return jax.vmap(one)(keys, params)
-
-        reopt_keys = jax.random.split(maze_key, settings.seeds)
-        sac_state, compile_s, run_s = timed(reopt, reopt_keys, state.reward_params, demos)
+        sac, sac_state, compile_s, run_s = reoptimize_timed(target, algo.reward_fn, state.reward_params, maze_key,
+                                                            settings)
         console.log(f"{name}: re-optimised in {maze} in {run_s:.0f} s (+ {compile_s:.0f} s compile)")
-        summary = episode_summary(sac.act, sac_config, target, sac.policy_params(sac_state),
+        summary = episode_summary(sac, target, jax.vmap(sac.policy_params)(sac_state.agent),
                                   jax.random.fold_in(eval_key, len(paths)), settings.eval_episodes)
         result["reoptimized"][maze] = {**summarize(summary, references[maze]), "compile_s": compile_s, "run_s": run_s}
         paths[maze] = summary["paths"]
-    metrics, heat = reward_metrics(name, config, env, demos, state.reward_params, batches, coverage,
-                                   float(sac.preset(POINT_MAZE).gamma))
+    gamma = float(tasks.learner_config(POINT_MAZE, "sac").gamma)
+    metrics, heat = reward_metrics(algo, state.reward_params, batches, coverage, gamma)
     result["reward"] = metrics
     result["figure"] = {"paths_shifted": paths[POINT_MAZE_SHIFTED].tolist(), "heatmap_seed0": heat[0].tolist()}
     return result
@@ -313,7 +315,7 @@ def summarize(summary: dict[str, Any], reference: dict[str, float]) -> dict[str,
 
 
 def reference_returns(
-    envs: dict[str, ControlEnv], expert_dirs: dict[str, Path], key: Array, episodes: int
+    envs: dict[str, JaxEnv], expert_dirs: dict[str, Path], key: Array, episodes: int
 ) -> dict[str, dict[str, float]]:
     """Each maze's expert (stochastic) and random-policy mean returns, and the expert's reach rate."""
     out = {}
@@ -322,7 +324,7 @@ def reference_returns(
         expert_key, random_key, reach_key = jax.random.split(k, 3)
         expert_return = float(jnp.mean(evaluate_expert(expert, expert_key, episodes)))
         batched = jax.tree.map(lambda x: x[None], expert.params)
-        summary = episode_summary(expert.learner.act, expert.config, env, batched, reach_key, episodes)
+        summary = episode_summary(expert.learner, env, batched, reach_key, episodes)
         out[maze] = {
             "expert": expert_return,
             "random": random_return(env, random_key, 100),
@@ -333,7 +335,7 @@ def reference_returns(
     return out
 
 
-def transition_batches(env: ControlEnv, demos: Demonstrations, key: Array) -> tuple[dict[str, Any], Any]:
+def transition_batches(env: JaxEnv, demos: Demonstrations, key: Array) -> tuple[dict[str, Any], Any]:
     """Expert and random-policy transitions of the original maze (for the correlations) and EPIC's coverage.
 
     As many random-policy episodes as there are demonstrations; the coverage is :data:`EPIC_TRANSITIONS` of
@@ -341,7 +343,7 @@ def transition_batches(env: ControlEnv, demos: Demonstrations, key: Array) -> tu
     """
     expert = flatten(demos)
     random_key, pick_key, coverage_key = jax.random.split(key, 3)
-    run = policy_episodes(random_act, None, env, None, random_key, demos.num_episodes)
+    run = policy_episodes(RandomPolicy(env.spec), env, None, random_key, demos.num_episodes)
     mask = np.asarray(run.mask)
     random = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[mask]), run.transitions)
     batches = {name: TransitionBatch(b.obs, b.action, b.next_obs) for name, b in (("expert", expert),
@@ -464,7 +466,7 @@ def draw_figure(results: dict[str, Any], path: Path) -> Path | None:
     from irlax.envs.point_maze import draw_point_maze
 
     names = list(results["algorithms"])
-    envs = {maze: make_env(maze) for maze in (POINT_MAZE, POINT_MAZE_SHIFTED)}
+    envs = {maze: tasks.make_env(maze) for maze in (POINT_MAZE, POINT_MAZE_SHIFTED)}
     fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names), 7.4), squeeze=False)
     colors = plt.get_cmap("tab10").colors
     for column, name in enumerate(names):
@@ -512,9 +514,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     settings, console = settings_from(args), Console()
     out = output_path(args.out, args.quick, DEFAULT_OUT)
-    envs = {maze: make_env(maze) for maze in (POINT_MAZE, POINT_MAZE_SHIFTED)}
+    envs = {maze: tasks.make_env(maze) for maze in (POINT_MAZE, POINT_MAZE_SHIFTED)}
     env = envs[POINT_MAZE]
-    demos = load_demonstrations(DEMOS_FILE, env)
+    demos = load_demonstrations(DEMOS_FILE, env.spec)
     settings_dict = json.loads(json.dumps(dataclasses.asdict(settings)))
     results: dict[str, Any] = {**report_header("maze_transfer.py", argv), "settings": settings_dict}
     if args.resume and out.exists():

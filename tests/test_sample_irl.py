@@ -339,12 +339,12 @@ def test_a_chunked_driver_run_compiles_each_program_once():
 
 
 def jit_case(name: str):
-    """``(program, data, steps)`` of one case of :func:`test_jitted_and_eager_runs_agree`: two steps, each with a
-    gradient step or two (eager execution costs about a second per gradient step)."""
+    """``(program, data, steps)`` of one case of :func:`test_jitted_and_eager_runs_agree`: a few steps, each with a
+    gradient step or two (eagerly, every primitive is compiled on first use and each step costs seconds)."""
     cartpole, pendulum = short_env("CartPole-v1"), short_env("Pendulum-v1")
     if name == "ppo":
         return expert_program(make_ppo(TINY_PPO, cartpole.spec), cartpole, 16), None, 2
-    if name == "sac":  # the first iteration acts at random, the next two learn
+    if name == "sac":  # one random step (learning_starts), then every iteration learns
         return expert_program(make_sac(TINY_SAC, pendulum.spec), pendulum, 3), None, 3
     if name == "bc":
         return make_bc(BCConfig(hidden=(8,), epochs=2, batch_size=8), cartpole.spec), random_demos(cartpole), 2

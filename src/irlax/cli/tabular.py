@@ -43,6 +43,7 @@ from irlax.report import (
     write_summary,
 )
 from irlax.run.driver import Driver, Progress
+from irlax.settings import parse_overrides
 from irlax.tabular.sampling import sample_trajectories
 
 WORLDS = ("objectworld", "binaryworld", "gridworld", "cliffworld", "random")
@@ -95,17 +96,6 @@ def cmd_sample(args: argparse.Namespace) -> None:
     save_trajectories(args.out, demos, mdp.num_states, mdp.num_actions)
     print(f"wrote {args.out}: {args.trajectories} trajectories of {args.length} steps from the {args.policy} expert "
           f"of {name}")
-
-
-def parse_overrides(items: list[str]) -> dict[str, str]:
-    """``["key=value", ...]`` -> dict; :class:`IrlaxError` on a malformed item."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise IrlaxError(f"--set takes key=value, got {item!r}")
-        out[key.strip().replace("-", "_")] = value.strip()
-    return out
 
 
 def fit_overrides(args: argparse.Namespace) -> dict[str, str]:
