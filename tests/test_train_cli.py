@@ -90,7 +90,8 @@ def test_train_gail_writes_a_complete_run_directory(gail_run):
     summary = json.loads((gail_run / "summary.json").read_text())
     assert summary["algorithm"] == "gail" and summary["seeds"] == 2 and summary["env_steps"] == 4 * 48
     assert summary["expert_return"] > 100 and 0 < summary["random_return"] < 50
-    assert len(summary["evaluation"]) == 2 and summary["seconds"] > 0 and 0 <= summary["compile_seconds"] <= summary["seconds"]
+    assert len(summary["evaluation"]) == 2 and summary["seconds"] > 0
+    assert 0 <= summary["compile_seconds"] <= summary["seconds"]
     assert summary["mean_return"] > 0 and math.isfinite(summary["mean_normalized_return"])
     # CartPole's true reward is constant: no correlation, with a note
     assert math.isnan(summary["reward"]["pearson_expert"]) and "constant" in summary["reward"]["note"]
