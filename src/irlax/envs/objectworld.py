@@ -2,8 +2,9 @@
 
 The protocol is ``shared/benchmarks/objectworld.md``: an ``n x n`` grid with
 five-action slip dynamics; each cell holds an object with probability 0.05, each
-object with an inner ("c1") and an outer ("c2") colour; the true reward depends
-nonlinearly on the distances to the nearest objects of the first two c1 colours.
+object with an inner ("c1") and an outer ("c2") colour; c1 colours beyond the first
+two are distractors placed in later rounds, in cells still empty. The true reward
+depends nonlinearly on the distances to the nearest objects of the first two c1 colours.
 """
 
 from __future__ import annotations
@@ -75,21 +76,37 @@ class ObjectGrid(NamedTuple):
 def objectworld_objects(key: Array, config: ObjectworldConfig) -> ObjectGrid:
     """Draw the objects of the objectworld that ``make_objectworld(key, config)`` builds.
 
-    Each cell independently holds an object with probability ``object_prob``; its
-    inner and outer colours are each uniform over ``num_colours``. (Levine et al.
-    2011 place the extra c1 colours of the colour-count experiment as distractors
-    in later rounds; we simply draw every colour uniformly -- a simplification.)
+    Objects are placed in rounds of two c1 colours, as in the experiment code of
+    Levine et al. (2011): round ``k`` visits every cell and, where the cell is still
+    empty, places an object with probability ``object_prob`` whose inner colour is
+    uniform over c1 colours ``2k`` and ``2k + 1``; an odd last colour gets its own
+    round at half the probability. The outer colour is uniform over all
+    ``num_colours``. So colours 0 and 1, which define the reward, are as dense
+    whatever the number of colours, and the extra colours are distractors. With two
+    colours there is one round: each cell holds an object with probability
+    ``object_prob``, both colours uniform.
+
+    Round 0 draws from ``key`` itself and round ``k > 0`` from ``fold_in(key, k)``,
+    so the objects of colours 0 and 1 are the same for every number of colours.
 
     Returns:
         an :class:`ObjectGrid` of ``[n, n]`` colour grids (-1 = no object).
     """
     n, c = config.size, config.num_colours
-    # One uniform draw for all three fields keeps the compiled generator small.
-    u = jax.random.uniform(key, (3, n, n))
-    present = u[0] < config.object_prob
-    inner = jnp.minimum(jnp.floor(u[1] * c), c - 1).astype(jnp.int32)
-    outer = jnp.minimum(jnp.floor(u[2] * c), c - 1).astype(jnp.int32)
-    return ObjectGrid(jnp.where(present, inner, -1), jnp.where(present, outer, -1))
+    inner = outer = jnp.full((n, n), -1, jnp.int32)
+    for round_index in range((c + 1) // 2):
+        first = 2 * round_index
+        colours = min(2, c - first)  # 1 for an odd last colour
+        prob = config.object_prob if colours == 2 else 0.5 * config.object_prob
+        round_key = key if round_index == 0 else jax.random.fold_in(key, round_index)
+        # One uniform draw for all three fields keeps the compiled generator small.
+        u = jax.random.uniform(round_key, (3, n, n))
+        place = (u[0] < prob) & (inner < 0)
+        round_inner = first + jnp.minimum(jnp.floor(u[1] * colours), colours - 1).astype(jnp.int32)
+        round_outer = jnp.minimum(jnp.floor(u[2] * c), c - 1).astype(jnp.int32)
+        inner = jnp.where(place, round_inner, inner)
+        outer = jnp.where(place, round_outer, outer)
+    return ObjectGrid(inner, outer)
 
 
 def nearest_colour_distances(objects: ObjectGrid, num_colours: int) -> Array:

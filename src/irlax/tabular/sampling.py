@@ -11,7 +11,7 @@ from irlax.envs.tabular import TabularMDP
 
 
 def sample_next_state(key: Array, mdp: TabularMDP, state: Array, action: Array) -> Array:
-    """Draw ``s' ~ P(.|s, a)`` from the sparse successor list: a scalar int."""
+    """Draw ``s' ~ P(.|s, a)`` from the sparse successor list: a scalar of ``mdp.next_states``' dtype."""
     k = jax.random.categorical(key, jnp.log(mdp.next_probs[state, action]))
     return mdp.next_states[state, action, k]
 
@@ -27,16 +27,21 @@ def sample_trajectory(
         log_policy: ``[S, A]`` stationary or ``[H, S, A]`` time-indexed (``H >= length``).
         length: number of steps ``T``.
         start: ``[S]`` start distribution.
+
+    States and actions have the dtype of ``mdp.next_states`` (int32): ``categorical``
+    draws the default integer type, int64 under ``jax.enable_x64``, and the scan's
+    carry must keep one type from the start state to every successor.
     """
     stationary = log_policy.ndim == 2
+    index = mdp.next_states.dtype
     key_start, key_steps = jax.random.split(key)
-    s0 = jax.random.categorical(key_start, jnp.log(start))
+    s0 = jax.random.categorical(key_start, jnp.log(start)).astype(index)
 
     def step(state: Array, xs: tuple[Array, Array]) -> tuple[Array, tuple[Array, Array]]:
         t, k = xs
         k_action, k_next = jax.random.split(k)
         logits = log_policy[state] if stationary else log_policy[t, state]
-        action = jax.random.categorical(k_action, logits)
+        action = jax.random.categorical(k_action, logits).astype(index)
         return sample_next_state(k_next, mdp, state, action), (state, action)
 
     xs = (jnp.arange(length), jax.random.split(key_steps, length))
