@@ -104,7 +104,7 @@ def test_train_resume_ends_where_an_uninterrupted_run_would(gail_run, demos_dir,
     import jax
 
     from irlax.cli import train
-    from irlax.cli.control import CHECKPOINT
+    from irlax.cli.runs import CHECKPOINT
     from irlax.report import load_pytree
     from irlax.run.driver import Driver
 

@@ -10,7 +10,6 @@ train on :class:`~irlax.algorithms.base.TabularData`; control algorithms
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -157,8 +156,3 @@ def preset(name: str, env_name: str, learner: str = "") -> Any:
     fields = GCL_SAC_ROUND if name == "gcl" else SAC_ROUND
     rounds = max(1, tasks.irl_learner_steps(env_name) // fields["policy_iterations"])
     return kind.config(learner=learner, rounds=rounds, **fields)
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """An algorithm config as JSON-able fields (a nested learner config as a dict)."""
-    return dataclasses.asdict(config)

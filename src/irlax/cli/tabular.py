@@ -15,6 +15,7 @@ import numpy as np
 
 from irlax.algorithms.base import TabularData
 from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, make_config, names
+from irlax.cli.runs import CHECKPOINT, PROGRESS_CHUNKS, chunked_run, start_or_resume
 from irlax.data.trajectories import Trajectories, load_trajectories, save_trajectories
 from irlax.envs import (
     BinaryworldConfig,
@@ -151,8 +152,6 @@ def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, resul
         plot_reward_maps(run_dir / "reward_maps.png", mdp.grid_shape, maps)
 
 
-CHECKPOINT = "checkpoint.npz"
-PROGRESS_CHUNKS = 20
 
 
 def fit_setup(args: argparse.Namespace) -> tuple[Path, dict]:
@@ -217,24 +216,10 @@ def fit_chunked(driver: Driver, key: jax.Array, run_dir: Path, resume: bool, qui
     last checkpoint replays the chunks of an uninterrupted one.
     """
     total = driver.program.num_steps
-    checkpoint = run_dir / CHECKPOINT
-    if resume and checkpoint.exists():
-        progress = driver.load(checkpoint)
-        if progress.done > total:
-            raise IrlaxError(f"checkpoint {checkpoint} has {progress.done} iterations, the run only {total}")
-    else:
-        progress = driver.start(key)
+    progress = start_or_resume(driver, run_dir, key, resume, total)
     every = max(1, -(-total // PROGRESS_CHUNKS))
-    with progress_bar(total, f"{driver.program.name} ({driver.seeds} seeds)", enabled=not quiet) as bar:
-        bar.advance(progress.done)
-        reached = [progress.done]
-
-        def on_chunk(p: Progress) -> None:
-            driver.save(checkpoint, p)
-            bar.advance(p.done - reached[0])
-            reached[0] = p.done
-
-        return driver.run(progress, total, every, on_chunk)
+    return chunked_run(driver, progress, total, every, f"{driver.program.name} ({driver.seeds} seeds)", quiet,
+                       run_dir / CHECKPOINT)
 
 
 def evaluation_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:

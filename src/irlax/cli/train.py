@@ -34,7 +34,7 @@ import numpy as np
 from irlax import tasks
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.registry import SAMPLE_IRL, get_algorithm_kind, make_algorithm, preset
-from irlax.cli.control import (
+from irlax.cli.runs import (
     CHECKPOINT,
     binned_returns,
     chunked_run,

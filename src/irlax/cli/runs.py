@@ -1,0 +1,104 @@
+"""What the commands that run the driver share: run directories, resuming, chunked runs with progress, rows.
+
+``fit``, ``expert``, ``bc`` and ``train`` create or reopen a run directory, start
+the driver or resume it from the directory's checkpoint, and advance it in chunks
+with a progress bar and a checkpoint after each.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from irlax.errors import IrlaxError
+from irlax.report import create_run_dir, progress_bar
+from irlax.run.driver import Driver, Progress
+
+CHECKPOINT = "checkpoint.npz"
+PROGRESS_CHUNKS = 20
+
+
+def new_run_dir(out: str | None, default_name: str) -> Path:
+    """The run directory to create: ``--out`` (new or empty), else ``runs/<default_name>-TIME``."""
+    if out is None:
+        return create_run_dir("runs", default_name)
+    run_dir = Path(out)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise IrlaxError(f"{run_dir} already exists and is not empty (continue it with --resume {run_dir})")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def resumed_settings(run_dir: Path, command: str, kind: str) -> dict[str, Any]:
+    """The settings ``config.json`` of a ``command`` run directory records; one-line errors otherwise."""
+    if not (run_dir / "config.json").exists():
+        raise IrlaxError(f"{run_dir} is not {kind} (no config.json)")
+    try:
+        settings = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IrlaxError(f"{run_dir / 'config.json'} is not valid JSON ({exc})") from None
+    if not isinstance(settings, dict) or settings.get("command") != command:
+        raise IrlaxError(f"{run_dir} is not {kind} (its config.json is from another command)")
+    return settings
+
+
+def chunked_run(driver: Driver, progress: Progress, total: int, every: int, label: str, quiet: bool,
+                checkpoint: Path | None) -> Progress:
+    """Run ``driver`` to ``total`` steps in chunks of ``every`` with a progress bar, checkpointing after each."""
+    with progress_bar(total, label, enabled=not quiet) as bar:
+        bar.advance(progress.done)
+        reached = [progress.done]
+
+        def on_chunk(p: Progress) -> None:
+            if checkpoint is not None:
+                driver.save(checkpoint, p)
+            bar.advance(p.done - reached[0])
+            reached[0] = p.done
+
+        return driver.run(progress, total, every, on_chunk)
+
+
+def start_or_resume(driver: Driver, run_dir: Path, key: jax.Array, resume: bool, total: int) -> Progress:
+    """The checkpointed progress of ``run_dir`` when resuming and it has one, else fresh states."""
+    if resume and (run_dir / CHECKPOINT).exists():
+        progress = driver.load(run_dir / CHECKPOINT)
+        if progress.done > total:
+            raise IrlaxError(f"checkpoint {run_dir / CHECKPOINT} has {progress.done} steps, the run only {total}")
+        return progress
+    return driver.start(key)
+
+
+def training_rows(metrics: dict[str, np.ndarray], step: str = "iteration") -> list[dict[str, Any]]:
+    """Per-seed, per-step metric rows (NaN, e.g. returns of steps where no episode ended, as None)."""
+    seeds, steps = next(iter(metrics.values())).shape[:2]
+    rows = []
+    for s in range(seeds):
+        for i in range(steps):
+            row: dict[str, Any] = {"seed": s, step: i}
+            for k, v in metrics.items():
+                value = float(v[s, i])
+                row[k] = None if math.isnan(value) else value
+            rows.append(row)
+    return rows
+
+
+def binned_returns(returns: np.ndarray, points: int = 100) -> tuple[np.ndarray, int]:
+    """Per-iteration mean returns ``[K, I]`` (NaN where no episode ended) averaged into at most ``points`` bins.
+
+    Empty bins repeat the previous bin's value. Returns ``([K, bins], iterations per bin)``.
+    """
+    per_point = max(1, -(-returns.shape[1] // points))
+    bins = -(-returns.shape[1] // per_point)
+    padded = np.full((returns.shape[0], bins * per_point), np.nan)
+    padded[:, : returns.shape[1]] = returns
+    grouped = padded.reshape(returns.shape[0], bins, per_point)
+    counts = np.isfinite(grouped).sum(axis=2)
+    means = np.where(counts > 0, np.nansum(grouped, axis=2) / np.maximum(counts, 1), np.nan)
+    for b in range(1, bins):
+        means[:, b] = np.where(np.isnan(means[:, b]), means[:, b - 1], means[:, b])
+    return means, per_point
