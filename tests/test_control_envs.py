@@ -21,10 +21,11 @@ def constant_act(env, value=0):
 
 
 def test_unknown_env_is_a_clear_error():
-    with pytest.raises(IrlaxError, match="unknown environment 'Nope-v0'.*CartPole-v1"):
+    with pytest.raises(IrlaxError, match="unknown environment 'Nope-v0'"):
         make_env("Nope-v0")
-    with pytest.raises(IrlaxError, match=r"unknown environment 'CartPole-v0' \(did you mean CartPole-v1"):
-        make_env("CartPole-v0")
+    with pytest.raises(IrlaxError, match=r"unknown environment 'CartPole-v9' \(did you mean CartPole-v1"):
+        make_env("CartPole-v9")
+    assert make_env("CartPole-v0").spec.backend == "gymnasium"  # not irlax's: Gymnasium's
 
 
 @pytest.mark.parametrize(

@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class IrlaxError(ValueError):
     """Bad input to irlax: the message says what is wrong and where."""
+
+
+class IrlaxWarning(UserWarning):
+    """Input irlax accepts but a user should hear about (the command line prints ``irlax: warning: ...``)."""

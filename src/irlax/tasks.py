@@ -5,12 +5,19 @@ which learner trains its expert and with how many environment steps, the
 learners' tuned configs for it, and how long the sample-based IRL algorithms
 run on it. Adding a task is adding one entry to :data:`TASKS`.
 
+Two backends: ``"jax"`` (gymnax's classic control and irlax's point maze,
+stepped inside jitted code) and ``"gymnasium"`` (any registered Gymnasium id,
+MuJoCo among them, stepped on the host: :mod:`irlax.envs.gym`). An id that is not
+in the table is looked up in Gymnasium; an id that is in both (CartPole-v1,
+Pendulum-v1, ...) is the pure-JAX task unless ``backend="gymnasium"`` is asked for.
+
 :func:`make_env` builds a task's environment by name; :func:`learner_config`,
 :func:`default_learner`, :func:`expert_steps`, :func:`true_reward_fn` read the table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 from collections.abc import Callable
@@ -21,6 +28,8 @@ from jax import Array
 
 from irlax.envs import true_rewards
 from irlax.envs.control import JaxEnv, gymnax_env, make_jax_env, point_maze_env
+from irlax.envs.gym import BACKEND as GYMNASIUM
+from irlax.envs.gym import GymEnv, make_gym_env
 from irlax.errors import IrlaxError
 from irlax.learners.ppo import PPOConfig
 from irlax.learners.registry import get_learner_kind
@@ -36,8 +45,11 @@ class TaskSpec:
 
     Attributes:
         name: the task's name, e.g. ``"CartPole-v1"``.
-        build: ``build() -> (env, params)``, a gymnax-style environment and its parameters.
-        true_reward: ``reward(obs, action, next_obs, params) -> []``, equal to the environment's reward.
+        build: ``build() -> (env, params)``, a gymnax-style environment and its parameters (``None`` for a
+            Gymnasium task: the name is its id).
+        true_reward: ``reward(obs, action, next_obs, params) -> []``, equal to the environment's reward
+            (``None`` when it is not a function of the transition irlax knows, as for MuJoCo's rewards of
+            positions outside the observation).
         constant_reward: whether that reward is one constant (then correlations with it are undefined).
         default_learner: the learner that trains the task's expert (``"ppo"`` or ``"sac"``).
         expert_steps: environment steps per seed of ``irlax expert`` (and of re-optimisation with PPO).
@@ -45,12 +57,12 @@ class TaskSpec:
         sac_steps: environment steps with which the SAC preset was checked to learn; the budget of SAC-based
             IRL and re-optimisation (``None``: ``expert_steps``).
         irl_sac_steps: learner steps of GCL, GAIL and AIRL with SAC where they differ from ``sac_steps``.
-        backend: what steps it (``"jax"``: a pure-JAX environment).
+        backend: what steps it: ``"jax"`` (a pure-JAX environment) or ``"gymnasium"`` (host-stepped).
     """
 
     name: str
-    build: Callable[[], tuple[Any, Any]] = field(repr=False)
-    true_reward: Callable[[Array, Array, Array, Any], Array] = field(repr=False)
+    build: Callable[[], tuple[Any, Any]] | None = field(default=None, repr=False)
+    true_reward: Callable[[Array, Array, Array, Any], Array] | None = field(default=None, repr=False)
     constant_reward: bool = False
     default_learner: str = "ppo"
     expert_steps: int = 100_000
@@ -61,6 +73,22 @@ class TaskSpec:
 
 
 _FAST_SAC = {"hidden": (64, 64), "actor_lr": 1e-3, "critic_lr": 1e-3, "alpha_lr": 1e-3}
+
+MUJOCO_SAC = SACConfig(hidden=(256, 256), learning_starts=10_000, buffer_size=1_000_000, batch_size=256)
+"""SAC on MuJoCo locomotion: the paper's and rl-baselines3-zoo's setting (256 x 256, batch 256, learning rate 3e-4,
+10k random steps, a buffer of 1M, one gradient step per environment step)."""
+
+MUJOCO_PPO = PPOConfig(num_envs=8, num_steps=256, num_epochs=10, minibatch_size=64, gae_lambda=0.95,
+                       learning_rate=3e-4, normalize_obs=True, hidden=(64, 64))
+"""PPO on MuJoCo locomotion: the paper's setting (2048 steps per update, 10 epochs of minibatches of 64, GAE 0.95,
+normalised observations) spread over 8 environments of 256 steps."""
+
+
+def _mujoco(name: str, expert: int = 300_000, **kwargs: Any) -> TaskSpec:
+    sac = kwargs.pop("sac", MUJOCO_SAC)
+    ppo = kwargs.pop("ppo", MUJOCO_PPO)
+    return TaskSpec(name, backend=GYMNASIUM, default_learner="sac", expert_steps=expert, sac_steps=expert,
+                    learners={"sac": sac, "ppo": ppo}, **kwargs)
 
 TASKS: dict[str, TaskSpec] = {
     task.name: task
@@ -119,6 +147,16 @@ TASKS: dict[str, TaskSpec] = {
                 "sac": SACConfig(learning_starts=5000, **_FAST_SAC),
             },
         ),
+        # MuJoCo locomotion through Gymnasium (native physics on the CPU), SAC experts at 300k steps
+        _mujoco("Hopper-v5"),
+        _mujoco("HalfCheetah-v5"),
+        _mujoco("Walker2d-v5"),
+        _mujoco("Ant-v5"),
+        # Swimmer needs a long horizon: rl-baselines3-zoo's gamma 0.9999
+        _mujoco("Swimmer-v5", sac=dataclasses.replace(MUJOCO_SAC, gamma=0.9999),
+                ppo=dataclasses.replace(MUJOCO_PPO, gamma=0.9999)),
+        # a cheap MuJoCo task: SAC balances it within about 10k steps
+        _mujoco("InvertedPendulum-v5", expert=20_000, sac=dataclasses.replace(MUJOCO_SAC, learning_starts=1000)),
         TaskSpec(
             "PointMazeShifted-v0", functools.partial(point_maze_env, True), true_rewards.point_maze_reward,
             default_learner="sac", expert_steps=100_000, sac_steps=30_000,
@@ -133,8 +171,15 @@ TASKS: dict[str, TaskSpec] = {
 """Every control task, by name."""
 
 
+BACKENDS = ("jax", GYMNASIUM)
+"""The backends a task can run on."""
+
+Env = JaxEnv | GymEnv
+"""A control task's environment: pure-JAX or host-stepped."""
+
+
 def get_task(name: str) -> TaskSpec:
-    """The task called ``name``; :class:`IrlaxError` naming close matches and the choices otherwise."""
+    """The task table's entry for ``name``; :class:`IrlaxError` naming close matches and the choices otherwise."""
     if name in TASKS:
         return TASKS[name]
     close = difflib.get_close_matches(name, list(TASKS), n=3)
@@ -142,17 +187,65 @@ def get_task(name: str) -> TaskSpec:
     raise IrlaxError(f"unknown environment {name!r}{hint}; choose one of {', '.join(TASKS)}")
 
 
+def task_backend(name: str, backend: str | None = None) -> str:
+    """The backend a run of ``name`` uses: ``backend`` when given, else the table's, else Gymnasium's.
+
+    Raises:
+        IrlaxError: an unknown backend, or ``"jax"`` for a task without a pure-JAX version.
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise IrlaxError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    table = TASKS[name].backend if name in TASKS else None
+    if backend == "jax" and table != "jax":
+        raise IrlaxError(f"{name} has no pure-JAX version (those are {', '.join(jax_tasks())}); "
+                         f"use the {GYMNASIUM} backend")
+    return backend or table or GYMNASIUM
+
+
+def in_both(name: str) -> bool:
+    """Whether ``name`` is a pure-JAX task of the table and also a registered Gymnasium id."""
+    if name not in TASKS or TASKS[name].backend != "jax":
+        return False
+    import gymnasium
+
+    return name in gymnasium.registry
+
+
+def jax_tasks() -> list[str]:
+    """The tasks with a pure-JAX environment."""
+    return [name for name, task in TASKS.items() if task.backend == "jax"]
+
+
 @functools.cache
-def make_env(name: str) -> JaxEnv:
-    """The environment of the task called ``name`` (built once per process)."""
+def make_env(name: str, backend: str | None = None) -> Env:
+    """The environment of the task called ``name`` (built once per process).
+
+    Args:
+        name: a task of :data:`TASKS`, or any registered Gymnasium id (``"module:Id-v0"`` imports ``module``
+            first, for an environment of one's own).
+        backend: ``"jax"`` or ``"gymnasium"``; ``None``: the table's backend, else Gymnasium.
+
+    Raises:
+        IrlaxError: an unknown name (with close matches), or an environment irlax cannot run.
+    """
+    if task_backend(name, backend) == GYMNASIUM:
+        try:
+            return make_gym_env(name)
+        except IrlaxError as exc:
+            if name in TASKS or ":" in name or "unknown environment" not in str(exc):
+                raise
+            close = difflib.get_close_matches(name, list(TASKS), n=3)
+            raise IrlaxError(f"{exc}" + (f"; irlax's own tasks near it: {', '.join(close)}" if close else "")) from exc
     task = get_task(name)
     env, params = task.build()
     return make_jax_env(task.name, env, params)
 
 
-def default_learner(name: str) -> str:
-    """The learner that trains the task's expert (PPO where the task is unknown)."""
-    return TASKS[name].default_learner if name in TASKS else "ppo"
+def default_learner(name: str, spec: Any = None) -> str:
+    """The learner that trains the task's expert: the table's; else SAC for continuous actions, PPO otherwise."""
+    if name in TASKS:
+        return TASKS[name].default_learner
+    return "sac" if spec is not None and not spec.discrete else "ppo"
 
 
 def learner_config(name: str, learner: str) -> Any:
@@ -188,6 +281,12 @@ def irl_learner_steps(name: str) -> int:
     return task.sac_steps if task.sac_steps is not None else 20_000
 
 
+def has_true_reward(env: Env) -> bool:
+    """Whether irlax knows the environment's reward as a function of a transition (pure-JAX tasks do)."""
+    task = TASKS.get(env.name)
+    return env.spec.backend == "jax" and task is not None and task.true_reward is not None
+
+
 def true_reward_fn(env: JaxEnv) -> TrueRewardFn:
     """The environment's own reward, ``reward(obs [O], action, next_obs [O]) -> []``, with its params bound.
 
@@ -195,14 +294,18 @@ def true_reward_fn(env: JaxEnv) -> TrueRewardFn:
     once and reuse it where it is a static argument of ``jax.jit`` (each call returns a new object).
 
     Raises:
-        IrlaxError: a task without a known reward.
+        IrlaxError: a task without a known reward (see :func:`has_true_reward`).
     """
+    if not has_true_reward(env):
+        raise IrlaxError(f"the reward of {env.name} ({env.spec.backend}) is not known to irlax as a function "
+                         f"of a transition")
     return functools.partial(get_task(env.name).true_reward, params=env.params)
 
 
-def is_constant_reward(env: JaxEnv) -> bool:
+def is_constant_reward(env: Env) -> bool:
     """Whether the task's reward is one constant (CartPole's ``+1``), so correlations with it are undefined.
 
     Acrobot is not: its ``-1`` per step becomes ``0`` on the step that reaches the goal.
     """
-    return get_task(env.name).constant_reward
+    task = TASKS.get(env.name)
+    return task is not None and task.constant_reward

@@ -48,10 +48,10 @@ from irlax.data.demos import Demonstrations
 from irlax.data.transitions import RewardFn, Transition
 from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
-from irlax.learners import base
+from irlax.learners import base, host
 from irlax.learners.base import Learner, LearnerState
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
-from irlax.learners.rollout import EnvCarry, init_envs, step_envs
+from irlax.learners.rollout import EnvCarry, example_transition, init_envs, step_envs
 from irlax.rewards.transition import InputStats, demo_input_stats, discriminator_accuracy, discriminator_loss
 
 
@@ -279,34 +279,40 @@ def make_adversarial(
     policy_reward = policy_reward_fn(discriminator.reward, learner, discriminator.uses_log_pi)
     steps_per_round = round_env_steps(config, learner)
 
+    example = example_transition(env.spec)
+
+    def start(learner_state: LearnerState, envs: EnvCarry, reward_key: Array, key: Array,
+              demos: Demonstrations) -> AdversarialState:
+        """The state of a fresh run, around a fresh learner and sampling environments."""
+        reward_params = discriminator.init(reward_key, demo_input_stats(demos))
+        return AdversarialState(
+            learner_state, reward_params, reward_optimizer(config).init(reward_params), envs,
+            init_replay(example, config.buffer_size), key, jnp.float32(0), jnp.int32(0),
+        )
+
     def init(key: Array, demos: Demonstrations) -> AdversarialState:
         check_demos(demos, env.spec)
         learner_key, reward_key, env_key, key = jax.random.split(key, 4)
         learner_state = base.init_state(learner, env, learner_key)
-        reward_params = discriminator.init(reward_key, demo_input_stats(demos))
-        envs = init_envs(env, env_key, config.sample_envs)
-        policy = learner.policy_params(learner_state.agent)
-        example = jax.eval_shape(lambda e, k: collect_transitions(learner, env, policy, e, k, 1)[1], envs, env_key)
-        buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), config.buffer_size)
-        return AdversarialState(
-            learner_state, reward_params, reward_optimizer(config).init(reward_params), envs, buffer, key,
-            jnp.float32(0), jnp.int32(0),
-        )
+        return start(learner_state, init_envs(env, env_key, config.sample_envs), reward_key, key, demos)
 
-    def one_round(demos: Demonstrations, state: AdversarialState) -> tuple[AdversarialState, AdversarialMetrics]:
-        key, sample_key, disc_key = jax.random.split(state.key, 3)
+    def train_discriminator(demos: Demonstrations, state: AdversarialState, samples: Transition,
+                            disc_key: Array) -> tuple[ReplayBuffer, Any, optax.OptState, Any, tuple]:
+        """The round's samples into the buffer, then ``reward_steps`` discriminator steps (pure)."""
         policy = learner.policy_params(state.learner.agent)
-        envs, samples = collect_transitions(learner, env, policy, state.envs, sample_key, config.sample_steps)
         buffer = replay_add(state.buffer, samples)
         step = lambda carry, k: discriminator_step(config, discriminator, learner, demos, policy, buffer, carry, k)
-        (reward_params, opt_state), (losses, expert_acc, policy_acc, expert_logit) = jax.lax.scan(
+        (reward_params, opt_state), record = jax.lax.scan(
             step, (state.reward_params, state.reward_opt_state), jax.random.split(disc_key, config.reward_steps)
         )
         snapshot = policy if discriminator.uses_log_pi else None
-        learner_state, learner_metrics = base.update(
-            learner, env, state.learner, config.policy_iterations, policy_reward,
-            PolicyRewardParams(reward_params, snapshot),
-        )
+        return buffer, reward_params, opt_state, PolicyRewardParams(reward_params, snapshot), record
+
+    def finish(state: AdversarialState, envs: EnvCarry, buffer: ReplayBuffer, reward_params: Any,
+               opt_state: optax.OptState, record: tuple, samples: Transition, learner_state: LearnerState,
+               learner_metrics: Any, key: Array) -> tuple[AdversarialState, AdversarialMetrics]:
+        """The round's new state and metrics (pure)."""
+        losses, expert_acc, policy_acc, expert_logit = record
         sample_log_pi = samples.log_prob if discriminator.uses_log_pi else jnp.zeros_like(samples.log_prob)
         last = lambda x: x[-1] if config.reward_steps else jnp.float32(jnp.nan)
         metrics = AdversarialMetrics(
@@ -321,15 +327,64 @@ def make_adversarial(
         )
         return new_state, metrics
 
+    def one_round(demos: Demonstrations, state: AdversarialState) -> tuple[AdversarialState, AdversarialMetrics]:
+        key, sample_key, disc_key = jax.random.split(state.key, 3)
+        policy = learner.policy_params(state.learner.agent)
+        envs, samples = collect_transitions(learner, env, policy, state.envs, sample_key, config.sample_steps)
+        buffer, reward_params, opt_state, learner_reward, record = train_discriminator(demos, state, samples,
+                                                                                        disc_key)
+        learner_state, learner_metrics = base.update(
+            learner, env, state.learner, config.policy_iterations, policy_reward, learner_reward
+        )
+        return finish(state, envs, buffer, reward_params, opt_state, record, samples, learner_state,
+                      learner_metrics, key)
+
     def update(
         state: AdversarialState, demos: Demonstrations, num_rounds: int
     ) -> tuple[AdversarialState, AdversarialMetrics]:
         check_demos(demos, env.spec)
         return jax.lax.scan(lambda s, _: one_round(demos, s), state, None, length=num_rounds)
 
+    # host-stepped environments: the same phases, the environment ones stepped from Python, the pure ones jitted
+    seeds = lambda f, *axes: jax.jit(jax.vmap(f, in_axes=axes))
+    host_start = seeds(start, 0, 0, 0, 0, None)
+    host_train_discriminator = seeds(train_discriminator, None, 0, 0, 0)
+    host_finish = seeds(finish, *([0] * 10))
+    split_keys = seeds(lambda k: tuple(jax.random.split(k, 3)), 0)
+    split_init = seeds(lambda k: tuple(jax.random.split(k, 4)), 0)
+    policies = seeds(learner.policy_params, 0)
+
+    def host_init(keys: Array, demos: Demonstrations) -> AdversarialState:
+        check_demos(demos, env.spec)
+        learner_key, reward_key, env_key, key = split_init(keys)
+        learner_state = host.init_state(learner, env, learner_key)
+        envs = host.reset_envs(env, env_key, config.sample_envs)
+        return host_start(learner_state, envs, reward_key, key, demos)
+
+    def host_round(demos: Demonstrations, state: AdversarialState) -> tuple[AdversarialState, AdversarialMetrics]:
+        key, sample_key, disc_key = split_keys(state.key)
+        envs, samples, _, _ = host.collect_policy(learner, env, policies(state.learner.agent), state.envs,
+                                                  sample_key, config.sample_steps)
+        samples = jax.tree.map(lambda x: x.reshape(x.shape[0], -1, *x.shape[3:]), samples)
+        buffer, reward_params, opt_state, learner_reward, record = host_train_discriminator(demos, state, samples,
+                                                                                             disc_key)
+        learner_state, learner_metrics = host.update(
+            learner, env, state.learner, config.policy_iterations, policy_reward, learner_reward
+        )
+        return host_finish(state, envs, buffer, reward_params, opt_state, record, samples, learner_state,
+                           learner_metrics, key)
+
+    def host_update(state: AdversarialState, demos: Demonstrations, num_rounds: int) -> tuple[AdversarialState, Any]:
+        check_demos(demos, env.spec)
+        records = []
+        for _ in range(num_rounds):
+            state, metrics = host_round(demos, state)
+            records.append(metrics)
+        return state, host.stack_records(records)
+
     return Algorithm(
         name=name, config=config, num_steps=config.rounds, init=init, update=update, metrics=AdversarialMetrics,
         policy=lambda state, demos: learner.policy_params(state.learner.agent),
         reward=lambda state, demos: state.reward_params, act=learner, reward_fn=reward_fn, spec=env.spec, env=env,
-        learner=learner, description=description,
+        learner=learner, description=description, host_init=host_init, host_update=host_update,
     )

@@ -70,6 +70,10 @@ class Algorithm:
         reward_model: the reward model a tabular algorithm was given (part of its identity), or ``None``.
         jittable: whether ``init`` and ``update`` are pure JAX (``False`` for a solver in the loop: apprenticeship
             learning's seeds run one after another).
+        host_init, host_update: in a host-stepped environment (Gymnasium), ``init`` and ``update`` of all seeds at
+            once, run from Python around jitted pieces: ``host_init(keys [K], data) -> state [K]`` and
+            ``host_update(state [K], data, n) -> (state, metrics [K, n])``. ``None``: the algorithm runs only in
+            pure-JAX environments.
         description: one line for help texts.
     """
 
@@ -90,4 +94,11 @@ class Algorithm:
     learner: Any = None
     reward_model: Any = None
     jittable: bool = True
+    host_init: Callable[[Any, Any], Any] | None = field(default=None, compare=False, repr=False)
+    host_update: Callable[[Any, Any, int], tuple[Any, Any]] | None = field(default=None, compare=False, repr=False)
     description: str = field(default="", compare=False)
+
+    @property
+    def on_host(self) -> bool:
+        """Whether it trains in a host-stepped environment (then the run driver calls ``host_init``/``host_update``)."""
+        return self.env is not None and self.env.spec.backend != "jax"

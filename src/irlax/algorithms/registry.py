@@ -137,7 +137,7 @@ GCL_SAC_ROUND = {"policy_iterations": 200, "episodes_per_round": 1}
 """GCL with SAC: 200 learner steps and one sampled episode a round."""
 
 
-def preset(name: str, env_name: str, learner: str = "") -> Any:
+def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any:
     """The tuned config of control algorithm ``name`` for the task ``env_name``.
 
     For GCL, GAIL and AIRL: round sizes by learner, rounds by task; ``learner`` (``"ppo"`` or ``"sac"``; empty:
@@ -146,11 +146,12 @@ def preset(name: str, env_name: str, learner: str = "") -> Any:
     with PPO a round is one PPO iteration and there are 100 rounds (about 300k environment steps with the
     samples). These were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0
     (``benchmarks/imitation_compare.py``, ``benchmarks/maze_transfer.py``). Other algorithms: their defaults.
+    ``spec`` (the task's :class:`~irlax.envs.spec.EnvSpec`) picks the default learner of a task outside the table.
     """
     kind = get_algorithm_kind(name, "control")
     if name not in SAMPLE_IRL:
         return kind.config()
-    if (learner or tasks.default_learner(env_name)) != "sac":
+    if (learner or tasks.default_learner(env_name, spec)) != "sac":
         fields = {} if name == "gcl" else dict(PPO_ROUND)
         return kind.config(learner=learner, rounds=100, **fields)
     fields = GCL_SAC_ROUND if name == "gcl" else SAC_ROUND

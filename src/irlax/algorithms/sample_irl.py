@@ -85,7 +85,7 @@ def make_inner_learner(config: SampleIRLConfig, spec: EnvSpec) -> Learner:
     Raises:
         IrlaxError: an unknown learner, or a learner config of another learner.
     """
-    name = config.learner or tasks.default_learner(spec.name)
+    name = config.learner or tasks.default_learner(spec.name, spec)
     kind = get_learner_kind(name)
     learner_config = config.learner_config if config.learner_config is not None else tasks.learner_config(
         spec.name, name)

@@ -23,11 +23,13 @@ from irlax import tasks
 from irlax.algorithms.bc import BCConfig
 from irlax.algorithms.registry import make_algorithm
 from irlax.cli.runs import (
+    BACKEND_HELP,
     CHECKPOINT,
     PROGRESS_CHUNKS,
     binned_returns,
     chunked_run,
     new_run_dir,
+    open_env,
     resumed_settings,
     start_or_resume,
     training_rows,
@@ -66,8 +68,8 @@ def expert_setup(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         return run_dir, resumed_settings(run_dir, "expert", "an expert directory")
     if args.env is None:
         raise IrlaxError("expert needs --env (or --resume DIR)")
-    env = tasks.make_env(args.env)
-    kind = get_learner_kind(args.learner or tasks.default_learner(env.name))
+    env = open_env(args.env, args.backend)
+    kind = get_learner_kind(args.learner or tasks.default_learner(env.name, env.spec))
     config = apply_overrides(tasks.learner_config(env.name, kind.name), parse_overrides(args.set or []), kind.name)
     steps = tasks.expert_steps(env.name) if args.steps is None else args.steps
     if steps < 1 or args.seeds < 1 or args.eval_episodes < 1:
@@ -75,7 +77,8 @@ def expert_setup(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     learner = kind.make(config, env.spec)  # checks the config
     jax.eval_shape(learner.init, jax.random.PRNGKey(0))
     settings = {
-        "command": "expert", "env": env.name, "learner": kind.name, "config": dataclasses.asdict(config),
+        "command": "expert", "env": env.name, "backend": env.spec.backend, "learner": kind.name,
+        "config": dataclasses.asdict(config),
         "steps": steps, "seeds": args.seeds, "seed": args.seed, "eval_episodes": args.eval_episodes,
     }
     run_dir = new_run_dir(args.out, f"expert-{env.name}-{kind.name}")
@@ -88,7 +91,7 @@ def cmd_expert(args: argparse.Namespace) -> None:
     run_dir, settings = expert_setup(args)
     where = str(run_dir / "config.json")
     try:
-        env = tasks.make_env(settings["env"])
+        env = tasks.make_env(settings["env"], settings.get("backend", "jax"))
         config = learner_config_from_dict(settings["learner"], settings["config"], where)
         steps, seeds, seed = settings["steps"], settings["seeds"], settings["seed"]
     except KeyError as exc:
@@ -169,13 +172,14 @@ def cmd_bc(args: argparse.Namespace) -> None:
         raise IrlaxError("--seeds and --eval-episodes must be at least 1")
     config = apply_overrides(BCConfig(), bc_overrides(args), "bc")
     demos = load_demonstrations(args.demos)
-    env = tasks.make_env(args.env or demos.env_name)
+    env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     algo = make_algorithm("bc", config, env)
     run_dir = create_run_dir(Path(args.out), f"bc-{env.name}")
-    settings = {"command": "bc", "env": env.name, "demos": str(args.demos), "episodes": demos.num_episodes,
+    settings = {"command": "bc", "env": env.name, "backend": env.spec.backend, "demos": str(args.demos),
+                "episodes": demos.num_episodes,
                 "config": dataclasses.asdict(config), "seeds": args.seeds, "seed": args.seed,
                 "eval_episodes": args.eval_episodes}
     write_config(run_dir, settings)
@@ -227,7 +231,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``expert``, ``demos`` and ``bc`` on the top-level parser."""
     envs = ", ".join(tasks.TASKS)
     p = sub.add_parser("expert", help="train an expert (PPO or SAC) on a control task and save it")
-    p.add_argument("--env", help=f"environment: {envs}")
+    p.add_argument("--env", help=f"environment: any Gymnasium id (e.g. Hopper-v5; module:Id-v0 imports module "
+                   f"first) or one of irlax's tasks: {envs}")
+    p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP)
     p.add_argument("--learner", choices=list(LEARNERS),
                    help="default: ppo for CartPole-v1 and Acrobot-v1, sac for the continuous tasks")
     p.add_argument("--steps", type=int, help="environment steps per seed (default: per environment, e.g. 500k "
@@ -253,6 +259,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bc", help="behavioural cloning on a demonstrations file")
     p.add_argument("--demos", required=True, help="demonstrations file (from irlax demos)")
     p.add_argument("--env", help="environment to evaluate in (default: the one the demonstrations come from)")
+    p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP + " (default: the demonstrations')")
     p.add_argument("--episodes", type=int, help="use only the first N demonstrations")
     p.add_argument("--seeds", type=int, default=1, help="seeds trained at once (vmapped)")
     p.add_argument("--seed", type=int, default=0)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from irlax import __version__
 from irlax.cli import control, demo, tabular, train
-from irlax.errors import IrlaxError
+from irlax.errors import IrlaxError, IrlaxWarning
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``irlax`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    show = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+        if issubclass(category, IrlaxWarning):
+            print(f"irlax: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = one_line
     try:
         args.func(args)
     except IrlaxError as exc:
@@ -41,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("irlax: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = show
     return 0
 
 

@@ -15,12 +15,28 @@ from typing import Any
 import jax
 import numpy as np
 
+from irlax import tasks
 from irlax.errors import IrlaxError
 from irlax.report import create_run_dir, progress_bar
 from irlax.run.driver import Driver, Progress
 
 CHECKPOINT = "checkpoint.npz"
 PROGRESS_CHUNKS = 20
+
+BACKEND_HELP = ("jax (irlax's pure-JAX tasks) or gymnasium (any Gymnasium id, MuJoCo among them); default: the "
+                "pure-JAX version where one exists, else Gymnasium")
+
+
+def open_env(name: str, backend: str | None = None, quiet: bool = False) -> tasks.Env:
+    """The environment ``name`` on ``backend`` (:func:`irlax.tasks.make_env`), saying which one a run uses.
+
+    Where the id exists both as a pure-JAX task and in Gymnasium and no backend was asked for, one line on
+    stdout says that the pure-JAX one runs and how to choose the other.
+    """
+    env = tasks.make_env(name, backend)
+    if backend is None and not quiet and tasks.in_both(name):
+        print(f"{name}: irlax's pure-JAX version (--backend gymnasium runs Gymnasium's)")
+    return env
 
 
 def new_run_dir(out: str | None, default_name: str) -> Path:

@@ -28,6 +28,7 @@ from irlax.envs import (
     make_random_mdp,
 )
 from irlax.envs.tabular import TabularMDP, check_reward
+from irlax.envs.toy_text import did_you_mean, is_gymnasium_id, make_toy_text, toy_text_ids
 from irlax.envs.world import World
 from irlax.envs.world_file import load_world, save_world
 from irlax.errors import IrlaxError
@@ -51,7 +52,9 @@ WORLDS = ("objectworld", "binaryworld", "gridworld", "cliffworld", "random")
 
 
 def build_world(kind: str, seed: int, size: int | None, discrete: bool, determinism: float | None) -> World:
-    """A benchmark world by name (``WORLDS``), drawn with ``seed``."""
+    """A benchmark world by name (``WORLDS``), drawn with ``seed``, or a Gymnasium toy-text world by its id."""
+    if kind not in WORLDS:
+        return build_toy_text_world(kind, size, discrete, determinism)
     key = jax.random.PRNGKey(seed)
     extra = {} if determinism is None else {"determinism": determinism}
     sized = {} if size is None else {"size": size}
@@ -68,8 +71,21 @@ def build_world(kind: str, seed: int, size: int | None, discrete: bool, determin
     raise IrlaxError(f"unknown world {kind!r}; choose one of {', '.join(WORLDS)}")
 
 
+def build_toy_text_world(env_id: str, size: int | None, discrete: bool, determinism: float | None) -> World:
+    """The world of a Gymnasium toy-text id (``make_toy_text``); the generator flags don't apply to it."""
+    if not is_gymnasium_id(env_id):
+        raise IrlaxError(f"unknown world {env_id!r}{did_you_mean(env_id, WORLDS + toy_text_ids())}; choose one of "
+                         f"{', '.join(WORLDS)} or a Gymnasium toy-text id ({', '.join(toy_text_ids())})")
+    if size is not None or discrete or determinism is not None:
+        raise IrlaxError(f"--size, --discrete and --determinism don't apply to the Gymnasium world {env_id}")
+    return make_toy_text(env_id)
+
+
 def cmd_world(args: argparse.Namespace) -> None:
-    """Draw a benchmark world and save it (MDP and true reward) to a world file."""
+    """Draw a benchmark world, or build a Gymnasium toy-text one, and save it (MDP and true reward) to a world file.
+
+    The world's name in the file is its kind or its Gymnasium id.
+    """
     world = build_world(args.kind, args.seed, args.size, args.discrete, args.determinism)
     save_world(args.out, world.mdp, world.reward, name=args.kind)
     mdp = world.mdp
@@ -251,8 +267,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the tabular subcommands on the top-level parser."""
-    p = sub.add_parser("world", help="draw a benchmark world and save it to a world file")
-    p.add_argument("kind", choices=WORLDS)
+    p = sub.add_parser("world", help="draw a benchmark world, or build a Gymnasium toy-text one, into a world file")
+    p.add_argument(
+        "kind", metavar="WORLD",
+        help=f"{', '.join(WORLDS)}, or a Gymnasium toy-text id whose environment has a transition table "
+             "(e.g. FrozenLake-v1, CliffWalking-v1, Taxi-v4): "
+             "its exact dynamics, expected reward and one-hot state features, discount 0.99",
+    )
     p.add_argument("--out", required=True, help="world file to write (.npz)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=None, help="grid side (objectworld, binaryworld, gridworld)")

@@ -35,10 +35,12 @@ from irlax import tasks
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.registry import SAMPLE_IRL, get_algorithm_kind, make_algorithm, preset
 from irlax.cli.runs import (
+    BACKEND_HELP,
     CHECKPOINT,
     binned_returns,
     chunked_run,
     new_run_dir,
+    open_env,
     resumed_settings,
     start_or_resume,
     training_rows,
@@ -86,13 +88,13 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         if getattr(args, flag) < 1:
             raise IrlaxError(f"--{flag.replace('_', '-')} must be at least 1")
     demos = load_demonstrations(args.demos)
-    env = tasks.make_env(args.env or demos.env_name)
+    env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     if args.transfer_expert and not args.transfer_env:
         raise IrlaxError("--transfer-expert needs --transfer-env")
-    target = tasks.make_env(args.transfer_env) if args.transfer_env else env
+    target = tasks.make_env(args.transfer_env, args.transfer_backend) if args.transfer_env else env
     if not target.spec.same_spaces(env.spec):
         raise IrlaxError(
             f"the reward learned in {env.name} ({env.spec.describe()}) doesn't fit {target.name} "
@@ -104,16 +106,19 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     learner_name = args.learner or overrides.pop("learner", "")
     if learner_name and learner_name not in LEARNERS:
         raise IrlaxError(f"unknown learner {learner_name!r}; choose one of {', '.join(LEARNERS)}")
-    config = apply_overrides(preset(args.algorithm, env.name, learner_name), overrides, args.algorithm)
+    config = apply_overrides(preset(args.algorithm, env.name, learner_name, env.spec), overrides, args.algorithm)
     if config.learner and config.learner not in LEARNERS:
         raise IrlaxError(f"unknown learner {config.learner!r}; choose one of {', '.join(LEARNERS)}")
-    kind = get_learner_kind(config.learner or tasks.default_learner(env.name))
+    kind = get_learner_kind(config.learner or tasks.default_learner(env.name, env.spec))
     learner_overrides = parse_overrides(args.learner_set or [])
     learner_config = apply_overrides(tasks.learner_config(env.name, kind.name), learner_overrides, kind.name)
     config = dataclasses.replace(config, learner=kind.name, learner_config=learner_config)
     # the config's own checks, and the learner's, without running anything
     algo = make_algorithm(args.algorithm, config, env)
-    jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
+    if algo.on_host:  # a host environment cannot be traced: trace the learner alone
+        jax.eval_shape(algo.learner.init, jax.random.PRNGKey(0))
+    else:
+        jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
     every = args.checkpoint_every
     if every is None:
         every = max(1, -(-config.rounds // CHECKPOINT_CHUNKS))
@@ -130,10 +135,12 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         if args.transfer_expert:
             experts.load_expert(args.transfer_expert, target.name)  # check it now, not after training
     settings = {
-        "command": "train", "algorithm": args.algorithm, "env": env.name, "demos": str(Path(args.demos).resolve()),
+        "command": "train", "algorithm": args.algorithm, "env": env.name, "backend": env.spec.backend,
+        "demos": str(Path(args.demos).resolve()),
         "episodes": demos.num_episodes, "seeds": args.seeds, "seed": args.seed, "rounds": config.rounds,
         "checkpoint_every": every, "eval_episodes": args.eval_episodes, "reoptimize_steps": steps,
-        "transfer_env": args.transfer_env, "transfer_expert": (str(Path(args.transfer_expert).resolve())
+        "transfer_env": args.transfer_env, "transfer_backend": target.spec.backend,
+        "transfer_expert": (str(Path(args.transfer_expert).resolve())
                                                                if args.transfer_expert else None),
         "transfer_learner_config": dataclasses.asdict(transfer_config) if transfer_config is not None else None,
         "config": dataclasses.asdict(config),
@@ -169,7 +176,7 @@ def resolve_run(settings: dict[str, Any], where: str, demos: Demonstrations | No
     try:
         name = settings["algorithm"]
         config = algorithm_config_from_dict(name, settings["config"], where)
-        env = tasks.make_env(settings["env"])
+        env = tasks.make_env(settings["env"], settings.get("backend", "jax"))
         demos_path, episodes = settings["demos"], settings["episodes"]
     except KeyError as exc:
         raise IrlaxError(f"{where} lacks the setting {exc}") from None
@@ -187,7 +194,7 @@ def reoptimization(run: TrainRun, settings: dict[str, Any], reward_params: Any, 
     steps = settings["reoptimize_steps"]
     algo = run.algo
     transfer = settings.get("transfer_env")
-    target = tasks.make_env(transfer) if transfer else algo.env
+    target = tasks.make_env(transfer, settings.get("transfer_backend", "jax")) if transfer else algo.env
     learner_config = (learner_config_from_dict(algo.learner.name, settings.get("transfer_learner_config"),
                                                "config.json") if transfer else algo.learner.config)
     train_key, eval_key, random_key = jax.random.split(key, 3)
@@ -319,7 +326,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        description=f"Sample-based IRL on a control task. Algorithms: {algorithms}.")
     p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(SAMPLE_IRL)}")
     p.add_argument("--demos", help="demonstrations file (from irlax demos)")
-    p.add_argument("--env", help=f"environment (default: the demonstrations'): {', '.join(tasks.TASKS)}")
+    p.add_argument("--env", help="environment (default: the demonstrations'): any Gymnasium id or one of "
+                   f"irlax's tasks: {', '.join(tasks.TASKS)}")
+    p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP + " (default: the demonstrations')")
     p.add_argument("--episodes", type=int, help="use only the first N demonstrations")
     p.add_argument("--seeds", type=int, default=1, help="seeds trained at once (vmapped)")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
@@ -335,6 +344,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="env steps of a fresh learner trained on the frozen learned reward (default: the learner's "
                         "expert budget for the task; 0: skip)")
     p.add_argument("--transfer-env", metavar="ENV", help="re-optimise in this task instead (same obs/action sizes)")
+    p.add_argument("--transfer-backend", choices=tasks.BACKENDS, help="backend of --transfer-env (" + BACKEND_HELP
+                   + ")")
     p.add_argument("--transfer-expert", metavar="DIR", help="an expert of --transfer-env, to normalise its return")
     p.add_argument("--out", help="run directory to create (default: runs/train-ALGO-ENV-TIME)")
     p.add_argument("--resume", metavar="DIR", help="continue an interrupted run from its last checkpoint")

@@ -21,7 +21,9 @@ name           shape                dtype    meaning
 ``mask``       ``[N, T]``           bool     true on real steps (a non-empty prefix per episode)
 =============  ===================  =======  ==================================================
 
-Metadata (static fields of the pytree; scalars in the file): ``env_name``, ``obs_size``
+Metadata (static fields of the pytree; scalars in the file): ``env_name`` (a Gymnasium id or
+irlax task name), ``backend`` (``"jax"`` or ``"gymnasium"``: which implementation of the task
+recorded them; ``""`` in files from before it was kept), ``obs_size``
 ``O``, ``discrete``, ``action_size`` (number of actions, or ``D``) and ``expert``, a
 JSON description of the policy that produced them (learner, expert directory,
 its evaluation return, stochastic or deterministic actions). Files also carry
@@ -35,6 +37,7 @@ draw (for PPO's unbounded Gaussian, of the draw before clipping).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,7 @@ from jax import Array
 from irlax.atomic import atomic_save_npz, read_npz
 from irlax.data.transitions import Episodes, Transition
 from irlax.envs.spec import EnvSpec
-from irlax.errors import IrlaxError
+from irlax.errors import IrlaxError, IrlaxWarning
 
 FORMAT_VERSION = 1
 ARRAY_KEYS = ("obs", "actions", "next_obs", "rewards", "terminated", "truncated", "log_probs", "mask")
@@ -73,6 +76,8 @@ class Demonstrations:
         discrete: whether actions are indices (static).
         action_size: number of actions, or action dimensions ``D`` (static).
         expert: JSON text describing the expert (static; ``""`` when unknown).
+        backend: the implementation of the task that recorded them, ``"jax"`` or ``"gymnasium"`` (static;
+            ``""`` when unknown).
     """
 
     obs: Array
@@ -88,6 +93,7 @@ class Demonstrations:
     discrete: bool = struct.field(pytree_node=False, default=True)
     action_size: int = struct.field(pytree_node=False, default=0)
     expert: str = struct.field(pytree_node=False, default="")
+    backend: str = struct.field(pytree_node=False, default="")
 
     @property
     def num_episodes(self) -> int:
@@ -126,6 +132,7 @@ def make_demonstrations(
     discrete: bool,
     action_size: int,
     expert: str = "",
+    backend: str = "",
 ) -> Demonstrations:
     """Validate arrays (:data:`ARRAY_KEYS`) and build :class:`Demonstrations`, zeroing padded entries.
 
@@ -140,7 +147,7 @@ def make_demonstrations(
            for key, value in arrays.items()}
     return Demonstrations(
         **out, env_name=env_name, obs_size=int(obs_size), discrete=bool(discrete), action_size=int(action_size),
-        expert=expert,
+        expert=expert, backend=backend,
     )
 
 
@@ -243,7 +250,7 @@ def from_episodes(episodes: Episodes, spec: EnvSpec, expert: dict[str, Any] | No
     arrays = {key: np.asarray(value)[:, :length] for key, value in arrays.items()}
     return make_demonstrations(
         arrays, env_name=spec.name, obs_size=spec.obs_size, discrete=spec.discrete, action_size=spec.action_size,
-        expert=json.dumps(expert or {}, sort_keys=True),
+        expert=json.dumps(expert or {}, sort_keys=True), backend=spec.backend,
     )
 
 
@@ -253,7 +260,7 @@ def save_demonstrations(path: str | Path, demos: Demonstrations) -> Path:
     return atomic_save_npz(
         path, **arrays,
         env_name=np.str_(demos.env_name), obs_size=np.int64(demos.obs_size), discrete=np.bool_(demos.discrete),
-        action_size=np.int64(demos.action_size), expert=np.str_(demos.expert),
+        action_size=np.int64(demos.action_size), expert=np.str_(demos.expert), backend=np.str_(demos.backend),
         format_version=np.int64(FORMAT_VERSION),
     )
 
@@ -294,6 +301,7 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
     obs_size = int(_scalar(arrays, "obs_size", "iu", path))
     discrete = bool(_scalar(arrays, "discrete", "b", path))
     action_size = int(_scalar(arrays, "action_size", "iu", path))
+    backend = str(_scalar(arrays, "backend", "U", path)) if "backend" in arrays else ""
     if spec is not None:
         _check_spaces(str(path), env_name, obs_size, arrays["obs"].shape[-1], discrete, action_size, spec)
     try:
@@ -304,7 +312,8 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
             action_size=action_size, **bounds,
         )
         return make_demonstrations(
-            arrays, env_name=env_name, obs_size=obs_size, discrete=discrete, action_size=action_size, expert=expert
+            arrays, env_name=env_name, obs_size=obs_size, discrete=discrete, action_size=action_size, expert=expert,
+            backend=backend,
         )
     except IrlaxError as exc:
         raise IrlaxError(f"demonstrations file {path}: {exc}") from None
@@ -319,6 +328,14 @@ def _check_spaces(where: str, env_name: str, obs_size: int, obs_width: int, disc
         kind = lambda d, s: f"{s} discrete actions" if d else f"{s}-dimensional continuous actions"
         raise IrlaxError(f"demonstrations in {where} have {kind(discrete, action_size)} ({env_name}), "
                          f"but {spec.name} has {kind(spec.discrete, spec.action_size)}")
+    if env_name and env_name != spec.name and not _variants(env_name, spec.name):
+        warnings.warn(f"demonstrations in {where} come from {env_name}, used in {spec.name} (same sizes)",
+                      IrlaxWarning, stacklevel=3)
+
+
+def _variants(a: str, b: str) -> bool:
+    """Whether two task names are variants of one task irlax ships (the point maze and its shifted form)."""
+    return {a, b} <= {"PointMaze-v0", "PointMazeShifted-v0"}
 
 
 def check_demonstrations_fit(demos: Demonstrations, spec: EnvSpec, where: str = "the file") -> None:

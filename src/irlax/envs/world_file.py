@@ -8,7 +8,8 @@ Format (all arrays; written atomically by :func:`save_world`):
 - ``discount`` scalar (optional, 1.0 — or 0.99 when no horizon is given);
   ``horizon`` scalar int, ``-1`` or absent for the discounted infinite horizon;
 - ``grid_shape`` ``[2]`` int (optional); ``reward`` ``[S]`` or ``[S, A]`` (optional true reward);
-- ``name`` (optional string).
+- ``name`` (optional string): the world's kind (``objectworld``, ...) or, for a world built from a
+  Gymnasium toy-text environment, its Gymnasium id (``FrozenLake-v1``); ``load_world`` returns it.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ from jax import Array
 from irlax.data.transitions import Episodes
 from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
+from irlax.learners import host
+from irlax.learners.host import is_host
 from irlax.learners.rollout import rollout_episodes
 
 
@@ -57,8 +59,22 @@ def policy_episodes(
     return rollout_episodes(env, act, key, num_episodes)
 
 
-policy_episodes_jit = jax.jit(policy_episodes, static_argnames=("policy", "env", "num_episodes", "deterministic"))
-""":func:`policy_episodes` compiled."""
+_policy_episodes = jax.jit(policy_episodes, static_argnames=("policy", "env", "num_episodes", "deterministic"))
+
+
+def policy_episodes_jit(
+    policy: Policy, env: Any, params: Any, key: Array, num_episodes: int, deterministic: bool = False
+) -> Episodes:
+    """:func:`policy_episodes` compiled; in a host-stepped environment (Gymnasium), run from the host.
+
+    A host run stops once every episode has ended, so its episodes are padded to the longest one, not to
+    the time limit (the mask says which steps are real either way).
+    """
+    if is_host(env):
+        params = jax.tree.map(lambda x: jnp.asarray(x)[None], params)
+        episodes = host.rollout_episodes(policy, env, params, jnp.asarray(key)[None], num_episodes, deterministic)
+        return jax.tree.map(lambda x: x[0], episodes)
+    return _policy_episodes(policy, env, params, key, num_episodes, deterministic)
 
 
 def evaluate_policy(
@@ -71,12 +87,34 @@ def evaluate_policy(
     return policy_episodes(policy, env, params, key, num_episodes, deterministic).returns()
 
 
-evaluate_policy_jit = jax.jit(evaluate_policy, static_argnames=("policy", "env", "num_episodes", "deterministic"))
-""":func:`evaluate_policy` compiled (``policy``, ``env``, ``num_episodes``, ``deterministic`` static)."""
+_evaluate_policy = jax.jit(evaluate_policy, static_argnames=("policy", "env", "num_episodes", "deterministic"))
+
+
+def evaluate_policy_jit(
+    policy: Policy, env: Any, params: Any, key: Array, num_episodes: int, deterministic: bool = False
+) -> Array:
+    """:func:`evaluate_policy` compiled (``policy``, ``env``, ``num_episodes``, ``deterministic`` static); in a
+    host-stepped environment (Gymnasium), run from the host."""
+    if is_host(env):
+        return policy_episodes_jit(policy, env, params, key, num_episodes, deterministic).returns()
+    return _evaluate_policy(policy, env, params, key, num_episodes, deterministic)
+
+
+def evaluate_policies(
+    policy: Policy, env: Any, params: Any, key: Array, num_episodes: int, deterministic: bool = False
+) -> Array:
+    """``[K, num_episodes]`` returns of ``K`` policies (``params`` leaves ``[K, ...]``), each with its own key.
+
+    Compiled; in a host-stepped environment the ``K x num_episodes`` episodes step on the host in one batch.
+    """
+    if is_host(env):
+        keys = jax.random.split(key, jax.tree.leaves(params)[0].shape[0]) if jax.tree.leaves(params) else None
+        return host.episode_returns(host.rollout_episodes(policy, env, params, keys, num_episodes, deterministic))
+    return _evaluate_policies(policy, env, params, key, num_episodes, deterministic)
 
 
 @functools.partial(jax.jit, static_argnames=("policy", "env", "num_episodes", "deterministic"))
-def evaluate_policies(
+def _evaluate_policies(
     policy: Policy, env: JaxEnv, params: Any, key: Array, num_episodes: int, deterministic: bool = False
 ) -> Array:
     """``[K, num_episodes]`` returns of ``K`` policies (``params`` leaves ``[K, ...]``), each with its own key."""

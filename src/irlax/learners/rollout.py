@@ -24,6 +24,7 @@ from jax import Array
 
 from irlax.data.transitions import Episodes, RewardFn, Transition
 from irlax.envs.control import JaxEnv, reset_batch, step_batch
+from irlax.envs.spec import EnvSpec, EnvStep
 
 ActFn = Callable[[Array, Array], tuple[Array, Array]]
 """``act(key, obs [O]) -> (action, log_prob [])``: a policy with its parameters bound."""
@@ -72,6 +73,14 @@ class EpisodeStats(NamedTuple):
         return jnp.where(self.count > 0, self.return_sum / jnp.maximum(self.count, 1.0), jnp.nan)
 
 
+def example_transition(spec: EnvSpec) -> Transition:
+    """A zero :class:`Transition` of the task ``spec`` (unbatched): the template of a replay buffer."""
+    obs = jnp.zeros((spec.obs_size,), jnp.float32)
+    action = jnp.int32(0) if spec.discrete else jnp.zeros((spec.action_size,), jnp.float32)
+    false, zero = jnp.bool_(False), jnp.float32(0)
+    return Transition(obs, action, zero, zero, obs, false, false, zero)
+
+
 def init_envs(env: JaxEnv, key: Array, num_envs: int) -> EnvCarry:
     """``num_envs`` fresh episodes."""
     obs, state = reset_batch(env, key, num_envs)
@@ -104,7 +113,21 @@ def step_envs(
     Returns the new carry, the transitions (reward replaced by ``reward_fn`` when
     given), and the true-return statistics of the episodes that ended.
     """
-    out = step_batch(env, key, carry.state, action)
+    return record_step(carry, step_batch(env, key, carry.state, action), action, log_prob, reward_fn, reward_params)
+
+
+def record_step(
+    carry: EnvCarry,
+    out: EnvStep,
+    action: Array,
+    log_prob: Array,
+    reward_fn: RewardFn | None = None,
+    reward_params: Any = None,
+) -> tuple[EnvCarry, Transition, EpisodeStats]:
+    """The bookkeeping of :func:`step_envs` once the environments have stepped (``out``, leaves ``[E, ...]``).
+
+    Pure and jittable; a host-stepped backend (:mod:`irlax.learners.host`) calls it after stepping.
+    """
     reward = learner_rewards(
         reward_fn, reward_params, carry.obs, action, out.next_obs, out.terminated, out.reward
     )

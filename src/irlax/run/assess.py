@@ -29,7 +29,7 @@ from irlax.data.demos import Demonstrations, flatten
 from irlax.data.transitions import Episodes
 from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
-from irlax.learners import base
+from irlax.learners import base, host
 from irlax.learners.base import Learner
 from irlax.learners.evaluation import RandomPolicy, evaluate_policies, policy_episodes_jit
 from irlax.learners.registry import make_learner
@@ -118,6 +118,9 @@ def reward_comparison(algo: Algorithm, reward_params: Any, demos: Demonstrations
     if tasks.is_constant_reward(env):
         note = f"{env.name}'s true reward is constant: correlations and EPIC distance are undefined"
         return {"pearson_expert": nan, "pearson_random": nan, "epic": nan, "note": note}
+    if not tasks.has_true_reward(env):
+        note = f"{env.name}'s true reward is not a known function of a transition: no correlations or EPIC distance"
+        return {"pearson_expert": nan, "pearson_random": nan, "epic": nan, "note": note}
     episode_key, sample_key, coverage_key = jax.random.split(key, 3)
     rng = np.random.default_rng(int(jax.random.randint(sample_key, (), 0, 2**31 - 1)))
     random_episodes = policy_episodes_jit(RandomPolicy(env.spec), env, None, episode_key, RANDOM_EPISODES, False)
@@ -168,7 +171,10 @@ def reoptimize(
                           else tasks.learner_config(env.name, algo.learner.name))
     learner = make_learner(learner_config, env.spec)
     seeds = jax.tree.leaves(reward_params)[0].shape[0]
-    states = _reoptimize(learner, env, steps, algo.reward_fn, jax.random.split(key, seeds), reward_params)
+    keys = jax.random.split(key, seeds)
+    if host.is_host(env):
+        return learner, host.train(learner, env, keys, steps, algo.reward_fn, reward_params)[0]
+    states = _reoptimize(learner, env, steps, algo.reward_fn, keys, reward_params)
     return learner, jax.block_until_ready(states)
 
 

@@ -131,6 +131,9 @@ class Driver:
     def __post_init__(self) -> None:
         if self.seeds < 1:
             raise IrlaxError(f"seeds must be at least 1, got {self.seeds}")
+        if self.program.on_host and self.program.host_update is None:
+            raise IrlaxError(f"{self.program.name} does not run in Gymnasium environments yet "
+                             f"({self.program.env.name} is one); use a pure-JAX task")
         if self.program.check is not None:
             self.program.check(self.data)
 
@@ -173,6 +176,9 @@ class Driver:
         """Fresh states, one per seed, no steps done."""
         keys = self.keys(key)
         start = time.perf_counter()
+        if self.program.on_host:
+            state = self.program.host_init(keys, self.data)
+            return Progress(jax.block_until_ready(state), 0, {}, time.perf_counter() - start)
         if not self.program.jittable:
             states = [self.program.init(k, self.data) for k in keys]
             return Progress(states, 0, {}, time.perf_counter() - start)
@@ -183,6 +189,8 @@ class Driver:
     def template(self) -> Any:
         """Zeros shaped like the seeds' states (nothing is run): what :meth:`load` reads a checkpoint into."""
         keys = self.keys(jax.random.PRNGKey(0))
+        if self.program.on_host:  # a host environment cannot be traced: make fresh states (cheap) and zero them
+            return jax.tree.map(lambda x: np.zeros(np.shape(x), x.dtype), self.program.host_init(keys, self.data))
         shapes = jax.eval_shape(self._init_fn(), keys, self.data)
         return jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes)
 
@@ -191,8 +199,11 @@ class Driver:
         if not self.program.jittable:
             raise IrlaxError(f"{self.program.name} is not jittable: run it with Driver.run (seeds in turn)")
         start = time.perf_counter()
-        update, compiled = self._compiled(f"update-{steps}", lambda: self._update_fn(steps), progress.state,
-                                          self.data)
+        if self.program.on_host:
+            update, compiled = (lambda state, data: self.program.host_update(state, data, steps)), 0.0
+        else:
+            update, compiled = self._compiled(f"update-{steps}", lambda: self._update_fn(steps), progress.state,
+                                              self.data)
         state, metrics = update(progress.state, self.data)
         state = jax.block_until_ready(state)
         seconds = time.perf_counter() - start

@@ -35,7 +35,7 @@ from irlax.algorithms.base import Algorithm
 from irlax.atomic import atomic_write_json
 from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
-from irlax.learners import base
+from irlax.learners import base, host
 from irlax.learners.base import Learner, LearnerMetrics, LearnerState
 from irlax.learners.evaluation import evaluate_policies, evaluate_policy_jit
 from irlax.learners.registry import learner_config_from_dict, make_learner
@@ -77,6 +77,8 @@ def expert_program(learner: Learner, env: JaxEnv, total_steps: int) -> Algorithm
         update=lambda state, data, n: base.update(learner, env, state, n),
         metrics=LearnerMetrics, policy=lambda state, data: learner.policy_params(state.agent), act=learner,
         spec=env.spec, env=env, learner=learner, description=learner.description,
+        host_init=lambda keys, data: host.init_state(learner, env, keys),
+        host_update=lambda state, data, n: host.update(learner, env, state, n),
     )
 
 
@@ -116,6 +118,7 @@ def expert_info(env: JaxEnv, learner: Learner, env_steps: int, seconds: float, b
 
     return {
         "env": env.name,
+        "backend": env.spec.backend,
         "learner": learner.name,
         "config": dataclasses.asdict(learner.config),
         "env_steps": env_steps,
@@ -140,17 +143,19 @@ def train_expert(
     eval_episodes: int = 20,
     chunk: int | None = None,
     on_chunk: Callable[[Progress], None] | None = None,
+    backend: str | None = None,
 ) -> tuple[Expert, Progress]:
     """Train ``seeds`` learners at once on ``env_name``'s true reward and keep the best.
 
     Args:
-        env_name: a task of :data:`irlax.tasks.TASKS`.
+        env_name: a task of :data:`irlax.tasks.TASKS` or a Gymnasium id.
         config: the learner's config (PPO's or SAC's, e.g. ``irlax.tasks.learner_config(env_name, "sac")``).
         key: PRNG key; seed ``k`` trains with ``split(train_key, seeds)[k]``.
         total_steps: environment steps per seed (rounded up to whole iterations).
         seeds: learners trained at once (vmapped); the best by mean stochastic return is kept.
         eval_episodes: evaluation episodes per seed.
         chunk: iterations per compiled call (all at once when ``None``); ``on_chunk`` sees each.
+        backend: ``"jax"`` or ``"gymnasium"`` (see :func:`irlax.tasks.make_env`); ``None``: the task's.
 
     Returns:
         the :class:`Expert` and the final :class:`~irlax.run.driver.Progress` of all seeds (with their metrics).
@@ -159,7 +164,7 @@ def train_expert(
         raise IrlaxError("seeds must be at least 1")
     if total_steps < 1:
         raise IrlaxError("total_steps must be at least 1")
-    env = tasks.make_env(env_name)
+    env = tasks.make_env(env_name, backend)
     learner = make_learner(config, env.spec)
     train_key, eval_key = jax.random.split(key)
     program = expert_program(learner, env, total_steps)
@@ -209,7 +214,7 @@ def load_expert(directory: str | Path, env_name: str | None = None) -> Expert:
         raise IrlaxError(f"{info_path} is not a valid expert description ({exc!r})") from None
     if env_name is not None and env_name != saved_env:
         raise IrlaxError(f"expert {directory} was trained on {saved_env}, not {env_name}")
-    env = tasks.make_env(saved_env)
+    env = tasks.make_env(saved_env, info.get("backend", "jax"))
     config = learner_config_from_dict(learner_name, fields, str(info_path))
     learner = make_learner(config, env.spec)
     if not (directory / POLICY_FILE).exists():

@@ -1,0 +1,122 @@
+"""MuJoCo experts: SAC at 300k and PPO at 1M environment steps on Gymnasium's locomotion tasks, resumable per cell.
+
+Each *cell* (task x learner x seed) is one ordinary ``irlax expert`` run directory,
+``benchmarks/runs/mujoco_experts/{task}-{learner}-seed{S}``, trained with the task's
+preset from the task table (SAC: 256 x 256, batch 256, 10k random steps, a buffer
+of 1M; PPO: 8 environments x 256 steps, 10 epochs of minibatches of 64). A cell
+whose ``expert.json`` exists is done; one with a checkpoint is continued with
+``irlax expert --resume``; so the script can be stopped at any time and rerun, in
+this session or the next, and it carries on. The cells run one at a time (each
+uses both cores for its networks), at a lower priority than interactive work.
+
+Goals (SAC at 300k steps): Hopper 2500, HalfCheetah 5000, Walker2d 3000, Ant
+2500, Swimmer 40. Returns are the kept seed's mean over its evaluation episodes
+(stochastic policy, as ``irlax expert`` reports it; the deterministic one too).
+
+Run: ``PYTHONPATH=src python benchmarks/mujoco_experts.py`` (all cells; ``--tasks``,
+``--learners``, ``--seeds`` choose some; ``--report`` only collects finished cells).
+Writes ``benchmarks/results/mujoco_experts.json`` and ``.md`` from every finished cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench_machine import ROOT, machine_line, report_header, write_report
+
+RUNS = ROOT / "benchmarks" / "runs" / "mujoco_experts"
+OUT = ROOT / "benchmarks" / "results" / "mujoco_experts.json"
+TASKS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5")
+STEPS = {"sac": 300_000, "ppo": 1_000_000}
+GOALS = {"Hopper-v5": 2500.0, "HalfCheetah-v5": 5000.0, "Walker2d-v5": 3000.0, "Ant-v5": 2500.0, "Swimmer-v5": 40.0}
+
+
+def cell_dir(task: str, learner: str, seed: int) -> Path:
+    """The run directory of one cell."""
+    return RUNS / f"{task}-{learner}-seed{seed}"
+
+
+def run_cell(task: str, learner: str, seed: int, steps: int) -> int:
+    """Train (or continue) one cell with the ``irlax`` command at low priority; its exit status."""
+    run_dir = cell_dir(task, learner, seed)
+    if (run_dir / "expert.json").exists():
+        return 0
+    irlax = [sys.executable, "-m", "irlax.cli.main"]
+    if (run_dir / "config.json").exists():
+        argv = [*irlax, "expert", "--resume", str(run_dir), "--quiet"]
+    else:
+        argv = [*irlax, "expert", "--env", task, "--learner", learner, "--steps", str(steps), "--seed", str(seed),
+                "--eval-episodes", "10", "--out", str(run_dir), "--quiet"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    print(f"{task} {learner} seed {seed}: {' '.join(argv[3:])}", flush=True)
+    return subprocess.run(["nice", "-n", "5", *argv], env=env, cwd=ROOT).returncode
+
+
+def collect(tasks: list[str], learners: list[str], seeds: list[int]) -> list[dict[str, Any]]:
+    """The finished cells' figures, from their ``expert.json``."""
+    rows = []
+    for task in tasks:
+        for learner in learners:
+            for seed in seeds:
+                path = cell_dir(task, learner, seed) / "expert.json"
+                if not path.exists():
+                    continue
+                info = json.loads(path.read_text())
+                goal = GOALS[task] if learner == "sac" else None
+                rows.append({
+                    "task": task, "learner": learner, "seed": seed, "env_steps": info["env_steps"],
+                    "return": info["return"]["mean"], "return_std": info["return"]["std"],
+                    "deterministic_return": info["deterministic_return"]["mean"],
+                    "eval_episodes": info["eval_episodes"], "seconds": info["seconds"],
+                    "goal": goal, "goal_met": None if goal is None else info["return"]["mean"] >= goal,
+                })
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]], header: dict[str, Any]) -> str:
+    """The results page's section."""
+    lines = [
+        "| task | learner | seed | env steps | return (stochastic) | deterministic | goal | wall-clock |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        goal = "" if r["goal"] is None else f"{r['goal']:.0f} ({'met' if r['goal_met'] else 'missed'})"
+        lines.append(f"| {r['task']} | {r['learner']} | {r['seed']} | {r['env_steps']:,} | {r['return']:.1f} "
+                     f"+- {r['return_std']:.1f} | {r['deterministic_return']:.1f} | {goal} | "
+                     f"{r['seconds'] / 3600:.2f} h |")
+    if not rows:
+        lines.append("| (no cell finished yet) | | | | | | | |")
+    lines.append("")
+    lines.append(f"Machine: {machine_line(header['machine'])}. Command: `{header['command']}`.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Run the chosen cells (resuming), then write the report of every finished one."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--learners", nargs="+", default=["sac", "ppo"], choices=list(STEPS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--report", action="store_true", help="only collect the finished cells")
+    args = parser.parse_args()
+    if not args.report:
+        for learner in args.learners:
+            for task in args.tasks:
+                for seed in args.seeds:
+                    status = run_cell(task, learner, seed, STEPS[learner])
+                    if status != 0:
+                        print(f"{task} {learner} seed {seed} failed with status {status}", flush=True)
+    header = report_header("mujoco_experts.py", sys.argv[1:])
+    rows = collect(list(TASKS), list(STEPS), sorted({0, *args.seeds}))
+    write_report(OUT, {**header, "goals": GOALS, "steps": STEPS, "cells": rows}, markdown(rows, header))
+    print(OUT.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""Gymnasium environments (the host-stepped backend): equivalence with gymnax, learning, resuming, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import gym_envs  # noqa: F401  (registers the test environments)
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from irlax import tasks
+from irlax.cli.main import main
+from irlax.data.demos import load_demonstrations, save_demonstrations
+from irlax.envs.gym import GymState, make_gym_env
+from irlax.errors import IrlaxError, IrlaxWarning
+from irlax.learners import host
+from irlax.learners.evaluation import RandomPolicy, evaluate_policies, evaluate_policy_jit, policy_episodes_jit
+from irlax.learners.sac import SACConfig, make_sac
+from irlax.run import experts
+from irlax.run.driver import Driver
+
+TINY_SAC = SACConfig(hidden=(32, 32), learning_starts=50, batch_size=32, buffer_size=2000)
+
+
+# -- the backend against gymnax ------------------------------------------------------------------------------
+
+
+def sim_of(values: list[float]) -> np.ndarray:
+    """A classic-control state vector as the float64 bits a :class:`GymState` holds."""
+    return np.asarray(values, np.float64).view(np.uint32)[None]
+
+
+def gym_vs_gymnax(name: str, policy, state_of, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Observations and rewards of the same policy from the same initial state through both implementations."""
+    jax_env = tasks.make_env(name)
+    gym_env = tasks.make_env(name, "gymnasium")
+    assert jax_env.spec.backend == "jax" and gym_env.spec.backend == "gymnasium"
+    assert gym_env.spec.same_spaces(jax_env.spec)
+    obs, state = jax_env.reset(jax.random.PRNGKey(3))
+    gym_state = GymState(sim_of(state_of(state)), np.zeros((1,), np.int32))
+    a_obs, b_obs, a_rew, b_rew = [], [], [], []
+    for t in range(steps):
+        action = policy(np.asarray(obs))
+        out = jax_env.step(jax.random.PRNGKey(100 + t), state, jnp.asarray(action))
+        gym_out = gym_env.step(np.array([[0, t]], np.uint32), gym_state, np.asarray(action)[None])
+        a_obs.append(np.asarray(out.next_obs)), a_rew.append(float(out.reward))
+        b_obs.append(gym_out.next_obs[0]), b_rew.append(float(gym_out.reward[0]))
+        assert bool(out.terminated) == bool(gym_out.terminated[0])
+        if bool(out.terminated) or bool(out.truncated):
+            break
+        obs, state, gym_state = out.obs, out.state, gym_out.state
+    return np.array(a_obs), np.array(b_obs), np.array(a_rew), np.array(b_rew)
+
+
+def test_cartpole_through_gymnasium_follows_gymnax():
+    policy = lambda obs: np.int32(obs[2] + 0.5 * obs[3] > 0)  # a balancing controller: a long trajectory
+    a_obs, b_obs, a_rew, b_rew = gym_vs_gymnax(
+        "CartPole-v1", policy, lambda s: [s.x, s.x_dot, s.theta, s.theta_dot], 100)
+    assert len(a_obs) == 100  # float32 (gymnax) and float64 (Gymnasium) drift apart on the unstable pole after that
+    np.testing.assert_allclose(a_obs, b_obs, atol=1e-3)
+    np.testing.assert_array_equal(a_rew, b_rew)
+
+
+def test_pendulum_through_gymnasium_follows_gymnax():
+    policy = lambda obs: np.clip(np.array([-2.0 * obs[2] - 0.5 * obs[1]], np.float32), -2, 2)
+    a_obs, b_obs, a_rew, b_rew = gym_vs_gymnax("Pendulum-v1", policy, lambda s: [s.theta, s.theta_dot], 200)
+    assert len(a_obs) == 200
+    np.testing.assert_allclose(a_obs, b_obs, atol=2e-3)
+    np.testing.assert_allclose(a_rew, b_rew, atol=2e-3, rtol=1e-4)
+
+
+def test_mujoco_steps_as_gymnasium_does_and_ends_episodes_as_gymnasium():
+    env = make_gym_env("Hopper-v5")
+    assert env.exact_state and env.spec.obs_size == 11 and env.spec.action_size == 3
+    native = gymnasium.make("Hopper-v5")
+    obs, state = env.reset(np.array([[0, 7]], np.uint32))
+    native_obs, _ = native.reset(seed=7)
+    np.testing.assert_allclose(obs[0], native_obs, atol=1e-6)
+    rng = np.random.default_rng(0)
+    for t in range(1000):
+        action = rng.uniform(-1, 1, (1, 3)).astype(np.float32)
+        out = env.step(np.array([[1, t]], np.uint32), state, action)
+        native_obs, reward, terminated, truncated, _ = native.step(action[0])
+        np.testing.assert_allclose(out.next_obs[0], native_obs, atol=1e-4)
+        assert out.terminated[0] == terminated and out.truncated[0] == truncated
+        if terminated or truncated:
+            # same-step autoreset: the next observation is a fresh episode's, the true final one is next_obs
+            assert out.state.elapsed[0] == 0 and not np.allclose(out.obs[0], out.next_obs[0])
+            break
+        np.testing.assert_allclose(out.reward[0], reward, rtol=1e-4, atol=1e-4)
+        state = out.state
+    assert 0 < t < 999
+
+
+def test_stepping_is_a_pure_function_of_state_action_and_key():
+    env = make_gym_env("HalfCheetah-v5")
+    obs, state = env.reset(np.array([[0, 1], [0, 2]], np.uint32))
+    action = np.full((2, 6), 0.3, np.float32)
+    keys = np.array([[5, 5], [6, 6]], np.uint32)
+    first = env.step(keys, state, action)
+    env.step(keys, first.state, action)  # the scratch environment moves on
+    again = env.step(keys, state, action)
+    for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# -- learning -----------------------------------------------------------------------------------------------
+
+
+def test_sac_through_gymnasium_learns_pendulum():
+    """The tuned Pendulum SAC through Gymnasium's Pendulum-v1 (host loop) passes -400 within 6k steps."""
+    env = tasks.make_env("Pendulum-v1", "gymnasium")
+    learner = make_sac(tasks.learner_config("Pendulum-v1", "sac"), env.spec)
+    state = host.init_state(learner, env, jax.random.split(jax.random.PRNGKey(0), 1))
+    before = evaluate_policies(learner, env, jax.vmap(learner.policy_params)(state.agent), jax.random.PRNGKey(1), 4,
+                               True)
+    state, metrics = host.update(learner, env, state, 6000)
+    after = evaluate_policies(learner, env, jax.vmap(learner.policy_params)(state.agent), jax.random.PRNGKey(1), 4,
+                              True)
+    assert metrics.env_steps.shape == (1, 6000) and metrics.env_steps[0, -1] == 6000
+    assert float(np.mean(before)) < -900
+    assert float(np.mean(after)) > -400
+
+
+def hopper_expert(tmp_path, steps: int = 300) -> tuple:
+    """A (barely trained) SAC expert of Hopper-v5 and 3 demonstrations of it."""
+    expert, _ = experts.train_expert("Hopper-v5", TINY_SAC, jax.random.PRNGKey(0), steps, seeds=2, eval_episodes=2)
+    assert expert.env.spec.backend == "gymnasium"
+    episodes = policy_episodes_jit(expert.learner, expert.env, expert.params, jax.random.PRNGKey(1), 3)
+    from irlax.data.demos import from_episodes
+
+    demos = from_episodes(episodes, expert.env.spec, {"learner": "sac"})
+    path = save_demonstrations(tmp_path / "hopper.npz", demos)
+    return expert, demos, path
+
+
+@pytest.fixture(scope="module")
+def hopper(tmp_path_factory):
+    return hopper_expert(tmp_path_factory.mktemp("hopper"))
+
+
+def test_hopper_demonstrations_round_trip(hopper):
+    expert, demos, path = hopper
+    loaded = load_demonstrations(path, expert.env.spec)
+    assert loaded.env_name == "Hopper-v5" and loaded.backend == "gymnasium"
+    for key in ("obs", "actions", "next_obs", "rewards", "terminated", "truncated", "mask"):
+        np.testing.assert_array_equal(np.asarray(getattr(loaded, key)), np.asarray(getattr(demos, key)))
+    # every episode ended (Hopper falls), on its last real step, with the true final observation kept
+    lengths = np.asarray(demos.lengths())
+    last = np.asarray(demos.terminated)[np.arange(3), lengths - 1] | np.asarray(demos.truncated)[np.arange(3),
+                                                                                                   lengths - 1]
+    assert last.all()
+    assert not np.allclose(np.asarray(demos.next_obs)[0, lengths[0] - 1], 0.0)
+
+
+def test_demonstrations_from_another_task_are_refused_or_warned(hopper, tmp_path):
+    _, _, path = hopper
+    with pytest.raises(IrlaxError, match="observations of size 11"):
+        load_demonstrations(path, make_gym_env("HalfCheetah-v5").spec)
+    cheetah = tmp_path / "cheetah.npz"
+    spec = make_gym_env("HalfCheetah-v5").spec
+    from irlax.data.demos import from_episodes
+
+    episodes = policy_episodes_jit(RandomPolicy(spec), tasks.make_env("HalfCheetah-v5"), None, jax.random.PRNGKey(0),
+                                   1)
+    save_demonstrations(cheetah, from_episodes(jax.tree.map(lambda x: x[:, :20], episodes), spec))
+    with pytest.warns(IrlaxWarning, match="come from HalfCheetah-v5"):
+        load_demonstrations(cheetah, make_gym_env("Walker2d-v5").spec)  # same sizes, another id
+
+
+def test_bc_and_gail_run_on_hopper(hopper, tmp_path, run_dir_in):
+    _, _, path = hopper
+    assert main(["bc", "--demos", str(path), "--epochs", "3", "--eval-episodes", "2", "--seeds", "2", "--quiet",
+                 "--out", str(tmp_path / "bc")]) == 0
+    summary = json.loads((run_dir_in(tmp_path / "bc") / "summary.json").read_text())
+    assert np.isfinite(summary["mean_return"])
+    assert json.loads((run_dir_in(tmp_path / "bc") / "config.json").read_text())["backend"] == "gymnasium"
+    out = tmp_path / "gail"
+    assert main(["train", "gail", "--demos", str(path), "--rounds", "2", "--set", "policy_iterations=20",
+                 "--set", "sample_steps=16", "--set", "sample_envs=2", "--set", "batch_size=32",
+                 "--learner-set", "hidden=32,32", "--learner-set", "learning_starts=10", "--learner-set",
+                 "batch_size=32", "--reoptimize-steps", "0", "--eval-episodes", "2", "--seeds", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(metrics) == 4 and all(np.isfinite(m["reward_loss"]) for m in metrics)
+
+
+def test_host_run_resumes_where_an_uninterrupted_run_ends(tmp_path):
+    env = tasks.make_env("Hopper-v5")
+    learner = make_sac(TINY_SAC, env.spec)
+    program = experts.expert_program(learner, env, 120)
+    whole = Driver(program, None, 2)
+    one = whole.run(whole.start(jax.random.PRNGKey(4)), 120, every=40)
+    cut = Driver(program, None, 2)
+    saved = []
+    cut.run(cut.start(jax.random.PRNGKey(4)), 80, every=40, on_chunk=saved.append)
+    cut.save(tmp_path / "checkpoint.npz", saved[-1])
+    resumed = Driver(program, None, 2)  # as in a new process
+    progress = resumed.run(resumed.load(tmp_path / "checkpoint.npz"), 120, every=40)
+    for a, b in zip(jax.tree.leaves(one.state), jax.tree.leaves(progress.state), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for name, values in one.metrics.items():
+        np.testing.assert_array_equal(values, progress.metrics[name])
+
+
+# -- choosing environments ------------------------------------------------------------------------------------
+
+
+def test_backends_are_chosen_and_recorded(tmp_path, capsys):
+    assert tasks.make_env("CartPole-v1").spec.backend == "jax"
+    assert tasks.make_env("CartPole-v1", "gymnasium").spec.backend == "gymnasium"
+    assert tasks.make_env("LunarLander-v3").spec.backend == "gymnasium"
+    with pytest.raises(IrlaxError, match="no pure-JAX version"):
+        tasks.make_env("Hopper-v5", "jax")
+    out = tmp_path / "cp"
+    assert main(["expert", "--env", "CartPole-v1", "--steps", "64", "--set", "num_envs=2", "--set", "num_steps=32",
+                 "--set", "minibatch_size=32", "--eval-episodes", "1", "--quiet", "--out", str(out)]) == 0
+    assert "CartPole-v1: irlax's pure-JAX version (--backend gymnasium runs Gymnasium's)" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["backend"] == "jax"
+    out = tmp_path / "cp-gym"
+    assert main(["expert", "--env", "CartPole-v1", "--backend", "gymnasium", "--steps", "64", "--set", "num_envs=2",
+                 "--set", "num_steps=32", "--set", "minibatch_size=32", "--eval-episodes", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["backend"] == "gymnasium"
+    assert json.loads((out / "expert.json").read_text())["backend"] == "gymnasium"
+    assert main(["demos", "--expert", str(out), "--episodes", "2", "--out", str(tmp_path / "d.npz")]) == 0
+    assert load_demonstrations(tmp_path / "d.npz").backend == "gymnasium"
+
+
+def test_environments_of_ones_own_by_id_instance_or_factory():
+    env = tasks.make_env("gym_envs:Walk-v0")
+    assert env.spec.name == "gym_envs:Walk-v0" and env.spec.max_steps == 50 and not env.exact_state
+    returns = evaluate_policy_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(0), 3)
+    assert returns.shape == (3,) and bool(jnp.all(returns < 0))
+    built = make_gym_env(env=gym_envs.Walk(), name="walk")
+    assert built.spec.obs_size == 1 and built.spec.max_steps == 1000
+    made = make_gym_env(factory=gym_envs.Walk, name="walk", max_steps=20)
+    episodes = policy_episodes_jit(RandomPolicy(made.spec), made, None, jax.random.PRNGKey(0), 2)
+    assert int(np.asarray(episodes.lengths()).max()) == 20
+    assert built != made  # distinct environments never share compiled programs
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["expert", "--env", "Hoper-v5"], "did you mean Hopper-v5"),
+    (["expert", "--env", "gym_envs:DictObs-v0"], "observation space is Dict"),
+    (["expert", "--env", "gym_envs:MultiDiscreteAct-v0"], "action space is MultiDiscrete"),
+    (["expert", "--env", "CarRacing-v3"], "observation space is Box(0, 255, (96, 96, 3)"),
+    (["expert", "--env", "no_such_module:X-v0"], "cannot import 'no_such_module'"),
+    (["expert", "--env", "Hopper-v5", "--backend", "jax"], "no pure-JAX version"),
+])
+def test_bad_environments_fail_in_one_line(fails_in_one_line, argv, message):
+    fails_in_one_line(argv, message)
+
+
+def test_an_environment_that_raises_fails_in_one_line_and_keeps_the_checkpoint(fails_in_one_line, tmp_path):
+    out = tmp_path / "failing"
+    fails_in_one_line(["expert", "--env", "gym_envs:Failing-v0", "--steps", "20", "--set", "learning_starts=2",
+                       "--set", "hidden=8,8", "--quiet", "--out", str(out)], "raised in step 5 of an episode")
+    assert (out / "config.json").exists() and not (out / "expert.json").exists()
