@@ -16,9 +16,11 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/irlax demo
 
+# the Gymnasium tests (MuJoCo, Box2D, pygame in the process) run in a process of their own
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/test_gym.py
+	$(BIN)/python -m pytest -q tests/test_gym.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks

@@ -82,6 +82,15 @@ def collect(tasks: list[str], learners: list[str], seeds: list[int]) -> list[dic
 def markdown(rows: list[dict[str, Any]], header: dict[str, Any]) -> str:
     """The results page's section."""
     lines = [
+        "## MuJoCo experts: SAC at 300k and PPO at 1M environment steps",
+        "",
+        "Experts trained by `irlax expert` on Gymnasium's MuJoCo locomotion tasks (native physics on the CPU) "
+        "with the task table's presets (SAC: 256 x 256, batch 256, 10k random steps, a buffer of 1M; PPO: 8 "
+        "environments x 256 steps, 10 epochs of minibatches of 64, normalised observations). Goals for SAC at "
+        "300k steps: " + ", ".join(f"{t} {g:.0f}" for t, g in GOALS.items()) + ". Return: the mean over 10 "
+        "evaluation episodes of the stochastic policy (the deterministic one beside it). Each cell is a "
+        "resumable run directory; cells not listed have not finished yet.",
+        "",
         "| task | learner | seed | env steps | return (stochastic) | deterministic | goal | wall-clock |",
         "|---|---|---|---|---|---|---|---|",
     ]

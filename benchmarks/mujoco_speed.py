@@ -84,6 +84,14 @@ def main() -> None:
     }
     goal = lambda ok: "met" if ok else "missed"
     markdown = (
+        "## SAC speed on MuJoCo HalfCheetah-v5: irlax, stable-baselines3, sbx\n\n"
+        "The same SAC in three libraries (256 x 256 actor and twin critics, batches of 256, one gradient step "
+        "per environment step, a buffer of 1M, learning rate 3e-4, automatic temperature), each timed for "
+        f"{steps} environment steps after {args.learning_starts + 1000} untimed ones (random steps and "
+        "compilation), one after another in one run. irlax steps Gymnasium's HalfCheetah-v5 on the host "
+        "around its jitted SAC (`irlax.learners.host`); SB3 2.9.2 runs on PyTorch 2.13 (CPU, one thread), "
+        "sbx 0.28 on JAX 0.10.2, each in its own virtual environment (`benchmarks/mujoco_speed_venvs.py`). "
+        "Goal: irlax at least 5x SB3 and faster than sbx.\n\n"
         f"| library | env steps / s | seconds for {steps} steps |\n|---|---|---|\n"
         + "".join(f"| {name} | {side['sps']:.1f} | {side['seconds']:.1f} |\n" for name, side in sides.items())
         + f"\nirlax / SB3: {results['ratio_vs_sb3']:.2f}x (goal 5x: {goal(results['ratio_vs_sb3'] >= 5)}); "

@@ -26,6 +26,8 @@ FRAGMENTS = (
     ("benchmarks/results/sac_pendulum.md", "python benchmarks/sac_pendulum.py"),
     ("benchmarks/results/imitation_compare.md", "python benchmarks/imitation_compare.py"),
     ("benchmarks/results/maze_transfer.md", "python benchmarks/maze_transfer.py"),
+    ("benchmarks/results/mujoco_speed.md", "python benchmarks/mujoco_speed.py"),
+    ("benchmarks/results/mujoco_experts.md", "python benchmarks/mujoco_experts.py"),
 )
 
 INTRO = """# irlax benchmark results
@@ -52,6 +54,10 @@ Contents:
    expert-normalised return, environment steps and wall-clock, return against time.
 7. Transfer on the shifting point maze: rewards learned by AIRL, GAIL and GCL in
    the original maze, re-optimised by a fresh learner in the shifted one.
+8. SAC on MuJoCo HalfCheetah-v5: training speed of irlax, stable-baselines3 and sbx
+   with identical settings, measured in one run.
+9. MuJoCo experts: SAC and PPO returns and wall-clock on Hopper, HalfCheetah,
+   Walker2d, Ant and Swimmer (a long, resumable benchmark; finished cells only).
 """
 
 

@@ -216,8 +216,13 @@ def test_task_table_entries():
     assert learner_config("Pendulum-v1", "sac").hidden == (64, 64)
     assert learner_config("Nope", "sac") == sac.SACConfig()
     assert learner_config("Acrobot-v1", "sac") == sac.SACConfig()  # no tuned config: the defaults
-    tuned = {name for name, task in TASKS.items() if "sac" in task.learners}
+    tuned = {name for name, task in TASKS.items() if "sac" in task.learners and task.backend == "jax"}
     assert tuned == {"Pendulum-v1", "MountainCarContinuous-v0", "PointMaze-v0", "PointMazeShifted-v0", "CartPole-v1"}
+    mujoco = {name for name, task in TASKS.items() if task.backend == "gymnasium"}
+    assert mujoco == {"Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5", "InvertedPendulum-v5"}
+    for name in mujoco:  # the usual MuJoCo setting: 256 x 256, batch 256, a buffer of 1M
+        config = learner_config(name, "sac")
+        assert (config.hidden, config.batch_size, config.buffer_size) == ((256, 256), 256, 1_000_000)
     for name in tuned:  # each tuned config was checked to learn within a known budget
         assert isinstance(learner_config(name, "sac"), sac.SACConfig)
         assert TASKS[name].sac_steps is not None and learner_budget(name, "sac") == TASKS[name].sac_steps

@@ -34,6 +34,26 @@ from irlax.learners.base import Learner, LearnerMetrics, LearnerState
 from irlax.learners.rollout import EnvCarry, EpisodeStats, record_step
 
 
+def over_seeds(fn: Any, in_axes: Any = 0) -> Any:
+    """``jax.vmap(fn, in_axes)`` over the leading seed axis; for one seed, ``fn`` on the squeezed arguments.
+
+    XLA's CPU backend turns a matrix product with a batch axis (even of size 1) into a batched product several
+    times slower than the plain one (SAC's 256 x 256 step took 50 ms instead of 17), so a single seed is not
+    vmapped. Use inside jitted code: the seed count is static there.
+    """
+
+    def run(*args: Any) -> Any:
+        axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+        sizes = {jax.tree.leaves(a)[0].shape[0] for a, ax in zip(args, axes, strict=True)
+                 if ax == 0 and jax.tree.leaves(a)}
+        if sizes != {1}:
+            return jax.vmap(fn, in_axes=in_axes)(*args)
+        squeezed = [jax.tree.map(lambda x: x[0], a) if ax == 0 else a for a, ax in zip(args, axes, strict=True)]
+        return jax.tree.map(lambda x: jnp.asarray(x)[None], fn(*squeezed))
+
+    return run
+
+
 def is_host(env: Any) -> bool:
     """Whether ``env`` steps on the host (a :class:`~irlax.envs.gym.GymEnv`) rather than inside jitted code."""
     return isinstance(env, GymEnv)
@@ -56,12 +76,13 @@ def reset_envs(env: GymEnv, keys: Array, num_envs: int) -> EnvCarry:
 
 
 def step_envs(env: GymEnv, envs: EnvCarry, env_keys: Array, action: Array) -> EnvStep:
-    """One host step of all ``K x E`` environments (raw keys ``[K, E, 2]``, actions ``[K, E, ...]``)."""
+    """One host step of all the environments (raw keys ``[..., 2]``, e.g. ``[K, E, 2]``; actions ``[..., ...]``)."""
     keys = np.asarray(env_keys)
-    k, e = keys.shape[:2]
-    flat = lambda x: np.asarray(x).reshape(k * e, *np.shape(x)[2:])
+    lead = keys.shape[:-1]
+    n = int(np.prod(lead))
+    flat = lambda x: np.asarray(x).reshape(n, *np.shape(x)[len(lead):])
     out = env.step(keys.reshape(-1, 2), GymState(flat(envs.state.sim), flat(envs.state.elapsed)), flat(action))
-    return jax.tree.map(lambda x: x.reshape(k, e, *x.shape[1:]), out)
+    return jax.tree.map(lambda x: x.reshape(*lead, *x.shape[1:]), out)
 
 
 @functools.partial(jax.jit, static_argnames=("num",))
@@ -69,16 +90,22 @@ def _split_each(keys: Array, num: int) -> Array:
     return jax.vmap(lambda key: jax.random.split(key, num))(keys)
 
 
-@jax.jit
-def _record(envs: EnvCarry, out: EnvStep, action: Array, log_prob: Array,
-            stats: EpisodeStats) -> tuple[EnvCarry, Transition, EpisodeStats]:
+def seeds_map(fn: Any, single: bool, in_axes: Any = 0) -> Any:
+    """``fn`` itself when the arguments are one seed's (``single``), else ``jax.vmap(fn, in_axes)`` over seeds."""
+    return fn if single else jax.vmap(fn, in_axes=in_axes)
+
+
+@functools.partial(jax.jit, static_argnames=("single",))
+def _record(envs: EnvCarry, out: EnvStep, action: Array, log_prob: Array, stats: EpisodeStats,
+            single: bool = False) -> tuple[EnvCarry, Transition, EpisodeStats]:
     """:func:`record_step` of every seed, with the ended episodes' statistics added to ``stats [K]``."""
-    envs, transition, ended = jax.vmap(record_step)(envs, out, action, log_prob)
+    envs, transition, ended = seeds_map(record_step, single)(envs, out, action, log_prob)
     return envs, transition, stats.add(ended)
 
 
-def _zero_stats(num_seeds: int) -> EpisodeStats:
-    zeros = np.zeros((num_seeds,), np.float32)
+def _zero_stats(num_seeds: int | None) -> EpisodeStats:
+    """Zero statistics for ``num_seeds`` seeds (``None``: one seed, unbatched)."""
+    zeros = np.zeros(() if num_seeds is None else (num_seeds,), np.float32)
     return EpisodeStats(zeros, zeros, zeros)
 
 
@@ -94,7 +121,7 @@ def _stack_steps(steps: list[Transition]) -> Transition:
 
 @functools.partial(jax.jit, static_argnames=("learner",))
 def _init(learner: Learner, keys: Array) -> tuple[Any, Array, Array]:
-    return jax.vmap(learner.init)(keys)
+    return over_seeds(learner.init)(keys)
 
 
 def init_state(learner: Learner, env: GymEnv, keys: Array) -> LearnerState:
@@ -103,8 +130,9 @@ def init_state(learner: Learner, env: GymEnv, keys: Array) -> LearnerState:
     return LearnerState(agent, reset_envs(env, env_key, learner.num_envs), key)
 
 
-@functools.partial(jax.jit, static_argnames=("learner",), donate_argnames=("agent",))
-def _explore(learner: Learner, agent: Any, obs: Array, key: Array) -> tuple[Any, Array, Array, Array, Array]:
+@functools.partial(jax.jit, static_argnames=("learner", "single"), donate_argnames=("agent",))
+def _explore(learner: Learner, agent: Any, obs: Array, key: Array,
+             single: bool = False) -> tuple[Any, Array, Array, Array, Array]:
     """One step of the behaviour policy of every seed: ``(agent, action, log_prob, env keys [K, E, 2], key)``."""
 
     def one(agent: Any, obs: Array, key: Array) -> tuple[Any, Array, Array, Array, Array]:
@@ -112,7 +140,7 @@ def _explore(learner: Learner, agent: Any, obs: Array, key: Array) -> tuple[Any,
         agent, action, log_prob = learner.explore(agent, keys[: learner.explore_keys], obs)
         return agent, action, log_prob, jax.random.split(keys[-2], obs.shape[0]), keys[-1]
 
-    return jax.vmap(one)(agent, obs, key)
+    return seeds_map(one, single)(agent, obs, key)
 
 
 def collect(
@@ -123,36 +151,38 @@ def collect(
     Returns the agents, the environments, the transitions ``[K, T, E, ...]`` (environment rewards) and the
     ended episodes' statistics ``[K]``, as :func:`irlax.learners.base.collect` per seed.
     """
-    agent, envs, steps, stats = _collect_steps(learner, env, agent, envs, key)
+    agent, envs, steps, stats = _collect_steps(learner, env, agent, envs, key, False)
     return agent, envs, _stack_steps(steps), stats
 
 
 def _collect_steps(
-    learner: Learner, env: GymEnv, agent: Any, envs: EnvCarry, key: Array
+    learner: Learner, env: GymEnv, agent: Any, envs: EnvCarry, key: Array, single: bool
 ) -> tuple[Any, EnvCarry, tuple[Transition, ...], EpisodeStats]:
-    """:func:`collect` with the transitions left as one per step (stacked inside the jitted ``learn``)."""
-    stats = _zero_stats(key.shape[0])
+    """:func:`collect` with the transitions left as one per step (stacked inside the jitted ``learn``);
+    ``single``: the arguments are one seed's, without the seed axis."""
+    stats = _zero_stats(None if single else key.shape[0])
     steps = []
     for _ in range(learner.rollout_steps):
-        agent, action, log_prob, env_keys, key = _explore(learner, agent, envs.obs, key)
+        agent, action, log_prob, env_keys, key = _explore(learner, agent, envs.obs, key, single)
         out = step_envs(env, envs, env_keys, action)
-        envs, transition, stats = _record(envs, out, action, log_prob, stats)
+        envs, transition, stats = _record(envs, out, action, log_prob, stats, single)
         steps.append(transition)
     return agent, envs, tuple(steps), stats
 
 
-@jax.jit
-def _split3(keys: Array) -> tuple[Array, Array, Array]:
-    parts = jax.vmap(lambda key: jax.random.split(key, 3))(keys)
-    return parts[:, 0], parts[:, 1], parts[:, 2]
+@functools.partial(jax.jit, static_argnames=("single",))
+def _split3(keys: Array, single: bool = False) -> tuple[Array, Array, Array]:
+    parts = seeds_map(lambda key: jax.random.split(key, 3), single)(keys)
+    return parts[..., 0, :], parts[..., 1, :], parts[..., 2, :]
 
 
-@functools.partial(jax.jit, static_argnames=("learner", "reward_fn"), donate_argnames=("agent",))
+@functools.partial(jax.jit, static_argnames=("learner", "reward_fn", "single"), donate_argnames=("agent",))
 def _learn(learner: Learner, agent: Any, steps: tuple[Transition, ...], key: Array, stats: EpisodeStats,
-           next_key: Array, reward_fn: RewardFn | None, reward_params: Any) -> tuple[Any, LearnerMetrics, tuple]:
+           next_key: Array, reward_fn: RewardFn | None, reward_params: Any,
+           single: bool = False) -> tuple[Any, LearnerMetrics, tuple]:
     """Every seed's ``learn`` on its transitions (one ``[K, E]`` per step), the iteration's :class:`LearnerMetrics`
     ``[K]``, and the next iteration's (collect, learn, next) keys split from ``next_key`` (one call, not two)."""
-    transitions = jax.tree.map(lambda *xs: jnp.stack(xs, axis=1), *steps)
+    transitions = jax.tree.map(lambda *xs: jnp.stack(xs, axis=0 if single else 1), *steps)
 
     def one(agent: Any, transitions: Transition, key: Array, stats: EpisodeStats,
             reward_params: Any) -> tuple[Any, LearnerMetrics]:
@@ -160,24 +190,27 @@ def _learn(learner: Learner, agent: Any, steps: tuple[Transition, ...], key: Arr
         return agent, LearnerMetrics(agent.env_steps, stats.mean_return(), stats.count, losses)
 
     params_axis = None if reward_params is None else 0
-    agent, metrics = jax.vmap(one, in_axes=(0, 0, 0, 0, params_axis))(agent, transitions, key, stats, reward_params)
-    return agent, metrics, _split3(next_key)
+    agent, metrics = seeds_map(one, single, (0, 0, 0, 0, params_axis))(agent, transitions, key, stats,
+                                                                       reward_params)
+    return agent, metrics, _split3(next_key, single)
 
 
 def iteration(
     learner: Learner, env: GymEnv, state: LearnerState, reward_fn: RewardFn | None = None, reward_params: Any = None
 ) -> tuple[LearnerState, LearnerMetrics]:
     """One iteration of every seed: :func:`collect`, then ``learn`` (``reward_params`` per seed, ``[K, ...]``)."""
-    state, metrics, _ = _iteration(learner, env, state, _split3(state.key), reward_fn, reward_params)
+    state, metrics, _ = _iteration(learner, env, state, _split3(state.key), reward_fn, reward_params, False)
     return state, metrics
 
 
 def _iteration(learner: Learner, env: GymEnv, state: LearnerState, keys: tuple[Array, Array, Array],
-               reward_fn: RewardFn | None, reward_params: Any) -> tuple[LearnerState, LearnerMetrics, tuple]:
+               reward_fn: RewardFn | None, reward_params: Any,
+               single: bool) -> tuple[LearnerState, LearnerMetrics, tuple]:
     """:func:`iteration` with the state's key already split (``keys``); also returns the next split."""
     collect_key, learn_key, key = keys
-    agent, envs, steps, stats = _collect_steps(learner, env, state.agent, state.envs, collect_key)
-    agent, metrics, next_keys = _learn(learner, agent, steps, learn_key, stats, key, reward_fn, reward_params)
+    agent, envs, steps, stats = _collect_steps(learner, env, state.agent, state.envs, collect_key, single)
+    agent, metrics, next_keys = _learn(learner, agent, steps, learn_key, stats, key, reward_fn, reward_params,
+                                       single)
     return LearnerState(agent, envs, key), metrics, next_keys
 
 
@@ -197,13 +230,25 @@ def update(
 ) -> tuple[LearnerState, LearnerMetrics]:
     """``num_iterations`` iterations of every seed, as :func:`irlax.learners.base.update` per seed.
 
+    One seed runs unbatched: XLA's CPU backend turns a matrix product with a batch axis, even of size 1, into a
+    batched product several times slower (SAC's 256 x 256 step: 50 ms instead of 17), and a seed axis squeezed and
+    restored inside each jitted call would copy the replay buffer every step. So the seed axis is dropped once here
+    and restored at the end.
+
     Returns the new states and the metrics with leaves ``[K, num_iterations]``.
     """
+    single = state.key.shape[0] == 1
+    if single:
+        state = jax.tree.map(lambda x: x[0], state)
+        reward_params = None if reward_params is None else jax.tree.map(lambda x: x[0], reward_params)
     records = []
-    keys = _split3(state.key)
+    keys = _split3(state.key, single)
     for _ in range(num_iterations):
-        state, metrics, keys = _iteration(learner, env, state, keys, reward_fn, reward_params)
+        state, metrics, keys = _iteration(learner, env, state, keys, reward_fn, reward_params, single)
         records.append(metrics)
+    if single:
+        records = jax.tree.map(lambda *xs: np.stack(xs, axis=0)[None], *jax.device_get(records))
+        return jax.tree.map(lambda x: x[None], state), records
     return state, stack_records(records)
 
 
@@ -227,7 +272,7 @@ def _act(policy: Any, params: Any, obs: Array, key: Array, deterministic: bool) 
         action, log_prob = jax.vmap(lambda k, o: policy.act(params, k, o, deterministic))(keys, obs)
         return action, log_prob, jax.random.split(env_key, obs.shape[0]), key
 
-    return jax.vmap(one)(params, obs, key)
+    return over_seeds(one)(params, obs, key)
 
 
 def collect_policy(

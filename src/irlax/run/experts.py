@@ -134,7 +134,7 @@ def expert_info(env: JaxEnv, learner: Learner, env_steps: int, seconds: float, b
 
 
 def train_expert(
-    env_name: str,
+    env_name: str | Any,
     config: Any,
     key: Array,
     total_steps: int,
@@ -148,7 +148,8 @@ def train_expert(
     """Train ``seeds`` learners at once on ``env_name``'s true reward and keep the best.
 
     Args:
-        env_name: a task of :data:`irlax.tasks.TASKS` or a Gymnasium id.
+        env_name: a task of :data:`irlax.tasks.TASKS` or a Gymnasium id, or an environment already made
+            (:func:`irlax.tasks.make_env`, :func:`irlax.envs.gym.make_gym_env` of a Gymnasium env or factory).
         config: the learner's config (PPO's or SAC's, e.g. ``irlax.tasks.learner_config(env_name, "sac")``).
         key: PRNG key; seed ``k`` trains with ``split(train_key, seeds)[k]``.
         total_steps: environment steps per seed (rounded up to whole iterations).
@@ -164,7 +165,7 @@ def train_expert(
         raise IrlaxError("seeds must be at least 1")
     if total_steps < 1:
         raise IrlaxError("total_steps must be at least 1")
-    env = tasks.make_env(env_name, backend)
+    env = tasks.make_env(env_name, backend) if isinstance(env_name, str) else env_name
     learner = make_learner(config, env.spec)
     train_key, eval_key = jax.random.split(key)
     program = expert_program(learner, env, total_steps)
