@@ -79,8 +79,9 @@ def main() -> None:
         "irlax_sps": sides["irlax"]["sps"], "sb3_sps": sides["sb3"]["sps"], "sbx_sps": sides["sbx"]["sps"],
         "ratio_vs_sb3": sides["irlax"]["sps"] / sides["sb3"]["sps"],
         "ratio_vs_sbx": sides["irlax"]["sps"] / sides["sbx"]["sps"],
-        "machine": machine_line(header["machine"]),
-        **header, "env": ENV, "sides": sides, "load_average_end": load_average(),
+        "machine": machine_line(header["machine"]), "machine_info": header["machine"],
+        **{k: v for k, v in header.items() if k != "machine"}, "env": ENV, "sides": sides,
+        "load_average_end": load_average(),
     }
     goal = lambda ok: "met" if ok else "missed"
     markdown = (
