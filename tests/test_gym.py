@@ -110,19 +110,23 @@ def test_stepping_is_a_pure_function_of_state_action_and_key():
 # -- learning -----------------------------------------------------------------------------------------------
 
 
-def test_sac_through_gymnasium_learns_pendulum():
-    """The tuned Pendulum SAC through Gymnasium's Pendulum-v1 (host loop) passes -400 within 6k steps."""
-    env = tasks.make_env("Pendulum-v1", "gymnasium")
-    learner = make_sac(tasks.learner_config("Pendulum-v1", "sac"), env.spec)
+def test_sac_through_gymnasium_balances_inverted_pendulum():
+    """SAC through the host loop balances MuJoCo's InvertedPendulum-v5 (past 900 of 1000) within 10k steps.
+
+    A cheap configuration (64 x 64, step size 1e-3); the task table's 256 x 256 preset gets there in about as
+    many steps, four times slower per step. Untrained, the pole falls within a few dozen steps.
+    """
+    env = tasks.make_env("InvertedPendulum-v5")
+    config = SACConfig(hidden=(64, 64), actor_lr=1e-3, critic_lr=1e-3, learning_starts=1000, buffer_size=10_000)
+    learner = make_sac(config, env.spec)
     state = host.init_state(learner, env, jax.random.split(jax.random.PRNGKey(0), 1))
-    before = evaluate_policies(learner, env, jax.vmap(learner.policy_params)(state.agent), jax.random.PRNGKey(1), 4,
-                               True)
-    state, metrics = host.update(learner, env, state, 6000)
-    after = evaluate_policies(learner, env, jax.vmap(learner.policy_params)(state.agent), jax.random.PRNGKey(1), 4,
-                              True)
-    assert metrics.env_steps.shape == (1, 6000) and metrics.env_steps[0, -1] == 6000
-    assert float(np.mean(before)) < -900
-    assert float(np.mean(after)) > -400
+    score = lambda state: float(np.mean(evaluate_policies(
+        learner, env, jax.vmap(learner.policy_params)(state.agent), jax.random.PRNGKey(1), 4, True)))
+    before = score(state)
+    state, metrics = host.update(learner, env, state, 10_000)
+    assert metrics.env_steps.shape == (1, 10_000) and metrics.env_steps[0, -1] == 10_000
+    assert before < 100
+    assert score(state) > 900
 
 
 def hopper_expert(tmp_path, steps: int = 300) -> tuple:
