@@ -16,11 +16,12 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/irlax demo
 
-# the Gymnasium tests (MuJoCo, Box2D, pygame in the process) run in a process of their own
+# the tests run in one worker per core (pytest-xdist); the Gymnasium tests (MuJoCo, Box2D, pygame in the
+# process) run in processes of their own
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q --ignore=tests/test_gym.py
-	$(BIN)/python -m pytest -q tests/test_gym.py
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=15 --ignore=tests/test_gym.py
+	$(BIN)/python -m pytest -q -n auto --dist worksteal tests/test_gym.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks

@@ -79,7 +79,37 @@ def collect(tasks: list[str], learners: list[str], seeds: list[int]) -> list[dic
     return rows
 
 
-def markdown(rows: list[dict[str, Any]], header: dict[str, Any]) -> str:
+def in_progress(tasks: list[str], learners: list[str], seeds: list[int], recent: int = 10_000) -> list[dict[str, Any]]:
+    """The unfinished cells with a checkpoint: steps done, seconds so far, and the training return of the last
+    ``recent`` environment steps (the mean over the episodes that ended there, true reward, stochastic policy)."""
+    import numpy as np
+
+    rows = []
+    for task in tasks:
+        for learner in learners:
+            for seed in seeds:
+                run_dir = cell_dir(task, learner, seed)
+                if (run_dir / "expert.json").exists() or not (run_dir / "checkpoint.npz").exists():
+                    continue
+                with np.load(run_dir / "checkpoint.npz") as ckpt:
+                    done, seconds = int(ckpt["done"]), float(ckpt["seconds"])
+                    env_steps = ckpt["metric_env_steps"][0]
+                    window = env_steps > env_steps[-1] - recent if len(env_steps) else env_steps.astype(bool)
+                    returns, episodes = ckpt["metric_mean_return"][0][window], ckpt["metric_episodes"][0][window]
+                finite = np.isfinite(returns) & (episodes > 0)
+                count = float(episodes[finite].sum())
+                rows.append({
+                    "task": task, "learner": learner, "seed": seed,
+                    "env_steps": int(env_steps[-1]) if len(env_steps) else 0, "iterations": done,
+                    "seconds": seconds, "target_steps": STEPS[learner],
+                    "recent_training_return": float((returns[finite] * episodes[finite]).sum() / count)
+                    if count else None,
+                    "recent_episodes": int(count),
+                })
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]], header: dict[str, Any], running: list[dict[str, Any]] = ()) -> str:
     """The results page's section."""
     lines = [
         "## MuJoCo experts: SAC at 300k and PPO at 1M environment steps",
@@ -101,8 +131,18 @@ def markdown(rows: list[dict[str, Any]], header: dict[str, Any]) -> str:
                      f"{r['seconds'] / 3600:.2f} h |")
     if not rows:
         lines.append("| (no cell finished yet) | | | | | | | |")
+    if running:
+        lines += ["", "Unfinished cells (training continues when the script is rerun; the return is the training "
+                      "return of the last 10k environment steps, stochastic policy):", "",
+                  "| task | learner | seed | env steps so far | recent training return | episodes | time so far |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in running:
+            ret = "n/a" if r["recent_training_return"] is None else f"{r['recent_training_return']:.1f}"
+            lines.append(f"| {r['task']} | {r['learner']} | {r['seed']} | {r['env_steps']:,} of "
+                         f"{r['target_steps']:,} | {ret} | {r['recent_episodes']} | {r['seconds'] / 3600:.2f} h |")
     lines.append("")
-    lines.append(f"Machine: {machine_line(header['machine'])}. Command: `{header['command']}`.")
+    lines.append(f"Machine: {machine_line(header['machine'])}. Command: `{header['command']}`. Wall-clock is "
+                 "that of a machine shared with other work (the cells run at low priority).")
     return "\n".join(lines) + "\n"
 
 
@@ -123,7 +163,9 @@ def main() -> None:
                         print(f"{task} {learner} seed {seed} failed with status {status}", flush=True)
     header = report_header("mujoco_experts.py", sys.argv[1:])
     rows = collect(list(TASKS), list(STEPS), sorted({0, *args.seeds}))
-    write_report(OUT, {**header, "goals": GOALS, "steps": STEPS, "cells": rows}, markdown(rows, header))
+    running = in_progress(list(TASKS), list(STEPS), sorted({0, *args.seeds}))
+    write_report(OUT, {**header, "goals": GOALS, "steps": STEPS, "cells": rows, "unfinished": running},
+                 markdown(rows, header, running))
     print(OUT.with_suffix(".md").read_text())
 
 

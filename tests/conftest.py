@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from irlax.cli.main import main
+
+# The commands the tests run leave the user's compilation cache alone (test_compile_cache.py tests it in
+# processes of its own, with a cache folder of their own).
+os.environ["IRLAX_COMPILE_CACHE"] = "0"
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,14 @@ def test_fit_writes_a_complete_run_directory(world_and_demos, tmp_path, capsys, 
     assert len(lines) == 3 * 15
     summary = json.loads((run_dir / "summary.json").read_text())
     assert len(summary["evaluation"]) == 3 and "evd_soft" in summary["evaluation"][0]
-    assert "mce on objectworld" in capsys.readouterr().out
+    evd = sorted(row["evd_soft"] for row in summary["evaluation"])
+    over = summary["over_seeds"]["evd_soft"]
+    assert over["n"] == 3 and over["iqm"] == pytest.approx(evd[1])  # the middle half of three is the median
+    assert over["iqm_low"] <= over["iqm"] <= over["iqm_high"]
+    out = capsys.readouterr().out
+    assert "mce on objectworld" in out and "IQM [95% CI]" in out
+    assert f"TensorBoard: tensorboard --logdir {run_dir / 'tensorboard'}" in out
+    assert {p.name for p in (run_dir / "tensorboard").iterdir()} == {"seed0", "seed1", "seed2"}
 
 
 def test_evaluate_scores_a_saved_reward(world_and_demos, tmp_path, capsys):
@@ -138,6 +145,17 @@ def test_resume_ends_where_an_uninterrupted_run_would(world_and_demos, tmp_path,
     # byte for byte: the resumed run replays the uninterrupted run's chunks
     assert (cut / "reward.npy").read_bytes() == (full / "reward.npy").read_bytes()
     assert (cut / "metrics.jsonl").read_text() == (full / "metrics.jsonl").read_text()
+    # TensorBoard: the resumed run's events, read as TensorBoard does (the purge drops what the first process
+    # wrote past the checkpoint), are the uninterrupted run's
+    from irlax.report.tensorboard import read_scalars
+
+    for seed in range(2):
+        resumed, whole = read_scalars(cut / "tensorboard" / f"seed{seed}"), read_scalars(full / "tensorboard" /
+                                                                                         f"seed{seed}")
+        assert resumed.keys() == whole.keys() and "log_likelihood" in whole
+        for tag in whole:
+            assert [step for step, _ in resumed[tag]] == [step for step, _ in whole[tag]] == list(range(40))
+            np.testing.assert_allclose([v for _, v in resumed[tag]], [v for _, v in whole[tag]], rtol=1e-6)
 
 
 def test_a_chunked_fit_compiles_each_program_once(world_and_demos, tmp_path):

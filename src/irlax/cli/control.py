@@ -28,10 +28,12 @@ from irlax.cli.runs import (
     PROGRESS_CHUNKS,
     binned_returns,
     chunked_run,
+    iqm_cells,
     new_run_dir,
     open_env,
     resumed_settings,
     start_or_resume,
+    summaries_over_seeds,
     training_rows,
 )
 from irlax.data.demos import (
@@ -53,6 +55,7 @@ from irlax.report import (
     write_metrics,
     write_summary,
 )
+from irlax.report.tensorboard import open_hint
 from irlax.run import experts
 from irlax.run.driver import Driver
 from irlax.settings import apply_overrides, parse_overrides
@@ -104,7 +107,7 @@ def cmd_expert(args: argparse.Namespace) -> None:
     progress = start_or_resume(driver, run_dir, train_key, bool(args.resume), total)
     chunk = max(1, -(-total // PROGRESS_CHUNKS))
     label = f"{learner.name} on {env.name} ({seeds} seeds)"
-    progress = chunked_run(driver, progress, total, chunk, label, args.quiet, run_dir / CHECKPOINT)
+    progress = chunked_run(driver, progress, total, chunk, label, args.quiet, run_dir / CHECKPOINT, run_dir)
     expert = experts.make_expert(learner, env, progress, eval_key, settings["eval_episodes"], progress.seconds)
     experts.save_expert(run_dir, expert)
     write_metrics(run_dir, training_rows(progress.metrics))
@@ -115,11 +118,14 @@ def cmd_expert(args: argparse.Namespace) -> None:
     write_summary(run_dir, expert.info)
     info = expert.info
     rows = [[str(s), f"{r:.1f}", "*" if s == info["best_seed"] else ""] for s, r in enumerate(info["seed_returns"])]
+    if len(rows) > 1:
+        rows.append([*iqm_cells([{"return": r} for r in info["seed_returns"]], ["seed", "return"]), ""])
     print_table(f"{learner.name} expert on {env.name}: {info['env_steps']} env steps per seed, "
                 f"{progress.seconds:.1f} s", ["seed", f"mean return ({info['eval_episodes']} episodes)", "kept"], rows)
     print(f"expert return {info['return']['mean']:.2f} +- {info['return']['std']:.2f} (stochastic), "
           f"{info['deterministic_return']['mean']:.2f} +- {info['deterministic_return']['std']:.2f} (deterministic)")
     print(f"expert directory: {run_dir}")
+    print(open_hint(run_dir))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -187,7 +193,7 @@ def cmd_bc(args: argparse.Namespace) -> None:
     driver = Driver(algo, demos, args.seeds)
     every = max(1, -(-config.epochs // PROGRESS_CHUNKS))
     progress = chunked_run(driver, driver.start(fit_key), config.epochs, every,
-                           f"bc on {env.name} ({args.seeds} seeds)", args.quiet, None)
+                           f"bc on {env.name} ({args.seeds} seeds)", args.quiet, None, run_dir)
     seconds = progress.seconds
     params = progress.state.params
     stochastic_key, deterministic_key = jax.random.split(eval_key)
@@ -216,15 +222,20 @@ def cmd_bc(args: argparse.Namespace) -> None:
         "mean_return": float(returns.mean()), "mean_normalized_return": norm(returns.mean()),
         "mean_deterministic_return": float(det_returns.mean()),
         "mean_deterministic_normalized_return": norm(det_returns.mean()), "evaluation": rows,
+        "over_seeds": summaries_over_seeds(rows),
     })
     columns = ["seed", "final loss", "return", "normalised", "det. return", "det. normalised"]
     table = [[str(r["seed"]), f"{r['final_loss']:.4g}", f"{r['return']:.1f}", f"{r['normalized_return']:.3f}",
               f"{r['deterministic_return']:.1f}", f"{r['deterministic_normalized_return']:.3f}"] for r in rows]
+    if args.seeds > 1:
+        table.append(iqm_cells(rows, ["seed", "final_loss", "return", "normalized_return", "deterministic_return",
+                                      "deterministic_normalized_return"]))
     print_table(f"bc on {env.name}: {demos.num_episodes} demonstrations, {seconds:.1f} s; "
                 f"expert {expert_score:.1f}, random {random_score:.1f}", columns, table)
     print(f"bc return {returns.mean():.2f} (normalised {norm(returns.mean()):.3f}), deterministic "
           f"{det_returns.mean():.2f} (normalised {norm(det_returns.mean()):.3f})")
     print(f"run directory: {run_dir}")
+    print(open_hint(run_dir))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -1,5 +1,5 @@
 """The ``irlax`` command: ``demo``, ``world``, ``sample``, ``fit``, ``evaluate``, ``expert``, ``demos``, ``bc``,
-``train``.
+``train``, ``sweep``.
 
 Bad input ends with one line, ``irlax: error: ...``, and exit status 2.
 """
@@ -11,22 +11,27 @@ import sys
 import warnings
 
 from irlax import __version__
-from irlax.cli import control, demo, tabular, train
+from irlax.cli import control, demo, sweep, tabular, train
 from irlax.errors import IrlaxError, IrlaxWarning
+from irlax.run.compile_cache import cache_wanted, default_cache_dir, enable_compile_cache
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with all subcommands."""
-    parser = argparse.ArgumentParser(
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The argument parser with all subcommands (``parser_class``: e.g. one that raises instead of exiting)."""
+    parser = parser_class(
         prog="irlax",
         description="Inverse reinforcement learning on JAX: recover rewards from demonstrations.",
     )
     parser.add_argument("--version", action="version", version=f"irlax {__version__}")
+    parser.add_argument("--no-compile-cache", action="store_true",
+                        help="do not keep compiled programs on disk (default: JAX's persistent compilation cache in "
+                             f"{default_cache_dir()}; also IRLAX_COMPILE_CACHE=0, or IRLAX_CACHE_DIR to move it)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_command(sub)
     tabular.add_commands(sub)
     control.add_commands(sub)
     train.add_commands(sub)
+    sweep.add_commands(sub)
     return parser
 
 
@@ -44,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = one_line
     try:
+        if cache_wanted(args.no_compile_cache):
+            enable_compile_cache()
         args.func(args)
     except IrlaxError as exc:
         print(f"irlax: error: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ with a progress bar and a checkpoint after each.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -17,7 +18,9 @@ import numpy as np
 
 from irlax import tasks
 from irlax.errors import IrlaxError
+from irlax.metrics.aggregate import SeedSummary, seed_summary
 from irlax.report import create_run_dir, progress_bar
+from irlax.report.tensorboard import EventLog
 from irlax.run.driver import Driver, Progress
 
 CHECKPOINT = "checkpoint.npz"
@@ -64,19 +67,29 @@ def resumed_settings(run_dir: Path, command: str, kind: str) -> dict[str, Any]:
 
 
 def chunked_run(driver: Driver, progress: Progress, total: int, every: int, label: str, quiet: bool,
-                checkpoint: Path | None) -> Progress:
-    """Run ``driver`` to ``total`` steps in chunks of ``every`` with a progress bar, checkpointing after each."""
-    with progress_bar(total, label, enabled=not quiet) as bar:
+                checkpoint: Path | None, run_dir: Path | None = None) -> Progress:
+    """Run ``driver`` to ``total`` steps in chunks of ``every`` with a progress bar, checkpointing after each.
+
+    With ``run_dir``, each chunk's metrics are appended to the run's TensorBoard events
+    (:class:`irlax.report.tensorboard.EventLog`) before its checkpoint is written.
+    """
+    events = EventLog(run_dir, driver.seeds, progress.done) if run_dir is not None else contextlib.nullcontext()
+    with progress_bar(total, label, enabled=not quiet) as bar, events as log:
         bar.advance(progress.done)
         reached = [progress.done]
 
         def on_chunk(p: Progress) -> None:
+            if log is not None:
+                log.write(p.metrics, p.done)
             if checkpoint is not None:
                 driver.save(checkpoint, p)
             bar.advance(p.done - reached[0])
             reached[0] = p.done
 
-        return driver.run(progress, total, every, on_chunk)
+        progress = driver.run(progress, total, every, on_chunk)
+        if log is not None:  # a program that runs its seeds in turn reports its metrics at the end
+            log.write(progress.metrics, progress.done)
+        return progress
 
 
 def start_or_resume(driver: Driver, run_dir: Path, key: jax.Array, resume: bool, total: int) -> Progress:
@@ -118,3 +131,27 @@ def binned_returns(returns: np.ndarray, points: int = 100) -> tuple[np.ndarray, 
     for b in range(1, bins):
         means[:, b] = np.where(np.isnan(means[:, b]), means[:, b - 1], means[:, b])
     return means, per_point
+
+
+def summaries_over_seeds(rows: list[dict[str, Any]], keys: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Mean, IQM and its 95% bootstrap CI over the per-seed ``rows`` of each numeric key (all but ``seed``).
+
+    A key with a missing or non-finite value in some row is left out (nothing NaN is summarised).
+    """
+    keys = keys if keys is not None else [k for k in rows[0] if k != "seed"] if rows else []
+    out = {}
+    for key in keys:
+        values = [row.get(key) for row in rows]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+            out[key] = seed_summary(np.asarray(values, float)).as_dict()
+    return out
+
+
+def iqm_cells(rows: list[dict[str, Any]], columns: list[str | None]) -> list[str]:
+    """A table row ``IQM [95% CI]``: for each column the IQM of that key of the per-seed ``rows`` and its CI.
+
+    ``columns`` names the key under each table column (``None``: an empty cell); the first cell is the label.
+    """
+    summaries = summaries_over_seeds(rows, [c for c in columns if c is not None])
+    text = lambda key: SeedSummary(**summaries[key]).text() if key in summaries else ""
+    return ["IQM [95% CI]", *(text(c) if c is not None else "" for c in columns[1:])]

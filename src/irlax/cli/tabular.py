@@ -15,7 +15,7 @@ import numpy as np
 
 from irlax.algorithms.base import TabularData
 from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, make_config, names
-from irlax.cli.runs import CHECKPOINT, PROGRESS_CHUNKS, chunked_run, start_or_resume
+from irlax.cli.runs import CHECKPOINT, PROGRESS_CHUNKS, chunked_run, iqm_cells, start_or_resume, summaries_over_seeds
 from irlax.data.trajectories import Trajectories, load_trajectories, save_trajectories
 from irlax.envs import (
     BinaryworldConfig,
@@ -44,6 +44,7 @@ from irlax.report import (
     write_metrics,
     write_summary,
 )
+from irlax.report.tensorboard import EventLog, open_hint
 from irlax.run.driver import Driver, Progress
 from irlax.settings import parse_overrides
 from irlax.tabular.sampling import sample_trajectories
@@ -205,16 +206,24 @@ def cmd_fit(args: argparse.Namespace) -> None:
     algorithm = make_algorithm(name, make_config(name, settings["config"]))
     driver = Driver(algorithm, TabularData(mdp, demos), settings["seeds"])
     key = jax.random.PRNGKey(settings["seed"])  # seed k runs with split(key, seeds)[k]
-    progress = fit_in_turn(driver, key, args.quiet) if not algorithm.jittable else fit_chunked(
-        driver, key, run_dir, bool(args.resume), args.quiet)
+    if algorithm.jittable:
+        progress = fit_chunked(driver, key, run_dir, bool(args.resume), args.quiet)
+    else:
+        progress = fit_in_turn(driver, key, args.quiet)
+        with EventLog(run_dir, driver.seeds) as events:
+            events.write(progress.metrics, progress.done)
     start = time.perf_counter()
     result = jax.block_until_ready(driver.result(progress))
     seconds = progress.seconds + time.perf_counter() - start
     rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
     write_fit_outputs(run_dir, mdp, world, result, name)
-    write_summary(run_dir, {"seconds": seconds, "evaluation": rows})
-    print_table(f"{name} on {world_name} ({seconds:.2f} s, {settings['seeds']} seeds)", *evaluation_table(rows))
+    write_summary(run_dir, {"seconds": seconds, "evaluation": rows, "over_seeds": summaries_over_seeds(rows)})
+    columns, table = evaluation_table(rows)
+    if len(rows) > 1:
+        table.append(iqm_cells(rows, columns))
+    print_table(f"{name} on {world_name} ({seconds:.2f} s, {settings['seeds']} seeds)", columns, table)
     print(f"run directory: {run_dir}")
+    print(open_hint(run_dir))
 
 
 def fit_in_turn(driver: Driver, key: jax.Array, quiet: bool) -> Progress:
@@ -235,7 +244,7 @@ def fit_chunked(driver: Driver, key: jax.Array, run_dir: Path, resume: bool, qui
     progress = start_or_resume(driver, run_dir, key, resume, total)
     every = max(1, -(-total // PROGRESS_CHUNKS))
     return chunked_run(driver, progress, total, every, f"{driver.program.name} ({driver.seeds} seeds)", quiet,
-                       run_dir / CHECKPOINT)
+                       run_dir / CHECKPOINT, run_dir)
 
 
 def evaluation_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:

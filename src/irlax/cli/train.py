@@ -39,10 +39,12 @@ from irlax.cli.runs import (
     CHECKPOINT,
     binned_returns,
     chunked_run,
+    iqm_cells,
     new_run_dir,
     open_env,
     resumed_settings,
     start_or_resume,
+    summaries_over_seeds,
     training_rows,
 )
 from irlax.data.demos import Demonstrations, check_demonstrations_fit, load_demonstrations, subset
@@ -50,6 +52,7 @@ from irlax.errors import IrlaxError
 from irlax.learners.evaluation import normalized_return, random_return
 from irlax.learners.registry import LEARNERS, config_from_dict, get_learner_kind, learner_config_from_dict
 from irlax.report import plot_metric_curves, print_table, save_pytree, write_config, write_metrics, write_summary
+from irlax.report.tensorboard import open_hint
 from irlax.run import assess, experts
 from irlax.run.driver import Driver
 from irlax.settings import apply_overrides, parse_overrides
@@ -254,7 +257,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     driver = Driver(algo, run.demos, seeds)
     progress = start_or_resume(driver, run_dir, train_key, bool(args.resume), rounds)
     label = f"{algo.name} ({algo.learner.name}) on {algo.env.name} ({seeds} seeds)"
-    progress = chunked_run(driver, progress, rounds, every, label, args.quiet, run_dir / CHECKPOINT)
+    progress = chunked_run(driver, progress, rounds, every, label, args.quiet, run_dir / CHECKPOINT, run_dir)
     state = progress.state
     save_pytree(run_dir / REWARD_FILE, state.reward_params)
     write_metrics(run_dir, training_rows(progress.metrics, "round"))
@@ -291,7 +294,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         "reward": {"pearson_expert": mean(comparison["pearson_expert"]),
                    "pearson_random": mean(comparison["pearson_random"]), "epic": mean(comparison["epic"]),
                    **{k: v for k, v in comparison.items() if k in ("note", "transitions")}},
-        "reoptimization": reopt, "evaluation": rows,
+        "reoptimization": reopt, "evaluation": rows, "over_seeds": summaries_over_seeds(rows),
     }
     write_summary(run_dir, summary)
 
@@ -305,6 +308,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         if reopt is not None:
             cells += [f"{r['reoptimized_return']:.1f}", fmt(r["reoptimized_normalized_return"])]
         table.append(cells)
+    if seeds > 1:
+        keys = ["seed", "return", "normalized_return", "pearson_expert", "pearson_random", "epic"]
+        table.append(iqm_cells(rows, keys + (["reoptimized_return", "reoptimized_normalized_return"]
+                                              if reopt is not None else [])))
     print_table(f"{algo.name} ({algo.learner.name}) on {env.name}: {rounds} rounds, {mean(env_steps):.0f} env "
                 f"steps per seed, {progress.seconds:.1f} s ({progress.compile_seconds:.1f} s compiling); "
                 f"expert {expert_score:.1f}, random {random_score:.1f}", columns, table)
@@ -317,6 +324,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if "note" in comparison:
         print(f"note: {comparison['note']}")
     print(f"run directory: {run_dir}")
+    print(open_hint(run_dir))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

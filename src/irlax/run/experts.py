@@ -6,7 +6,8 @@ its config. On disk it is a directory::
 
     <expert dir>/
         expert.json   env, learner, config fields, evaluation returns (mean, std;
-                      stochastic and deterministic), env steps, seconds, irlax version
+                      stochastic and deterministic), every seed's mean return with
+                      their IQM and its 95% CI, env steps, seconds, irlax version
         policy.npz    the policy parameters' leaves (irlax.report.checkpoint format)
 
 Training (:func:`train_expert`) runs ``K`` seeds at once through the run driver
@@ -39,6 +40,7 @@ from irlax.learners import base, host
 from irlax.learners.base import Learner, LearnerMetrics, LearnerState
 from irlax.learners.evaluation import evaluate_policies, evaluate_policy_jit
 from irlax.learners.registry import learner_config_from_dict, make_learner
+from irlax.metrics.aggregate import seed_summary
 from irlax.report.checkpoint import load_pytree, save_pytree
 from irlax.run.driver import Driver, Progress
 
@@ -116,6 +118,7 @@ def expert_info(env: JaxEnv, learner: Learner, env_steps: int, seconds: float, b
     def stats(values: np.ndarray) -> dict[str, float]:
         return {"mean": float(values.mean()), "std": float(values.std())}
 
+    seed_means = returns["stochastic"].mean(axis=1)
     return {
         "env": env.name,
         "backend": env.spec.backend,
@@ -129,6 +132,7 @@ def expert_info(env: JaxEnv, learner: Learner, env_steps: int, seconds: float, b
         "return": stats(returns["stochastic"][best]),
         "deterministic_return": stats(returns["deterministic"][best]),
         "seed_returns": [float(r) for r in returns["stochastic"].mean(axis=1)],
+        "seed_returns_summary": seed_summary(seed_means).as_dict() if np.all(np.isfinite(seed_means)) else None,
         "irlax_version": __version__,
     }
 

@@ -1,0 +1,72 @@
+"""JAX's persistent compilation cache: compiled programs kept on disk, so a repeated run skips XLA.
+
+The ``irlax`` command turns it on by default (``--no-compile-cache`` or
+``IRLAX_COMPILE_CACHE=0`` turns it off); a library user calls
+:func:`enable_compile_cache` once. Programs are cached in
+``$IRLAX_CACHE_DIR``, else ``$XDG_CACHE_HOME/irlax/jax``, else
+``~/.cache/irlax/jax``. JAX keys each entry by the program, its shapes, the JAX
+and XLA versions and the device, so a stale entry is never used; the cache is
+bounded (``max_bytes``, least recently used out first).
+
+Tracing and lowering still happen in every process (they are Python); what the
+cache skips is XLA's optimisation and code generation, most of a first compile.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import jax
+
+from irlax.errors import IrlaxWarning
+
+ENV_SWITCH = "IRLAX_COMPILE_CACHE"
+"""Environment variable: ``0`` (or ``off``, ``false``, ``no``) turns the command line's cache off."""
+
+ENV_DIR = "IRLAX_CACHE_DIR"
+"""Environment variable: the cache directory."""
+
+
+def default_cache_dir() -> Path:
+    """``$IRLAX_CACHE_DIR``, else ``$XDG_CACHE_HOME/irlax/jax``, else ``~/.cache/irlax/jax``."""
+    if os.environ.get(ENV_DIR):
+        return Path(os.environ[ENV_DIR]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "irlax" / "jax"
+
+
+def cache_wanted(flag_off: bool = False) -> bool:
+    """Whether the command line should use the cache: not ``--no-compile-cache`` and not ``IRLAX_COMPILE_CACHE=0``."""
+    return not flag_off and os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def enable_compile_cache(path: str | Path | None = None, min_compile_seconds: float = 0.2,
+                         max_bytes: int = 2 * 1024**3) -> Path | None:
+    """Turn on JAX's persistent compilation cache in ``path`` (default :func:`default_cache_dir`).
+
+    Programs that take at least ``min_compile_seconds`` to compile are cached. Returns the directory, or
+    ``None`` (with an :class:`~irlax.errors.IrlaxWarning`) when it cannot be created or written: runs go
+    on uncached.
+    """
+    folder = Path(path).expanduser() if path is not None else default_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        warnings.warn(f"compilation cache {folder} is not writable ({exc.strerror or exc}); compiling afresh",
+                      IrlaxWarning, stacklevel=2)
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_seconds))
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    jax.config.update("jax_compilation_cache_max_size", int(max_bytes))
+    return folder
+
+
+def disable_compile_cache() -> None:
+    """Turn the persistent cache off again (programs compile afresh in this process)."""
+    jax.config.update("jax_compilation_cache_dir", None)

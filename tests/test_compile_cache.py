@@ -1,0 +1,75 @@
+"""The command line's persistent compilation cache: on by default, in the folder asked for, off on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from irlax.errors import IrlaxWarning
+from irlax.run.compile_cache import cache_wanted, default_cache_dir, enable_compile_cache
+
+# runs ``irlax ARGV`` and prints the JAX persistent cache's hits and misses of the process as JSON
+PROBE = r"""
+import json, sys
+from collections import Counter
+import jax.monitoring
+events = Counter()
+jax.monitoring.register_event_listener(lambda event, **kw: events.update([event]))
+from irlax.cli.main import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "hits": events["/jax/compilation_cache/cache_hits"],
+                  "misses": events["/jax/compilation_cache/cache_misses"]}))
+"""
+
+
+def run_cli(argv: list[str], cache: Path, **env: str) -> dict:
+    environ = {k: v for k, v in os.environ.items() if k != "IRLAX_COMPILE_CACHE"}
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True,
+                          env={**environ, "IRLAX_CACHE_DIR": str(cache), **env}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_repeated_command_takes_its_programs_from_the_cache(cli_world, tmp_path):
+    world, demos = cli_world(8, 3, 16, 6)
+    cache = tmp_path / "cache"
+    fit = ["fit", "deep-maxent", "--world", str(world), "--demos", str(demos), "--iterations", "4", "--quiet"]
+    first = run_cli([*fit, "--out", str(tmp_path / "b")], cache)
+    assert first["misses"] > 0 and any(cache.iterdir())  # a miss is a program written to the cache
+    again = run_cli([*fit, "--out", str(tmp_path / "c")], cache)
+    assert again["misses"] == 0 and again["hits"] >= first["misses"] + first["hits"]
+    flag = run_cli(["--no-compile-cache", *fit, "--out", str(tmp_path / "d")], tmp_path / "unused")
+    assert flag["hits"] == 0 and flag["misses"] == 0 and not (tmp_path / "unused").exists()
+
+
+def test_where_the_cache_goes_and_when_it_is_wanted(monkeypatch, tmp_path):
+    monkeypatch.setenv("IRLAX_CACHE_DIR", str(tmp_path / "here"))
+    assert default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv("IRLAX_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "irlax" / "jax"
+    monkeypatch.setenv("IRLAX_COMPILE_CACHE", "off")
+    assert not cache_wanted()
+    monkeypatch.setenv("IRLAX_COMPILE_CACHE", "1")
+    assert cache_wanted() and not cache_wanted(flag_off=True)
+
+
+def test_an_unwritable_cache_folder_is_a_warning_not_a_failure(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert enable_compile_cache(blocked / "cache") is None
+    assert [w.category for w in caught] == [IrlaxWarning] and "not writable" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("value", ["0", "no", "FALSE"])
+def test_the_switch_accepts_the_usual_words(monkeypatch, value):
+    monkeypatch.setenv("IRLAX_COMPILE_CACHE", value)
+    assert not cache_wanted()
