@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=["fit", "expert", "bc", "train"], help="measure only these")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    header = report_header("benchmarks/compile_speed.py")
+    header = report_header("compile_speed.py", sys.argv[1:])
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="irlax-compile-") as tmp:
         work = Path(tmp)

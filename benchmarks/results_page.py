@@ -28,6 +28,7 @@ FRAGMENTS = (
     ("benchmarks/results/maze_transfer.md", "python benchmarks/maze_transfer.py"),
     ("benchmarks/results/mujoco_speed.md", "python benchmarks/mujoco_speed.py"),
     ("benchmarks/results/mujoco_experts.md", "python benchmarks/mujoco_experts.py"),
+    ("benchmarks/results/compile_speed.md", "python benchmarks/compile_speed.py"),
 )
 
 INTRO = """# irlax benchmark results
@@ -57,7 +58,10 @@ Contents:
 8. SAC on MuJoCo HalfCheetah-v5: training speed of irlax, stable-baselines3 and sbx
    with identical settings, measured in one run.
 9. MuJoCo experts: SAC and PPO returns and wall-clock on Hopper, HalfCheetah,
-   Walker2d, Ant and Swimmer (a long, resumable benchmark; finished cells only).
+   Walker2d, Ant and Swimmer (a long, resumable benchmark; unfinished cells with
+   their progress so far).
+10. Compilation: seconds each command compiles, first and repeated with the
+   persistent compilation cache.
 """
 
 
