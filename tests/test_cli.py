@@ -112,6 +112,11 @@ def test_demo_runs_end_to_end_on_a_small_world(tmp_path, capsys, run_dir_in):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert [row["algorithm"] for row in summary["results"]][1:] == ["MaxEnt (linear)", "Deep MaxEnt (MLP)"]
     assert "EVD (soft)" in capsys.readouterr().out
+    from irlax.report.tensorboard import read_scalars
+
+    for slug in ("maxent", "deep_maxent"):  # one TensorBoard folder per algorithm, every iteration's metrics
+        scalars = read_scalars(run_dir / "tensorboard" / slug)
+        assert [step for step, _ in scalars["log_likelihood"]] == list(range(10))
 
 
 def test_resume_ends_where_an_uninterrupted_run_would(world_and_demos, tmp_path, run_dir_in):

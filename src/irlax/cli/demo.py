@@ -35,6 +35,7 @@ from irlax.report import (
     write_metrics,
     write_summary,
 )
+from irlax.report.tensorboard import EventLog, open_hint
 from irlax.tabular.planning import soft_value_iteration
 from irlax.tabular.sampling import sample_trajectories
 
@@ -89,6 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         table,
     )
     print(f"run directory: {run_dir}")
+    print(open_hint(run_dir))
 
 
 def evaluation_rows(world, results: dict[str, tuple[TabularIRLResult, float]]) -> list[dict]:
@@ -120,6 +122,8 @@ def write_demo_run(out: Path, args: argparse.Namespace, world, demos, results, r
         metrics = {k: np.asarray(v) for k, v in result.metrics._asdict().items()}
         metric_rows += [{"algorithm": slug, "iteration": i, **{k: float(v[i]) for k, v in metrics.items()}}
                         for i in range(len(metrics["log_likelihood"]))]
+        with EventLog(run_dir, 1, names=[slug]) as events:
+            events.write({k: v[None] for k, v in metrics.items()}, len(metrics["log_likelihood"]))
     write_metrics(run_dir, metric_rows)
     plot_reward_maps(run_dir / "reward_maps.png", world.mdp.grid_shape, maps, title="objectworld rewards")
     plot_metric_curves(run_dir / "log_likelihood.png", curves, "log-likelihood per demonstration")

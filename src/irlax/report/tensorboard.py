@@ -54,9 +54,11 @@ class EventLog:
         start: the step the run starts (or resumes) from; events at or past it from an earlier process are
             dropped by TensorBoard.
         points_per_chunk: at most this many points per metric and seed per :meth:`write` call.
+        names: the writers' folder names instead of ``seed0``, ``seed1``, ... (e.g. one per algorithm).
     """
 
-    def __init__(self, run_dir: PathLike, seeds: int, start: int = 0, points_per_chunk: int = 100) -> None:
+    def __init__(self, run_dir: PathLike, seeds: int, start: int = 0, points_per_chunk: int = 100,
+                 names: list[str] | None = None) -> None:
         from tensorboardX import SummaryWriter
 
         self.folder = Path(run_dir) / EVENTS
@@ -66,8 +68,9 @@ class EventLog:
             # files are read in name order: the name's timestamp, then the start step, orders a resume's file
             # after the one it continues even within the same second
             suffix = f".{start:012d}.{os.getpid()}"
-            self.writers = [SummaryWriter(str(self.folder / f"seed{k}"), purge_step=start or None, flush_secs=30,
-                                          filename_suffix=suffix) for k in range(seeds)]
+            names = names if names is not None else [f"seed{k}" for k in range(seeds)]
+            self.writers = [SummaryWriter(str(self.folder / name), purge_step=start or None, flush_secs=30,
+                                          filename_suffix=suffix) for name in names[:seeds]]
         except OSError as exc:
             raise IrlaxError(f"cannot write TensorBoard events to {self.folder} ({exc.strerror or exc})") from None
 
