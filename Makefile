@@ -18,10 +18,15 @@ demo: $(BIN)/.installed
 
 # the tests run in one worker per core (pytest-xdist); the Gymnasium tests (MuJoCo, Box2D, pygame in the
 # process) run in processes of their own
+# the exact tabular tests run once more in float64 (JAX_ENABLE_X64=1), a supported mode
+X64_TESTS := tests/test_planning_exact.py tests/test_sampling.py tests/test_feature_matching.py tests/test_worlds.py \
+	tests/test_numerics.py
+
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=15 --ignore=tests/test_gym.py
 	$(BIN)/python -m pytest -q -n auto --dist worksteal tests/test_gym.py
+	JAX_ENABLE_X64=1 $(BIN)/python -m pytest -q -n auto --dist worksteal $(X64_TESTS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks

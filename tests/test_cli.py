@@ -342,3 +342,24 @@ def test_bad_control_input_gives_one_line_errors(tmp_path, fails_in_one_line, ar
     full = [a.replace("{tmp}", str(tmp_path)) for a in args] + (["--out", str(tmp_path / "runs")]
                                                                  if args[0] == "bc" else [])
     fails_in_one_line(full, message)
+
+
+def test_unconverged_value_iteration_is_reported_by_sample_and_evaluate(tmp_path, capsys):
+    """At a discount of 0.99999 the default iteration cap (sized for 0.999) stops short: both commands say so."""
+    from irlax.envs.tabular import from_dense
+    from irlax.envs.world_file import save_world
+
+    p = np.zeros((3, 2, 3))
+    p[:, 0] = np.eye(3)[[1, 2, 0]]
+    p[:, 1] = np.eye(3)
+    mdp = from_dense(p, np.eye(3), discount=0.99999)
+    reward = np.array([0.0, 1.0, 0.5])
+    save_world(tmp_path / "w.npz", mdp, reward, name="slow")
+    np.save(tmp_path / "r.npy", reward[None])
+    assert main(["sample", "--world", str(tmp_path / "w.npz"), "--trajectories", "2", "--length", "3",
+                 "--out", str(tmp_path / "d.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "irlax: warning: the soft expert's value iteration stopped after" in err and "unconverged" in err
+    assert main(["evaluate", "--world", str(tmp_path / "w.npz"), "--reward", str(tmp_path / "r.npy")]) == 0
+    captured = capsys.readouterr()
+    assert "EVD is approximate" in captured.err and "planning_converged" in captured.out

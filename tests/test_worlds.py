@@ -71,7 +71,8 @@ def test_world_is_a_valid_mdp(name: str) -> None:
     np.testing.assert_allclose(np.asarray(world.mdp.next_probs).sum(-1), 1.0, atol=1e-5)
     mdp = world.mdp
     assert mdp.next_states.dtype == jnp.int32
-    assert mdp.next_probs.dtype == jnp.float32
+    # float32 (under JAX_ENABLE_X64, worlds made from NumPy arrays are float64)
+    assert mdp.next_probs.dtype in ((jnp.float32, jnp.float64) if jax.config.jax_enable_x64 else (jnp.float32,))
     assert world.reward.shape in ((mdp.num_states,), (mdp.num_states, mdp.num_actions))
     assert np.isfinite(np.asarray(world.reward)).all()
 

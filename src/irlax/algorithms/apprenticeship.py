@@ -270,7 +270,7 @@ def init(config: ApprenticeshipConfig, key: Array, mdp: TabularMDP, demos: Traje
     plan = _planner(config, mdp, demos)
     expert_estimate = empirical_feature_expectations(mdp.features, demos, mdp.discount)
     scale = float(jnp.sum(survival(demos) * mdp.discount ** jnp.arange(demos.max_length)))
-    weights = np.asarray(jax.random.normal(key, (mdp.num_features,)), dtype=np.float64)
+    weights = np.array(jax.random.normal(key, (mdp.num_features,)), dtype=np.float64)  # a writable copy (x64)
     weights /= np.linalg.norm(weights)
     log_policy, mu = plan(jnp.asarray(weights))
     return ApprenticeshipState(expert_estimate, scale, (weights,), (log_policy,), (np.asarray(mu, np.float64),),

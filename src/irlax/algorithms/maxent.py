@@ -42,7 +42,7 @@ from irlax.metrics.tabular import feature_expectation_gap
 from irlax.rewards.base import RewardModel
 from irlax.rewards.linear import linear_reward
 from irlax.tabular.occupancy import occupancy_finite
-from irlax.tabular.planning import maxent_backward_pass
+from irlax.tabular.planning import maxent_backward_pass, maxent_backward_pass_normalised
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,12 @@ def maxent_log_likelihood_and_grad(
         ``(sum_i [R(tau_i) - log Z(s_0^i)], grad [S, A], log_policy [H, S, A])``.
     """
     horizon = counts.shape[0]
-    plan = maxent_backward_pass(mdp, reward, horizon)
+    # Values shifted per step (log Z = plan.v + offsets): the policy and the tilted transitions
+    # need them only up to a constant, and stay exact where log Z is too large for float32.
+    plan, offsets = maxent_backward_pass_normalised(mdp, reward, horizon)
     reward_sa = state_action_reward(reward, mdp.num_actions)
-    log_likelihood = jnp.sum(counts.sum(axis=0) * reward_sa) - jnp.sum(starts * plan.v[:-1])
+    log_z = jnp.sum(starts * plan.v[:-1]) + jnp.sum(starts.sum(axis=1) * offsets[:-1])
+    log_likelihood = jnp.sum(counts.sum(axis=0) * reward_sa) - log_z
     occupancy = occupancy_finite(mdp, plan.policy, starts, tilt_values=plan.v)
     return log_likelihood, counts.sum(axis=0) - occupancy.sum(axis=0), plan.log_policy
 

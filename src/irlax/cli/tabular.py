@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,13 @@ from irlax.envs.tabular import TabularMDP, check_reward
 from irlax.envs.toy_text import did_you_mean, is_gymnasium_id, make_toy_text, toy_text_ids
 from irlax.envs.world import World
 from irlax.envs.world_file import load_world, save_world
-from irlax.errors import IrlaxError
-from irlax.metrics.tabular import action_negative_log_likelihood, expected_value_difference, optimal_log_policies
+from irlax.errors import IrlaxError, IrlaxWarning
+from irlax.metrics.tabular import (
+    action_negative_log_likelihood,
+    expected_value_difference,
+    optimal_log_policies,
+    optimal_plans,
+)
 from irlax.report import (
     create_run_dir,
     plot_metric_curves,
@@ -95,9 +101,17 @@ def cmd_world(args: argparse.Namespace) -> None:
 
 
 def expert_log_policy(world: World, policy: str) -> jax.Array:
-    """The expert's log-policy: soft-optimal (MaxEnt) or greedy for the world's true reward."""
-    soft, greedy = optimal_log_policies(world.mdp, jnp.asarray(world.reward))
-    return soft if policy == "soft" else greedy
+    """The expert's log-policy: soft-optimal (MaxEnt) or greedy for the world's true reward.
+
+    Warns (``IrlaxWarning``) when the discounted value iteration stopped at its cap unconverged.
+    """
+    soft, greedy = optimal_plans(world.mdp, jnp.asarray(world.reward))
+    plan = soft if policy == "soft" else greedy
+    if not bool(plan.converged):
+        warnings.warn(f"the {policy} expert's value iteration stopped after {int(plan.iterations)} iterations "
+                      f"unconverged (largest change {float(plan.residual):.3g}); its policy is approximate",
+                      IrlaxWarning, stacklevel=2)
+    return plan.log_policy
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -148,7 +162,10 @@ def evaluate_rewards(
         reward = jnp.asarray(reward)
         if world is not None:
             evd = expected_value_difference(mdp, jnp.asarray(world.reward), reward)
-            row.update(evd_soft=float(evd.soft), evd_greedy=float(evd.greedy))
+            row.update(evd_soft=float(evd.soft), evd_greedy=float(evd.greedy), planning_converged=bool(evd.converged))
+            if not row["planning_converged"]:
+                warnings.warn(f"seed {seed}: value iteration stopped unconverged at its iteration cap; the EVD is "
+                              "approximate (planning_converged is false in the results)", IrlaxWarning, stacklevel=2)
         if demos is not None:
             soft, _ = optimal_log_policies(mdp, reward)
             row["demo_nll"] = float(action_negative_log_likelihood(soft, demos))
@@ -250,6 +267,8 @@ def fit_chunked(driver: Driver, key: jax.Array, run_dir: Path, resume: bool, qui
 def evaluation_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Columns and formatted rows of evaluation results."""
     columns = list(rows[0].keys())
+    if all(row.get("planning_converged", True) for row in rows):  # shown only when some planning fell short
+        columns = [c for c in columns if c != "planning_converged"]
     return columns, [[f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns] for row in rows]
 
 

@@ -20,6 +20,7 @@ from irlax.envs.tabular import TabularMDP
 from irlax.tabular.feature_expectations import feature_expectations
 from irlax.tabular.occupancy import occupancy_finite, policy_value
 from irlax.tabular.planning import (
+    Plan,
     soft_value_iteration,
     soft_value_iteration_finite,
     value_iteration,
@@ -73,18 +74,29 @@ def action_negative_log_likelihood(log_policy: Array, demos: Trajectories) -> Ar
 
 
 class ValueDifference(NamedTuple):
-    """Expected value differences (true value of expert minus learner), soft and greedy."""
+    """Expected value differences (true value of expert minus learner), soft and greedy.
+
+    ``converged``: whether every value iteration behind them reached its tolerance (a bool
+    array; always True for finite-horizon MDPs). When it is False the EVD is that of
+    policies planned from unconverged values.
+    """
 
     soft: Array
     greedy: Array
+    converged: Array
+
+
+def optimal_plans(mdp: TabularMDP, reward: Array) -> tuple[Plan, Plan]:
+    """The soft-optimal and greedy-optimal plans for ``reward`` (stationary or finite): ``(soft, greedy)``."""
+    if mdp.horizon is None:
+        return soft_value_iteration(mdp, reward), value_iteration(mdp, reward)
+    return soft_value_iteration_finite(mdp, reward, mdp.horizon), value_iteration_finite(mdp, reward, mdp.horizon)
 
 
 def optimal_log_policies(mdp: TabularMDP, reward: Array) -> tuple[Array, Array]:
     """The soft-optimal and greedy-optimal log-policies for ``reward`` (stationary or finite)."""
-    if mdp.horizon is None:
-        return soft_value_iteration(mdp, reward).log_policy, value_iteration(mdp, reward).log_policy
-    soft = soft_value_iteration_finite(mdp, reward, mdp.horizon).log_policy
-    return soft, value_iteration_finite(mdp, reward, mdp.horizon).log_policy
+    soft, greedy = optimal_plans(mdp, reward)
+    return soft.log_policy, greedy.log_policy
 
 
 def expected_value_difference(
@@ -98,10 +110,11 @@ def expected_value_difference(
     ``learned_reward``: ``[S]`` or ``[S, A]``.
     """
     uniform = jnp.full(mdp.num_states, 1.0 / mdp.num_states)
-    expert_soft, expert_greedy = optimal_log_policies(mdp, true_reward)
-    learner_soft, learner_greedy = optimal_log_policies(mdp, learned_reward)
+    plans = (*optimal_plans(mdp, true_reward), *optimal_plans(mdp, learned_reward))
+    expert_soft, expert_greedy, learner_soft, learner_greedy = (plan.log_policy for plan in plans)
     value = lambda log_pi: policy_value(mdp, jnp.exp(log_pi), true_reward, uniform)
     return ValueDifference(
         soft=value(expert_soft) - value(learner_soft),
         greedy=value(expert_greedy) - value(learner_greedy),
+        converged=jnp.all(jnp.stack([plan.converged for plan in plans])),
     )

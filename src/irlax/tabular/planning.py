@@ -19,6 +19,7 @@ iteration caps and tolerances are static Python numbers).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -28,7 +29,15 @@ from jax import Array
 from irlax.envs.tabular import TabularMDP, state_action_reward
 
 DEFAULT_TOLERANCE = 1e-5
-DEFAULT_MAX_ITERATIONS = 10_000
+#: The largest discount the default iteration cap is sized for.
+DEFAULT_MAX_DISCOUNT = 0.999
+#: Iteration cap of the discounted fixed-point solvers: ``2 log(tol) / log(gamma)`` for gamma = 0.999
+#: and tol = 1e-5 (23016). Value iteration is a gamma-contraction, so the residual after ``k`` updates is
+#: at most ``gamma^k`` times the first one; the factor 2 makes ``gamma^k <= tol^2``, enough for a first
+#: change of up to ``1 / tol = 1e5`` at any discount up to 0.999. (On a 16x16 objectworld at 0.999 in
+#: float64 soft value iteration needs 13262 updates; the former cap of 10000 stopped it unconverged.)
+#: A converged solve stops early, so a generous cap costs nothing; ``Plan.converged`` reports a miss.
+DEFAULT_MAX_ITERATIONS = 2 * math.ceil(math.log(DEFAULT_TOLERANCE) / math.log(DEFAULT_MAX_DISCOUNT))
 
 
 class Plan(NamedTuple):
@@ -38,7 +47,9 @@ class Plan(NamedTuple):
     ``log_policy [S, A]``. Finite-horizon plans: ``q [H, S, A]``, ``v [H + 1, S]``
     (``v[H] = 0``), ``log_policy [H, S, A]`` indexed by the time step.
     ``iterations`` and ``residual`` report the convergence of iterative solves
-    (the horizon and 0 for finite-horizon plans).
+    (the horizon and 0 for finite-horizon plans); ``converged`` (a bool array) is
+    whether the final residual is within the tolerance, False when the solve
+    stopped at its iteration cap (always True for finite-horizon plans).
     """
 
     q: Array
@@ -46,6 +57,7 @@ class Plan(NamedTuple):
     log_policy: Array
     iterations: Array
     residual: Array
+    converged: Array
 
     @property
     def policy(self) -> Array:
@@ -81,6 +93,25 @@ def logsumexp_actions(q: Array) -> Array:
     return safe_m + jnp.log(sum_last_axis(jnp.exp(q - safe_m[..., None])))
 
 
+def log_softmax_actions(q: Array) -> Array:
+    """``q - logsumexp_a q`` over the last axis, computed from ``q - max_a q``: ``[..., A]``.
+
+    Subtracting the rounded ``logsumexp`` from ``q`` loses its rounding error at the
+    scale of ``q`` (a whole unit when values reach 1e7 in float32); shifting by the
+    row maximum first keeps every row summing to 1 to within float rounding.
+    """
+    return logsumexp_and_log_softmax_actions(q)[1]
+
+
+def logsumexp_and_log_softmax_actions(q: Array) -> tuple[Array, Array]:
+    """``(logsumexp_actions(q), log_softmax_actions(q))`` sharing one pass of ``exp``."""
+    m = jnp.max(q, axis=-1)
+    safe_m = jnp.where(jnp.isfinite(m), m, 0.0)
+    shifted = q - safe_m[..., None]
+    log_sum = jnp.log(sum_last_axis(jnp.exp(shifted)))
+    return safe_m + log_sum, shifted - log_sum[..., None]
+
+
 def expected_next_value(mdp: TabularMDP, values: Array) -> Array:
     """``E_{s' ~ P(.|s, a)}[values[s']]`` for every ``(s, a)``: ``[S] -> [S, A]``."""
     return sum_last_axis(mdp.next_probs * values[mdp.next_states])
@@ -106,19 +137,73 @@ def optimistic_soft_q(mdp: TabularMDP, reward_sa: Array, v_next: Array) -> Array
     return reward_sa + log_expected_exp_next_value(mdp, v_next)
 
 
-def _finite_soft_plan(mdp: TabularMDP, reward: Array, horizon: int, backup) -> Plan:
+def value_dtype(mdp: TabularMDP, reward_sa: Array):
+    """The dtype of values planned for ``reward_sa``: that of ``r + P V`` (float64 if either is)."""
+    return jnp.result_type(reward_sa, mdp.next_probs)
+
+
+def _compensated_update(total: tuple[Array, Array], scale: float, add: Array) -> tuple[Array, Array]:
+    """``scale * total + add`` with ``total = hi + lo`` kept as an unevaluated sum (TwoSum)."""
+    hi, lo = total
+    a = scale * hi
+    b = scale * lo + add
+    s = a + b
+    b_virtual = s - a
+    return s, (a - (s - b_virtual)) + (b - b_virtual)
+
+
+class NormalisedPlan(NamedTuple):
+    """A finite-horizon soft plan with each step's values shifted by a constant.
+
+    ``plan.v[t] + offsets[t]`` is ``V_t`` and ``plan.q[t] + shift * offsets[t + 1]`` is
+    ``Q_t`` (``shift``: 1 for the MaxEnt-2008 pass, gamma for soft value iteration);
+    ``plan.log_policy`` is exact. The offsets carry no gradient: ``plan.v`` carries all
+    of ``V``'s. Tilted transitions and policies depend on one step's values only up to
+    a constant, so they can be computed from ``plan.v`` at the precision of one step's
+    rewards whatever the horizon.
+    """
+
+    plan: Plan
+    offsets: Array
+    """``[H + 1]``: the constant subtracted from each step's values (``offsets[H] = 0``)."""
+
+
+def _finite_soft_plan_normalised(mdp: TabularMDP, reward: Array, horizon: int, backup, shift: float) -> NormalisedPlan:
+    """Finite-horizon soft backward pass with per-step normalised values.
+
+    ``backup(reward_sa, v_next)`` must satisfy ``backup(r, v + c) = backup(r, v) + shift * c``
+    for a constant ``c``. The scan carries ``V_t - c_t`` with ``c_t = shift * c_{t+1} + m_t``,
+    ``m_t`` the maximum over states of the step's unnormalised values (stop-gradient),
+    so every backup and every policy is computed from values of the size of one step's
+    rewards rather than of the whole horizon's (float32 resolves only steps of 1 at 1e7).
+    ``c_t`` is summed with compensation (TwoSum), so it is exact to float rounding.
+    """
     reward_sa = state_action_reward(reward, mdp.num_actions)
+    dtype = value_dtype(mdp, reward_sa)
+    zero = jnp.zeros((), dtype)
 
-    def step(v_next: Array, _: None) -> tuple[Array, tuple[Array, Array]]:
+    def step(carry, _: None):
+        v_next, offset_next = carry
         q = backup(reward_sa, v_next)
-        v = logsumexp_actions(q)
-        return v, (q, v)
+        v, log_policy = logsumexp_and_log_softmax_actions(q)
+        m = jnp.max(v)
+        m = jax.lax.stop_gradient(jnp.where(jnp.isfinite(m), m, zero))
+        offset = _compensated_update(offset_next, shift, m)
+        return (v - m, offset), (q, log_policy, v - m, offset[0] + offset[1])
 
-    v_end = jnp.zeros(mdp.num_states, dtype=reward_sa.dtype)
-    _, (q, v) = jax.lax.scan(step, v_end, None, length=horizon, reverse=True)
+    v_end = jnp.zeros(mdp.num_states, dtype)
+    _, (q, log_policy, v, offsets) = jax.lax.scan(step, (v_end, (zero, zero)), None, length=horizon, reverse=True)
     v = jnp.concatenate([v, v_end[None]], axis=0)
-    log_policy = q - v[:-1, :, None]
-    return Plan(q, v, log_policy, jnp.asarray(horizon), jnp.asarray(0.0, reward_sa.dtype))
+    offsets = jnp.concatenate([offsets, zero[None]])
+    plan = Plan(q, v, log_policy, jnp.asarray(horizon), zero, jnp.asarray(True))
+    return NormalisedPlan(plan, offsets)
+
+
+def _denormalise(normalised: NormalisedPlan, shift: float) -> Plan:
+    """The plan with true values: each step's offset added back to ``q`` and ``v``."""
+    plan, offsets = normalised
+    q = plan.q + shift * offsets[1:, None, None]
+    return plan._replace(q=q, v=plan.v + offsets[:, None])
 
 
 def soft_value_iteration_finite(
@@ -137,7 +222,7 @@ def soft_value_iteration_finite(
     """
     gamma = mdp.discount if discount is None else discount
     backup = lambda r, v: soft_q(mdp, r, v, gamma)
-    return _finite_soft_plan(mdp, reward, horizon, backup)
+    return _denormalise(_finite_soft_plan_normalised(mdp, reward, horizon, backup, gamma), gamma)
 
 
 def maxent_backward_pass(mdp: TabularMDP, reward: Array, horizon: int) -> Plan:
@@ -146,13 +231,27 @@ def maxent_backward_pass(mdp: TabularMDP, reward: Array, horizon: int) -> Plan:
     ``v[t, s] = log Z_s`` is the log partition function of all trajectories of
     ``H - t`` steps from ``s`` under ``p(tau) ~ prod P(s'|s, a) exp(sum r)``;
     ``q[t] = log Z_a``; ``log_policy[t] = log Z_a - log Z_s``. Undiscounted, as in
-    the paper. Working in log space keeps it finite for large rewards and horizons.
+    the paper. Working in log space keeps it finite for large rewards and horizons,
+    and each step's values are normalised (their maximum over states carried apart,
+    see :func:`maxent_backward_pass_normalised`), so the policies stay exact in float32
+    when ``log Z`` reaches 1e7 (rewards of 1e3 over a horizon of 1e4).
 
     Returns:
         A :class:`Plan` with ``q, log_policy [H, S, A]`` and ``v [H + 1, S]``.
     """
+    return _denormalise(maxent_backward_pass_normalised(mdp, reward, horizon), 1.0)
+
+
+def maxent_backward_pass_normalised(mdp: TabularMDP, reward: Array, horizon: int) -> NormalisedPlan:
+    """:func:`maxent_backward_pass` with each step's ``log Z`` shifted by its maximum over states.
+
+    ``plan.v[t] + offsets[t] = log Z`` of ``H - t`` steps; ``plan.q[t] + offsets[t + 1] = log Z_a``.
+    The tilted transitions of the forward pass need ``V_{t+1}`` only up to a constant,
+    so they are computed from ``plan.v`` exactly even where ``log Z`` is too large for
+    float32 to resolve differences between states (1e7 and more).
+    """
     backup = lambda r, v: optimistic_soft_q(mdp, r, v)
-    return _finite_soft_plan(mdp, reward, horizon, backup)
+    return _finite_soft_plan_normalised(mdp, reward, horizon, backup, 1.0)
 
 
 def iterate_to_tolerance(update, v0: Array, tolerance: float, max_iterations: int):
@@ -184,18 +283,19 @@ def soft_value_iteration(
     """Discounted infinite-horizon soft value iteration (Ziebart 2010), to a tolerance.
 
     Iterates ``V <- logsumexp_a (r + gamma * P V)`` from ``V = 0`` until the largest
-    change is at most ``tolerance``. Requires ``mdp.discount < 1``.
+    change is at most ``tolerance``, or ``max_iterations`` updates (then
+    ``plan.converged`` is False). Requires ``mdp.discount < 1``.
 
     Returns:
         A stationary :class:`Plan`: ``q, log_policy [S, A]``, ``v [S]``.
     """
     reward_sa = state_action_reward(reward, mdp.num_actions)
     update = lambda v: logsumexp_actions(soft_q(mdp, reward_sa, v, mdp.discount))
-    v0 = jnp.zeros(mdp.num_states, dtype=reward_sa.dtype)
+    v0 = jnp.zeros(mdp.num_states, value_dtype(mdp, reward_sa))
     v, iterations, residual = iterate_to_tolerance(update, v0, tolerance, max_iterations)
     q = soft_q(mdp, reward_sa, v, mdp.discount)
-    v = logsumexp_actions(q)
-    return Plan(q, v, q - v[:, None], iterations, residual)
+    v, log_policy = logsumexp_and_log_softmax_actions(q)
+    return Plan(q, v, log_policy, iterations, residual, residual <= tolerance)
 
 
 def greedy_log_policy(q: Array) -> Array:
@@ -214,16 +314,19 @@ def value_iteration(
 ) -> Plan:
     """Discounted hard (Bellman) value iteration to a tolerance, with a greedy policy.
 
+    Stops when the largest change is at most ``tolerance``, or after ``max_iterations``
+    updates (then ``plan.converged`` is False).
+
     Returns:
         A stationary :class:`Plan`: ``q [S, A]``, ``v [S] = max_a q``, and the log of
         the greedy policy (ties split evenly).
     """
     reward_sa = state_action_reward(reward, mdp.num_actions)
     update = lambda v: jnp.max(soft_q(mdp, reward_sa, v, mdp.discount), axis=-1)
-    v0 = jnp.zeros(mdp.num_states, dtype=reward_sa.dtype)
+    v0 = jnp.zeros(mdp.num_states, value_dtype(mdp, reward_sa))
     v, iterations, residual = iterate_to_tolerance(update, v0, tolerance, max_iterations)
     q = soft_q(mdp, reward_sa, v, mdp.discount)
-    return Plan(q, jnp.max(q, axis=-1), greedy_log_policy(q), iterations, residual)
+    return Plan(q, jnp.max(q, axis=-1), greedy_log_policy(q), iterations, residual, residual <= tolerance)
 
 
 def value_iteration_finite(
@@ -237,7 +340,7 @@ def value_iteration_finite(
         q = soft_q(mdp, reward_sa, v_next, gamma)
         return jnp.max(q, axis=-1), q
 
-    v_end = jnp.zeros(mdp.num_states, dtype=reward_sa.dtype)
+    v_end = jnp.zeros(mdp.num_states, value_dtype(mdp, reward_sa))
     _, q = jax.lax.scan(step, v_end, None, length=horizon, reverse=True)
     v = jnp.concatenate([jnp.max(q, axis=-1), v_end[None]], axis=0)
-    return Plan(q, v, greedy_log_policy(q), jnp.asarray(horizon), jnp.asarray(0.0, q.dtype))
+    return Plan(q, v, greedy_log_policy(q), jnp.asarray(horizon), jnp.asarray(0.0, q.dtype), jnp.asarray(True))
