@@ -303,3 +303,26 @@ def test_temporary_files_of_killed_writers_are_swept(tmp_path):
         path.write_text("partial")
     assert sweep_temp_files(tmp_path) == [dead]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])
+
+
+def test_tensorboard_events_on_a_full_disk_fail_in_one_error_without_threads(tmp_path, monkeypatch):
+    import io
+    import threading
+
+    from irlax.report.tensorboard import EventLog
+
+    full = []
+
+    class Disk(io.BufferedWriter):  # an event file on a disk that fills up once ``full`` says so
+        def flush(self) -> None:
+            if full:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            super().flush()
+
+    monkeypatch.setattr("tensorboardX.record_writer.open_file", lambda path: Disk(io.FileIO(path, "wb")))
+    threads = threading.active_count()
+    with pytest.raises(IrlaxWriteError, match="cannot write TensorBoard events to .*: no space left on device"), \
+            EventLog(tmp_path, 2) as log:
+        assert threading.active_count() == threads, "events are written in this thread"
+        full.append(True)
+        log.write({"loss": np.zeros((2, 50))}, 50)

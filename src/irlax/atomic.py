@@ -90,22 +90,21 @@ def _not_a_directory(path: Path) -> Path | None:
     return None
 
 
-def write_error(path: PathLike, exc: OSError, directory: bool = False) -> IrlaxWriteError:
-    """The one-line :class:`~irlax.errors.IrlaxWriteError` for ``exc``, an :class:`OSError` writing ``path``
-    (``directory``: writing in the directory ``path``).
+def write_error(path: PathLike, exc: OSError, what: str | None = None) -> IrlaxWriteError:
+    """The one-line :class:`~irlax.errors.IrlaxWriteError` for ``exc``, an :class:`OSError` writing ``path``.
 
-    The message names the path and the reason (``cannot write PATH: no space left on device``); the error's
-    ``errno`` is ``exc``'s.
+    The message names what could not be written (``what``, default: the path) and why: ``cannot write PATH: no
+    space left on device``; the error's ``errno`` is ``exc``'s.
     """
     path = Path(path)
     code = exc.errno
-    if code in (errno.ENOTDIR, errno.EEXIST) and (obstacle := _not_a_directory(path.parent)) is not None:
+    if code in (errno.ENOTDIR, errno.EEXIST) and (obstacle := _not_a_directory(path)) is not None:
         reason = f"{obstacle} is a file, not a directory"
     elif code == errno.EISDIR:
         reason = "it is a directory"
     else:
         reason = (exc.strerror or str(exc)).lower()
-    error = IrlaxWriteError(f"cannot write {'in ' if directory else ''}{path}: {reason}")
+    error = IrlaxWriteError(f"cannot write {what or path}: {reason}")
     error.errno = code
     return error
 
@@ -174,24 +173,26 @@ def sweep_temp_files(directory: PathLike) -> list[Path]:
 
 
 def _check_writable_dir(directory: Path, what: Path, in_what: bool) -> None:
-    """Refuse (naming ``what``) if files can't be created in ``directory`` or in the ancestor that will hold it.
+    """Refuse (naming ``what``, or ``in what``) if files can't be created in ``directory`` or in the ancestor
+    that will hold it.
 
     The nearest existing ancestor must be a directory in which a file can be created (an empty probe file is
     made and removed: that catches permissions, read-only file systems and whatever else refuses) and whose
     file system has space left.
     """
+    label = f"in {what}" if in_what else str(what)
     existing = directory
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise IrlaxWriteError(f"cannot write {'in ' if in_what else ''}{what}: "
-                              f"{_not_a_directory(directory) or existing} is a file, not a directory")
+        raise IrlaxWriteError(f"cannot write {label}: {_not_a_directory(directory) or existing} is a file, not a "
+                              "directory")
     try:
         fd, probe = _open_temp(existing / "probe")
         os.close(fd)
         probe.unlink()
     except OSError as exc:
-        raise write_error(what, exc, in_what) from exc
+        raise write_error(what, exc, label) from exc
     statvfs = getattr(os, "statvfs", None)
     if statvfs is not None:
         try:
@@ -199,7 +200,7 @@ def _check_writable_dir(directory: Path, what: Path, in_what: bool) -> None:
         except OSError:  # pragma: no cover - a file system without statistics
             full = False
         if full:
-            raise write_error(what, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), in_what)
+            raise write_error(what, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), label)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -132,8 +132,11 @@ def run_cleanup(run_dir: Path, command: str, place: OutputPlace | None, resumabl
     (``interrupted; resume with: irlax COMMAND --resume RUN_DIR``) and so does an output that could not be
     written (a full disk), the last checkpoint intact. A new run that fails before its first checkpoint, or one
     that can't be resumed (``resumable=False``: ``bc``, ``demo``), leaves nothing behind
-    (:func:`remove_new_run`).
+    (:func:`remove_new_run`). A resumed run first removes the temporary files a killed process left in
+    ``run_dir`` (:func:`irlax.atomic.sweep_temp_files`).
     """
+    if place is None:
+        sweep_temp_files(run_dir)
     try:
         yield
     except BaseException as exc:
@@ -195,12 +198,7 @@ def chunked_run(driver: Driver, progress: Progress, total: int, every: int, labe
 
 
 def start_or_resume(driver: Driver, run_dir: Path, key: jax.Array, resume: bool, total: int) -> Progress:
-    """The checkpointed progress of ``run_dir`` when resuming and it has one, else fresh states.
-
-    Resuming first removes the temporary files a killed run left in ``run_dir``.
-    """
-    if resume:
-        sweep_temp_files(run_dir)
+    """The checkpointed progress of ``run_dir`` when resuming and it has one, else fresh states."""
     if resume and (run_dir / CHECKPOINT).exists():
         progress = driver.load(run_dir / CHECKPOINT)
         if progress.done > total:
