@@ -186,6 +186,15 @@ def test_a_run_whose_inputs_fail_leaves_no_run_directory(cmd, inputs, tmp_path, 
     assert [p.name for p in tmp_path.iterdir()] == ["garbage.npz"]
 
 
+@pytest.mark.parametrize("cmd", ["fit", "expert", "train", "bc"])
+def test_a_run_whose_first_write_fails_leaves_no_run_directory(cmd, inputs, tmp_path, monkeypatch, capsys):
+    refuse_under(tmp_path, monkeypatch, errno.ENOSPC, "replace")  # the disk fills up after the checks
+    assert main(command(cmd, inputs, tmp_path / "runs" / "new")) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"irlax: error: cannot write \S+/config.json: no space left on device\n", err), err
+    assert list(tmp_path.iterdir()) == []
+
+
 def fit_reference(world_and_demos: tuple[Path, Path], out: Path) -> Path:
     """The run directory of an uninterrupted ``FIT`` run in ``out``."""
     world, demos = world_and_demos

@@ -196,7 +196,8 @@ def _check_writable_dir(directory: Path, what: Path, in_what: bool) -> None:
     statvfs = getattr(os, "statvfs", None)
     if statvfs is not None:
         try:
-            full = statvfs(existing).f_bavail == 0
+            stats = statvfs(existing)
+            full = stats.f_blocks > 0 and stats.f_bavail == 0  # (virtual file systems report no blocks at all)
         except OSError:  # pragma: no cover - a file system without statistics
             full = False
         if full:
