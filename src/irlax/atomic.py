@@ -5,21 +5,33 @@ temporary file in the target's own directory (so ``os.replace`` is a rename on
 one file system), flushes and fsyncs it, then renames it over the target. If
 anything fails, the temporary file is removed and the old target is untouched.
 Parent directories are created as needed.
+
+Temporary names are short and fixed in length (``.irlax-PID-XXXXXXXX.tmp``), so a
+target whose name is near the file system's limit can still be written, and name
+the process that writes them: :func:`sweep_temp_files` removes those a killed
+process left behind. A write that fails (a full disk, no permission, a directory
+in the way) raises :class:`~irlax.errors.IrlaxWriteError` naming the file and why;
+:func:`check_output_file` and :func:`check_output_dir` refuse an unwritable output
+before a command computes anything.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import errno
 import json
 import os
+import re
 import secrets
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from irlax.errors import IrlaxError, IrlaxWriteError
 
 PathLike = str | os.PathLike[str]
 
@@ -30,17 +42,29 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_output_dir",
+    "check_output_file",
+    "sweep_temp_files",
     "to_jsonable",
+    "write_error",
 ]
+
+_TEMP = re.compile(r"\.irlax-(\d+)-[0-9a-f]{8}\.tmp")
+"""Names of temporary files: the writing process's id and 32 random bits."""
+
+
+def _temp_name() -> str:
+    """A new temporary file name (at most 27 characters, whatever the target's name)."""
+    return f".irlax-{os.getpid()}-{secrets.token_hex(4)}.tmp"
 
 
 def _open_temp(path: Path) -> tuple[int, Path]:
     """Create a new hidden temp file next to ``path``; the mode follows the umask."""
     while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        tmp = path.with_name(_temp_name())
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
-        except FileExistsError:  # pragma: no cover - 48 random bits collided
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
             continue
 
 
@@ -58,21 +82,183 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _not_a_directory(path: Path) -> Path | None:
+    """The first of ``path``'s ancestors (or ``path``) that exists but is not a directory, if any."""
+    for ancestor in reversed([path, *path.parents]):
+        if ancestor.exists() and not ancestor.is_dir():
+            return ancestor
+    return None
+
+
+def write_error(path: PathLike, exc: OSError, what: str | None = None) -> IrlaxWriteError:
+    """The one-line :class:`~irlax.errors.IrlaxWriteError` for ``exc``, an :class:`OSError` writing ``path``.
+
+    The message names what could not be written (``what``, default: the path) and why: ``cannot write PATH: no
+    space left on device``; the error's ``errno`` is ``exc``'s.
+    """
+    path = Path(path)
+    code = exc.errno
+    if code in (errno.ENOTDIR, errno.EEXIST) and (obstacle := _not_a_directory(path)) is not None:
+        reason = f"{obstacle} is a file, not a directory"
+    elif code == errno.EISDIR:
+        reason = "it is a directory"
+    else:
+        reason = (exc.strerror or str(exc)).lower()
+    error = IrlaxWriteError(f"cannot write {what or path}: {reason}")
+    error.errno = code
+    return error
+
+
 def _atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write(file)`` on a temp file, fsync it, and rename it onto ``path``."""
+    """Call ``write(file)`` on a temp file, fsync it, and rename it onto ``path``.
+
+    Raises :class:`~irlax.errors.IrlaxWriteError` (the old ``path`` untouched, no temp file left) if it fails.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _open_temp(target)
+    if target.is_dir():
+        raise write_error(target, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _open_temp(target)
+    except OSError as exc:
+        raise write_error(target, exc) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, IrlaxError):
+            raise write_error(target, exc) from exc
         raise
     _fsync_dir(target.parent)
+    return target
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on POSIX; elsewhere every process counts as alive)."""
+    if pid == os.getpid() or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def sweep_temp_files(directory: PathLike) -> list[Path]:
+    """Remove the temporary files that writers of processes no longer running left in ``directory``.
+
+    Only names of irlax's own temporary files whose process has ended are touched (a killed process never
+    removes its own); a live process's are left alone. Returns the paths removed.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP.fullmatch(entry.name)
+        if match and entry.is_file(follow_symlinks=False) and not _alive(int(match[1])):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
+
+
+def _check_writable_dir(directory: Path, what: Path, in_what: bool) -> None:
+    """Refuse (naming ``what``, or ``in what``) if files can't be created in ``directory`` or in the ancestor
+    that will hold it.
+
+    The nearest existing ancestor must be a directory in which a file can be created (an empty probe file is
+    made and removed: that catches permissions, read-only file systems and whatever else refuses) and whose
+    file system has space left.
+    """
+    label = f"in {what}" if in_what else str(what)
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise IrlaxWriteError(f"cannot write {label}: {_not_a_directory(directory) or existing} is a file, not a "
+                              "directory")
+    try:
+        fd, probe = _open_temp(existing / "probe")
+        os.close(fd)
+        probe.unlink()
+    except OSError as exc:
+        raise write_error(what, exc, label) from exc
+    statvfs = getattr(os, "statvfs", None)
+    if statvfs is not None:
+        try:
+            stats = statvfs(existing)
+            full = stats.f_blocks > 0 and stats.f_bavail == 0  # (virtual file systems report no blocks at all)
+        except OSError:  # pragma: no cover - a file system without statistics
+            full = False
+        if full:
+            raise write_error(what, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), label)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name the same file (through links too) or, when one does not exist, the same path."""
+    try:
+        return a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_output_file(path: PathLike, inputs: Iterable[PathLike] = ()) -> Path:
+    """Refuse, before a command computes anything, an output file that can't or must not be written.
+
+    Raises :class:`~irlax.errors.IrlaxWriteError` if ``path`` is a directory, has a name too long for its file
+    system, or lies where no file can be created (under a file, in a read-only or full directory), and
+    :class:`~irlax.errors.IrlaxError` if it is one of the command's ``inputs``. Temporary files that killed
+    writers left next to ``path`` are removed (:func:`sweep_temp_files`). Returns ``path``.
+    """
+    target = Path(path)
+    name_max = _name_max(target.parent)
+    if len(os.fsencode(target.name)) > name_max:
+        raise IrlaxWriteError(f"cannot write {target}: its name is longer than the file system's limit of "
+                              f"{name_max} bytes")
+    for source in inputs:
+        if _same_file(target, Path(source)):
+            which = "also an input" if str(target) == str(source) else f"the input {source}"
+            raise IrlaxError(f"the output {target} is {which}: writing it would overwrite the input (choose another "
+                             "output file)")
+    if target.is_dir():
+        raise IrlaxWriteError(f"cannot write {target}: it is a directory (give a file name)")
+    _check_writable_dir(target.parent, target, False)
+    if target.parent.is_dir():
+        sweep_temp_files(target.parent)
+    return target
+
+
+def _name_max(directory: Path) -> int:
+    """The longest file name (bytes) the file system at ``directory``, or its nearest existing ancestor, allows."""
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - no pathconf (Windows)
+        return 255
+
+
+def check_output_dir(path: PathLike) -> Path:
+    """Refuse, before a command computes anything, an output directory that can't be created or written in.
+
+    Raises :class:`~irlax.errors.IrlaxWriteError` if ``path`` is a file, lies under a file, or it (or, while it
+    does not exist, the ancestor that will hold it) is a directory where nothing can be created (no permission,
+    a read-only or full file system). Returns ``path``.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise IrlaxWriteError(f"cannot write in {target}: it is a file, not a directory")
+    _check_writable_dir(target, target, True)
     return target
 
 
@@ -158,8 +344,6 @@ def read_npz(path: str | os.PathLike[str], what: str) -> dict[str, np.ndarray]:
 
     Refuses a missing, empty or unreadable file (and pickled objects).
     """
-    from irlax.errors import IrlaxError
-
     path = Path(path)
     if not path.exists():
         raise IrlaxError(f"{what} file {path} does not exist")

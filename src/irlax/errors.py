@@ -14,3 +14,11 @@ class IrlaxError(ValueError):
 
 class IrlaxWarning(UserWarning):
     """Input irlax accepts but a user should hear about (the command line prints ``irlax: warning: ...``)."""
+
+
+class IrlaxWriteError(IrlaxError, OSError):
+    """An output irlax could not write: a full disk, no permission, a directory or a file in the way.
+
+    Also an :class:`OSError`, whose ``errno`` is the operating system's (``errno.ENOSPC`` for a full disk), so
+    code that catches ``OSError`` around writes keeps working.
+    """

@@ -22,17 +22,21 @@ import numpy as np
 from irlax import tasks
 from irlax.algorithms.bc import BCConfig
 from irlax.algorithms.registry import make_algorithm
+from irlax.atomic import check_output_file
 from irlax.cli.runs import (
     BACKEND_HELP,
     CHECKPOINT,
     PROGRESS_CHUNKS,
+    OutputPlace,
     binned_returns,
     chunked_run,
     iqm_cells,
-    new_run_dir,
     open_env,
+    prepare_output,
     resumed_settings,
+    run_cleanup,
     start_or_resume,
+    start_run_dir,
     summaries_over_seeds,
     training_rows,
 )
@@ -47,11 +51,9 @@ from irlax.errors import IrlaxError
 from irlax.learners.evaluation import evaluate_policies, normalized_return, policy_episodes_jit, random_return
 from irlax.learners.registry import LEARNERS, get_learner_kind, learner_config_from_dict, make_learner
 from irlax.report import (
-    create_run_dir,
     plot_metric_curves,
     print_table,
     save_pytree,
-    write_config,
     write_metrics,
     write_summary,
 )
@@ -64,8 +66,9 @@ from irlax.settings import apply_overrides, parse_overrides
 # irlax expert
 
 
-def expert_setup(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
-    """The expert directory and its settings: a new one, or the one ``--resume`` names."""
+def expert_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> tuple[Path, dict[str, Any]]:
+    """The expert directory and its settings: a new one (at ``place``, default: ``--out`` checked now), or the
+    one ``--resume`` names."""
     if args.resume:
         run_dir = Path(args.resume)
         return run_dir, resumed_settings(run_dir, "expert", "an expert directory")
@@ -84,14 +87,20 @@ def expert_setup(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         "config": dataclasses.asdict(config),
         "steps": steps, "seeds": args.seeds, "seed": args.seed, "eval_episodes": args.eval_episodes,
     }
-    run_dir = new_run_dir(args.out, f"expert-{env.name}-{kind.name}")
-    write_config(run_dir, settings)
-    return run_dir, settings
+    place = place or prepare_output(args.out, parent=False)
+    return start_run_dir(place, f"expert-{env.name}-{kind.name}", settings), settings
 
 
 def cmd_expert(args: argparse.Namespace) -> None:
     """Train an expert on a control task's true reward; ``--resume DIR`` continues an interrupted one."""
-    run_dir, settings = expert_setup(args)
+    place = None if args.resume else prepare_output(args.out, parent=False)
+    run_dir, settings = expert_setup(args, place)
+    with run_cleanup(run_dir, "expert", place):
+        expert_run(args, run_dir, settings)
+
+
+def expert_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any]) -> None:
+    """The work of ``irlax expert`` in its directory: train (or resume), evaluate, save the expert, print."""
     where = str(run_dir / "config.json")
     try:
         env = tasks.make_env(settings["env"], settings.get("backend", "jax"))
@@ -136,9 +145,10 @@ def cmd_demos(args: argparse.Namespace) -> None:
     """Record episodes of a saved expert into a demonstrations file."""
     if args.episodes < 1:
         raise IrlaxError("--episodes must be at least 1")
+    out = Path(args.out) if args.out else Path(args.expert) / f"demos-{args.episodes}.npz"
+    check_output_file(out, inputs=experts.expert_files(args.expert))
     expert = experts.load_expert(args.expert)
     env = expert.env
-    out = Path(args.out) if args.out else Path(args.expert) / f"demos-{args.episodes}.npz"
     episodes = policy_episodes_jit(
         expert.learner, env, expert.params, jax.random.PRNGKey(args.seed), args.episodes, args.deterministic
     )
@@ -176,6 +186,7 @@ def cmd_bc(args: argparse.Namespace) -> None:
     """Behavioural cloning on a demonstrations file; reports true and expert-normalised returns."""
     if args.seeds < 1 or args.eval_episodes < 1:
         raise IrlaxError("--seeds and --eval-episodes must be at least 1")
+    place = prepare_output(args.out, parent=True)
     config = apply_overrides(BCConfig(), bc_overrides(args), "bc")
     demos = load_demonstrations(args.demos)
     env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
@@ -183,12 +194,17 @@ def cmd_bc(args: argparse.Namespace) -> None:
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     algo = make_algorithm("bc", config, env)
-    run_dir = create_run_dir(Path(args.out), f"bc-{env.name}")
     settings = {"command": "bc", "env": env.name, "backend": env.spec.backend, "demos": str(args.demos),
                 "episodes": demos.num_episodes,
                 "config": dataclasses.asdict(config), "seeds": args.seeds, "seed": args.seed,
                 "eval_episodes": args.eval_episodes}
-    write_config(run_dir, settings)
+    run_dir = start_run_dir(place, f"bc-{env.name}", settings)
+    with run_cleanup(run_dir, "bc", place, resumable=False):
+        bc_run(args, run_dir, algo, demos, config, env)
+
+
+def bc_run(args: argparse.Namespace, run_dir: Path, algo: Any, demos: Any, config: BCConfig, env: Any) -> None:
+    """The work of ``irlax bc`` in its run directory: train, evaluate, write the outputs, print."""
     fit_key, eval_key, random_key = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     driver = Driver(algo, demos, args.seeds)
     every = max(1, -(-config.epochs // PROGRESS_CHUNKS))

@@ -19,19 +19,18 @@ import numpy as np
 from irlax.algorithms.base import Algorithm, TabularData
 from irlax.algorithms.registry import make_algorithm, make_config
 from irlax.algorithms.tabular_fit import TabularIRLResult
+from irlax.cli.runs import prepare_output, run_cleanup, start_run_dir
 from irlax.data.trajectories import save_trajectories
 from irlax.envs import ObjectworldConfig, make_objectworld
 from irlax.envs.world_file import save_world
 from irlax.errors import IrlaxError
 from irlax.metrics.tabular import expected_value_difference
 from irlax.report import (
-    create_run_dir,
     plot_metric_curves,
     plot_reward_maps,
     print_table,
     progress_bar,
     save_array,
-    write_config,
     write_metrics,
     write_summary,
 )
@@ -61,6 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     """Run the demo (see the module docstring)."""
     if args.size < 4 or args.trajectories < 1 or args.length < 1 or args.iterations < 1:
         raise IrlaxError("--size must be at least 4; --trajectories, --length, --iterations positive")
+    place = prepare_output(args.out, parent=True)
     key_world, key_demos, key_fit = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     config = ObjectworldConfig(size=args.size, continuous=not args.discrete)
     iterations = {"iterations": args.iterations}
@@ -82,7 +82,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         bar.update(description="evaluating")
         rows = evaluation_rows(world, results)
         bar.advance()
-    run_dir = write_demo_run(Path(args.out), args, world, demos, results, rows)
+    run_dir = start_run_dir(place, "demo-objectworld", {k: v for k, v in vars(args).items() if k != "func"})
+    with run_cleanup(run_dir, "demo", place, resumable=False):
+        write_demo_run(run_dir, world, demos, results, rows)
     table = [[r["algorithm"], f"{r['evd_soft']:.3f}", f"{r['evd_greedy']:.3f}", f"{r['seconds']:.2f}"] for r in rows]
     print_table(
         f"objectworld {args.size}x{args.size}, {args.trajectories} demonstrations of {args.length} steps",
@@ -106,10 +108,9 @@ def evaluation_rows(world, results: dict[str, tuple[TabularIRLResult, float]]) -
     return rows
 
 
-def write_demo_run(out: Path, args: argparse.Namespace, world, demos, results, rows: list[dict]) -> Path:
-    """The demo's run directory: config, world, demonstrations, rewards, metrics, plots, summary."""
-    run_dir = create_run_dir(out, "demo-objectworld")
-    write_config(run_dir, {k: v for k, v in vars(args).items() if k != "func"})
+def write_demo_run(run_dir: Path, world, demos, results, rows: list[dict]) -> Path:
+    """The demo's run directory (its config already written): world, demonstrations, rewards, metrics, plots,
+    summary."""
     save_world(run_dir / "world.npz", world.mdp, world.reward, name="objectworld")
     save_trajectories(run_dir / "demos.npz", demos, world.mdp.num_states, world.mdp.num_actions)
     maps = {"true reward": np.asarray(world.reward)}

@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except IrlaxError as exc:
         print(f"irlax: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("irlax: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a run's message says how to resume it (irlax.cli.runs.run_cleanup)
+        print(f"irlax: {exc.args[0] if exc.args else 'interrupted'}", file=sys.stderr)
         return 130
     finally:
         warnings.showwarning = show

@@ -8,8 +8,11 @@ with a progress bar and a checkpoint after each.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +20,10 @@ import jax
 import numpy as np
 
 from irlax import tasks
-from irlax.errors import IrlaxError
+from irlax.atomic import check_output_dir, sweep_temp_files, write_error
+from irlax.errors import IrlaxError, IrlaxWriteError
 from irlax.metrics.aggregate import SeedSummary, seed_summary
-from irlax.report import create_run_dir, progress_bar
+from irlax.report import create_run_dir, progress_bar, write_config
 from irlax.report.tensorboard import EventLog
 from irlax.run.driver import Driver, Progress
 
@@ -42,15 +46,116 @@ def open_env(name: str, backend: str | None = None, quiet: bool = False) -> task
     return env
 
 
-def new_run_dir(out: str | None, default_name: str) -> Path:
-    """The run directory to create: ``--out`` (new or empty), else ``runs/<default_name>-TIME``."""
-    if out is None:
-        return create_run_dir("runs", default_name)
-    run_dir = Path(out)
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise IrlaxError(f"{run_dir} already exists and is not empty (continue it with --resume {run_dir})")
-    run_dir.mkdir(parents=True, exist_ok=True)
+@dataclasses.dataclass(frozen=True)
+class OutputPlace:
+    """Where a new run's directory goes, checked and noted before the command creates anything.
+
+    ``path`` is the run directory itself (``--out`` of ``expert`` and ``train``) or, with ``parent``, the folder
+    the run directory is created in (``--out`` of ``fit``, ``bc`` and ``demo``, and the default ``runs``);
+    ``missing`` are ``path`` and those of its ancestors that did not exist yet, deepest first: what a run that
+    fails may remove again.
+    """
+
+    path: Path
+    parent: bool
+    missing: tuple[Path, ...]
+
+
+def prepare_output(out: str | None, parent: bool) -> OutputPlace:
+    """Check a new run's ``--out`` before anything is computed (``parent``: it is the folder the run directory
+    goes in; ``None``: ``runs``), and note which directories the run will create.
+
+    One-line errors for a file where a directory is expected, a place where nothing can be written (no
+    permission, a read-only or full file system) and a run directory that exists and is not empty.
+    """
+    path = Path(out) if out is not None else Path("runs")
+    parent = parent or out is None
+    check_output_dir(path)
+    if not parent and path.is_dir() and any(path.iterdir()):
+        raise IrlaxError(f"{path} already exists and is not empty (continue it with --resume {path})")
+    missing = tuple(p for p in (path, *path.parents) if not p.exists())
+    return OutputPlace(path, parent, missing)
+
+
+def new_run_dir(place: OutputPlace | str | None, default_name: str) -> Path:
+    """Create the run directory: in ``place`` (a folder of runs: ``<default_name>-TIME``) or at it (new or
+    empty); a string or ``None`` is an ``--out`` naming the run directory (``None``: ``runs/<default_name>-TIME``)."""
+    if not isinstance(place, OutputPlace):
+        place = prepare_output(place, parent=False)
+    if place.parent:
+        return create_run_dir(place.path, default_name)
+    run_dir = prepare_output(str(place.path), parent=False).path
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(run_dir, exc) from exc
     return run_dir
+
+
+def start_run_dir(place: OutputPlace, default_name: str, settings: Any) -> Path:
+    """Create a new run's directory (:func:`new_run_dir`) and write its ``config.json``; if that fails, remove
+    what was created."""
+    run_dir = new_run_dir(place, default_name)
+    try:
+        write_config(run_dir, settings)
+    except BaseException:
+        remove_new_run(run_dir, place)
+        raise
+    return run_dir
+
+
+def remove_new_run(run_dir: Path, place: OutputPlace) -> None:
+    """Remove what a new run created: ``run_dir`` (only its files, if it existed before, empty) and the folders
+    above it that the run created and are empty again."""
+    if place.parent or place.path in place.missing:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    else:
+        for child in run_dir.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+    for folder in place.missing:
+        if folder.exists():
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+@contextlib.contextmanager
+def run_cleanup(run_dir: Path, command: str, place: OutputPlace | None, resumable: bool = True) -> Iterator[None]:
+    """What a run that fails or is interrupted (Ctrl-C) leaves: a resumable run directory, or nothing.
+
+    Around the work of a run in ``run_dir`` (``place``: where a new run was created; ``None``: a resumed run).
+    Once the run has a checkpoint (or was resumed), the directory stays: an interruption says how to resume
+    (``interrupted; resume with: irlax COMMAND --resume RUN_DIR``) and so does an output that could not be
+    written (a full disk), the last checkpoint intact. A new run that fails before its first checkpoint, or one
+    that can't be resumed (``resumable=False``: ``bc``, ``demo``), leaves nothing behind
+    (:func:`remove_new_run`). A resumed run first removes the temporary files a killed process left in
+    ``run_dir`` (:func:`irlax.atomic.sweep_temp_files`).
+    """
+    if place is None:
+        sweep_temp_files(run_dir)
+    try:
+        yield
+    except BaseException as exc:
+        if resumable and (place is None or (run_dir / CHECKPOINT).exists()):
+            hint = f"irlax {command} --resume {run_dir}"
+            if isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt(f"interrupted; resume with: {hint}") from None
+            if isinstance(exc, IrlaxWriteError):
+                error = IrlaxWriteError(f"{exc}; the last checkpoint is intact: once that is fixed, resume with: "
+                                        f"{hint}")
+                error.errno = exc.errno
+                raise error from exc
+            raise
+        if place is not None:
+            remove_new_run(run_dir, place)
+        if isinstance(exc, KeyboardInterrupt):
+            when = "before the first checkpoint " if resumable else ""
+            raise KeyboardInterrupt(f"interrupted {when}(nothing was kept)") from None
+        raise
 
 
 def resumed_settings(run_dir: Path, command: str, kind: str) -> dict[str, Any]:

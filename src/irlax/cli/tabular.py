@@ -16,7 +16,19 @@ import numpy as np
 
 from irlax.algorithms.base import TabularData
 from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, make_config, names
-from irlax.cli.runs import CHECKPOINT, PROGRESS_CHUNKS, chunked_run, iqm_cells, start_or_resume, summaries_over_seeds
+from irlax.atomic import check_output_file
+from irlax.cli.runs import (
+    CHECKPOINT,
+    PROGRESS_CHUNKS,
+    OutputPlace,
+    chunked_run,
+    iqm_cells,
+    prepare_output,
+    run_cleanup,
+    start_or_resume,
+    start_run_dir,
+    summaries_over_seeds,
+)
 from irlax.data.trajectories import Trajectories, load_trajectories, save_trajectories
 from irlax.envs import (
     BinaryworldConfig,
@@ -40,13 +52,11 @@ from irlax.metrics.tabular import (
     optimal_plans,
 )
 from irlax.report import (
-    create_run_dir,
     plot_metric_curves,
     plot_reward_maps,
     print_table,
     progress_bar,
     save_array,
-    write_config,
     write_metrics,
     write_summary,
 )
@@ -93,6 +103,7 @@ def cmd_world(args: argparse.Namespace) -> None:
 
     The world's name in the file is its kind or its Gymnasium id.
     """
+    check_output_file(args.out)
     world = build_world(args.kind, args.seed, args.size, args.discrete, args.determinism)
     save_world(args.out, world.mdp, world.reward, name=args.kind)
     mdp = world.mdp
@@ -116,6 +127,7 @@ def expert_log_policy(world: World, policy: str) -> jax.Array:
 
 def cmd_sample(args: argparse.Namespace) -> None:
     """Sample expert demonstrations from a world file's true reward."""
+    check_output_file(args.out, inputs=[args.world])
     world, mdp, name = load_world(args.world)
     if world is None:
         raise IrlaxError(f"world file {args.world} has no true reward to make an expert from")
@@ -188,8 +200,9 @@ def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, resul
 
 
 
-def fit_setup(args: argparse.Namespace) -> tuple[Path, dict]:
-    """The run directory and its resolved settings: a new one, or the one ``--resume`` names."""
+def fit_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> tuple[Path, dict]:
+    """The run directory and its resolved settings: a new one (created in ``place``, default: ``--out`` checked
+    now), or the one ``--resume`` names. Every input is checked before the directory is created."""
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "config.json").exists():
@@ -202,10 +215,10 @@ def fit_setup(args: argparse.Namespace) -> tuple[Path, dict]:
     config = make_config(args.algorithm, fit_overrides(args))
     settings = {"algorithm": args.algorithm, "config": dataclasses.asdict(config), "world": str(args.world),
                 "demos": str(args.demos), "seeds": args.seeds, "seed": args.seed}
-    load_world(args.world)  # fail before creating a run directory
-    run_dir = create_run_dir(Path(args.out), f"{args.algorithm}-{Path(args.world).stem}")
-    write_config(run_dir, settings)
-    return run_dir, settings
+    _, mdp, _ = load_world(args.world)  # fail before creating a run directory
+    load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
+    place = place or prepare_output(args.out, parent=True)
+    return start_run_dir(place, f"{args.algorithm}-{Path(args.world).stem}", settings), settings
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
@@ -216,7 +229,14 @@ def cmd_fit(args: argparse.Namespace) -> None:
     uninterrupted run would. Apprenticeship learning (a solver in its loop) runs its
     seeds in turn and is not checkpointed: ``--resume`` runs it again.
     """
-    run_dir, settings = fit_setup(args)
+    place = None if args.resume else prepare_output(args.out, parent=True)
+    run_dir, settings = fit_setup(args, place)
+    with run_cleanup(run_dir, "fit", place):
+        fit_run(args, run_dir, settings)
+
+
+def fit_run(args: argparse.Namespace, run_dir: Path, settings: dict) -> None:
+    """The work of ``irlax fit`` in its run directory: run (or resume), evaluate, write the outputs, print."""
     name = get_algorithm_kind(settings["algorithm"], "tabular").name
     world, mdp, world_name = load_world(settings["world"])
     demos = load_trajectories(settings["demos"], num_states=mdp.num_states, num_actions=mdp.num_actions)

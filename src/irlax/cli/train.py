@@ -37,13 +37,16 @@ from irlax.algorithms.registry import SAMPLE_IRL, get_algorithm_kind, make_algor
 from irlax.cli.runs import (
     BACKEND_HELP,
     CHECKPOINT,
+    OutputPlace,
     binned_returns,
     chunked_run,
     iqm_cells,
-    new_run_dir,
     open_env,
+    prepare_output,
     resumed_settings,
+    run_cleanup,
     start_or_resume,
+    start_run_dir,
     summaries_over_seeds,
     training_rows,
 )
@@ -51,7 +54,7 @@ from irlax.data.demos import Demonstrations, check_demonstrations_fit, load_demo
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import normalized_return, random_return
 from irlax.learners.registry import LEARNERS, config_from_dict, get_learner_kind, learner_config_from_dict
-from irlax.report import plot_metric_curves, print_table, save_pytree, write_config, write_metrics, write_summary
+from irlax.report import plot_metric_curves, print_table, save_pytree, write_metrics, write_summary
 from irlax.report.tensorboard import open_hint
 from irlax.run import assess, experts
 from irlax.run.driver import Driver
@@ -151,19 +154,19 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     return settings, demos
 
 
-def train_setup(args: argparse.Namespace) -> tuple[Path, dict[str, Any], Demonstrations | None]:
-    """The run directory and its settings (a new one, or the one ``--resume`` names), and for a new run its
-    demonstrations (loaded and checked once)."""
+def train_setup(args: argparse.Namespace, place: OutputPlace | None = None
+                ) -> tuple[Path, dict[str, Any], Demonstrations | None]:
+    """The run directory and its settings (a new one, at ``place``, default: ``--out`` checked now; or the one
+    ``--resume`` names), and for a new run its demonstrations (loaded and checked once)."""
     if args.resume:
         run_dir = Path(args.resume)
         settings = resumed_settings(run_dir, "train", "a train run directory")
         if args.algorithm and args.algorithm != settings.get("algorithm"):
             raise IrlaxError(f"{run_dir} is a {settings.get('algorithm')} run, not {args.algorithm}")
         return run_dir, settings, None
+    place = place or prepare_output(args.out, parent=False)
     settings, demos = new_settings(args)
-    run_dir = new_run_dir(args.out, f"train-{settings['algorithm']}-{settings['env']}")
-    write_config(run_dir, settings)
-    return run_dir, settings, demos
+    return start_run_dir(place, f"train-{settings['algorithm']}-{settings['env']}", settings), settings, demos
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,7 +252,15 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 def cmd_train(args: argparse.Namespace) -> None:
     """Sample-based IRL (GCL, GAIL, AIRL) on a demonstrations file; ``--resume DIR`` continues a run."""
-    run_dir, settings, demos = train_setup(args)
+    place = None if args.resume else prepare_output(args.out, parent=False)
+    run_dir, settings, demos = train_setup(args, place)
+    with run_cleanup(run_dir, "train", place):
+        train_run(args, run_dir, settings, demos)
+
+
+def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any], demos: Demonstrations | None
+              ) -> None:
+    """The work of ``irlax train`` in its run directory: train (or resume), assess, write the outputs, print."""
     run = resolve_run(settings, str(run_dir / "config.json"), demos)
     algo = run.algo
     seeds, rounds, every = settings["seeds"], settings["rounds"], settings["checkpoint_every"]

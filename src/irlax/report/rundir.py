@@ -13,8 +13,10 @@ Layout written by these functions (every file written atomically)::
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +27,9 @@ from irlax.atomic import (
     atomic_save_npy,
     atomic_write_json,
     atomic_write_text,
+    check_output_dir,
     to_jsonable,
+    write_error,
 )
 from irlax.errors import IrlaxError
 
@@ -44,20 +48,25 @@ def create_run_dir(root: PathLike, name: str, now: datetime | None = None) -> Pa
 
     If that directory exists, ``-2``, ``-3``, ... is appended until a new one is
     made; ``mkdir`` is atomic, so concurrent runs never share a directory.
-    ``now`` (default: the current local time) fixes the timestamp, for tests.
+    ``now`` (default: the current local time) fixes the timestamp, for tests. A ``root`` that is a file or
+    where nothing can be created (no permission, a full disk) raises :class:`~irlax.errors.IrlaxWriteError`.
     """
     _check_name(name, "run name")
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    root = check_output_dir(root)
     base = f"{name}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
     suffix = 1
     while True:
         run_dir = root / (base if suffix == 1 else f"{base}-{suffix}")
         try:
+            root.mkdir(parents=True, exist_ok=True)
             run_dir.mkdir()
             return run_dir
         except FileExistsError:
+            if not root.is_dir():
+                raise write_error(run_dir, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))) from None
             suffix += 1
+        except OSError as exc:
+            raise write_error(run_dir, exc) from exc
 
 
 def write_config(run_dir: PathLike, config: Any) -> Path:

@@ -2,7 +2,8 @@
 
 A run directory gets ``tensorboard/seed0``, ``tensorboard/seed1``, ... (one
 writer per seed, so TensorBoard overlays the seeds), written with tensorboardX's
-``SummaryWriter``. Each chunk of a run appends its new steps; long runs are
+synchronous ``EventsWriter`` (its ``SummaryWriter`` writes from a thread, where a full
+disk ends in a traceback and a queue that blocks forever). Each chunk of a run appends its new steps; long runs are
 thinned to at most ``points_per_chunk`` points per chunk (the mean of each bin,
 at the bin's last step). A resumed run opens its writers with ``purge_step`` at
 the step it resumes from, so TensorBoard drops anything an interrupted process
@@ -14,15 +15,17 @@ package is installed with irlax).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
-from irlax.atomic import PathLike
-from irlax.errors import IrlaxError
+from irlax.atomic import PathLike, write_error
 
 EVENTS = "tensorboard"
 """The folder of a run directory holding its event files."""
@@ -59,53 +62,81 @@ class EventLog:
 
     def __init__(self, run_dir: PathLike, seeds: int, start: int = 0, points_per_chunk: int = 100,
                  names: list[str] | None = None) -> None:
-        from tensorboardX import SummaryWriter
+        from tensorboardX.event_file_writer import EventsWriter
+        from tensorboardX.proto.event_pb2 import Event, SessionLog
 
         self.folder = Path(run_dir) / EVENTS
         self.points_per_chunk = points_per_chunk
         self.written = start
+        self.writers: list[Any] = []
+        # files are read in name order: the name's timestamp, then the start step, orders a resume's file
+        # after the one it continues even within the same second
+        suffix = f".{start:012d}.{os.getpid()}"
         try:
-            # files are read in name order: the name's timestamp, then the start step, orders a resume's file
-            # after the one it continues even within the same second
-            suffix = f".{start:012d}.{os.getpid()}"
-            names = names if names is not None else [f"seed{k}" for k in range(seeds)]
-            self.writers = [SummaryWriter(str(self.folder / name), purge_step=start or None, flush_secs=30,
-                                          filename_suffix=suffix) for name in names[:seeds]]
+            for name in (names if names is not None else [f"seed{k}" for k in range(seeds)])[:seeds]:
+                (self.folder / name).mkdir(parents=True, exist_ok=True)
+                writer = EventsWriter(str(self.folder / name / "events"), suffix)
+                self.writers.append(writer)
+                if start:  # what SummaryWriter(purge_step=start) writes: TensorBoard drops later steps before it
+                    writer.write_event(Event(step=start, file_version="brain.Event:2"))
+                    writer.write_event(Event(step=start, session_log=SessionLog(status=SessionLog.START)))
+                writer.flush()
         except OSError as exc:
-            raise IrlaxError(f"cannot write TensorBoard events to {self.folder} ({exc.strerror or exc})") from None
+            self._close_quietly()
+            raise write_error(self.folder, exc, f"TensorBoard events to {self.folder}") from exc
 
     def write(self, metrics: dict[str, np.ndarray], done: int) -> None:
         """Append the steps from the last write up to ``done`` of ``metrics`` (each ``[K, T]``).
 
         Metrics with more than one value per step (``[K, T, ...]``) are left out; steps past ``T`` (a run
-        that stopped early) have no points.
+        that stopped early) have no points. Events are written and flushed here, in this thread: a write that
+        fails raises :class:`~irlax.errors.IrlaxWriteError`.
         """
+        from tensorboardX.proto.event_pb2 import Event
+        from tensorboardX.summary import scalar
+
         start = self.written
         if done <= start:
             return
-        for name, values in metrics.items():
-            values = np.asarray(values)
-            if values.ndim != 2 or not np.issubdtype(values.dtype, np.number):
-                continue
-            for writer, seed_values in zip(self.writers, values, strict=False):
-                for step, value in thinned(seed_values[start:min(done, values.shape[1])], start,
-                                           self.points_per_chunk):
-                    writer.add_scalar(name, value, step)
-        for writer in self.writers:
-            writer.flush()
+        try:
+            for name, values in metrics.items():
+                values = np.asarray(values)
+                if values.ndim != 2 or not np.issubdtype(values.dtype, np.number):
+                    continue
+                for writer, seed_values in zip(self.writers, values, strict=False):
+                    for step, value in thinned(seed_values[start:min(done, values.shape[1])], start,
+                                               self.points_per_chunk):
+                        writer.write_event(Event(wall_time=time.time(), step=step, summary=scalar(name, value)))
+            for writer in self.writers:
+                writer.flush()
+        except OSError as exc:
+            raise write_error(self.folder, exc, f"TensorBoard events to {self.folder}") from exc
         self.written = done
+
+    def _close_quietly(self) -> None:
+        """Close every writer, ignoring errors (the run already failed)."""
+        for writer in self.writers:
+            with contextlib.suppress(OSError):
+                writer.close()
 
     def close(self) -> None:
         """Flush and close every writer."""
-        for writer in self.writers:
-            writer.close()
+        try:
+            for writer in self.writers:
+                writer.close()
+        except OSError as exc:
+            self._close_quietly()
+            raise write_error(self.folder, exc, f"TensorBoard events to {self.folder}") from exc
 
     def __enter__(self) -> EventLog:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.close()
+        if error is None:
+            self.close()
+        else:
+            self._close_quietly()
 
 
 def open_hint(run_dir: PathLike) -> str:

@@ -189,6 +189,11 @@ def save_expert(directory: str | Path, expert: Expert) -> Path:
     return directory
 
 
+def expert_files(directory: str | Path) -> tuple[Path, ...]:
+    """The files :func:`load_expert` reads from an expert directory (what an output must never overwrite)."""
+    return Path(directory) / EXPERT_JSON, Path(directory) / POLICY_FILE
+
+
 def policy_template(learner: Learner) -> Any:
     """Zeros shaped like the learner's policy parameters (no learner state is allocated)."""
     shapes = jax.eval_shape(lambda k: learner.policy_params(learner.init(k)[0]), jax.random.PRNGKey(0))

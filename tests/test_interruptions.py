@@ -1,0 +1,86 @@
+"""``kill -9`` in the middle of a run: only whole files are left, and ``--resume`` ends where an uninterrupted
+run does (Ctrl-C and full disks: tests/test_bad_outputs.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import irlax
+from irlax.cli.main import main
+
+# runs ``irlax ARGV`` in a process that stops for good in the middle of writing its second checkpoint: the
+# checkpoint's temporary file is written, not yet renamed; MARKER tells the test to kill it there
+HANG = r"""
+import os, sys, time
+from pathlib import Path
+marker, argv, real, seen = Path(sys.argv[1]), sys.argv[2:], os.replace, []
+
+def replace(src, dst, *args, **kwargs):
+    if str(dst).endswith("checkpoint.npz"):
+        seen.append(dst)
+        if len(seen) == 2:
+            marker.write_text(str(src))
+            time.sleep(600)
+    return real(src, dst, *args, **kwargs)
+
+os.replace = replace
+from irlax.cli.main import main
+sys.exit(main(argv))
+"""
+
+
+def test_kill_9_mid_write_leaves_whole_files_and_resume_ends_where_an_uninterrupted_run_does(cli_world, tmp_path):
+    world, demos = cli_world(4, 0, 4, 4)
+    marker = tmp_path / "writing"
+    out = tmp_path / "runs"
+    argv = ["fit", "mce", "--iterations", "4", "--quiet", "--world", str(world), "--demos", str(demos),
+            "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(Path(irlax.__file__).parents[1]), "IRLAX_NO_PROGRESS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", HANG, str(marker), *argv], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the run never reached its second checkpoint"
+            time.sleep(0.05)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stderr.close()
+    (run_dir,) = out.iterdir()
+    stray = Path(marker.read_text())
+    assert stray.parent == run_dir and stray.exists(), "the killed writer's temporary file is still there"
+    # only whole files: the config and the first checkpoint read back
+    assert json.loads((run_dir / "config.json").read_text())["algorithm"] == "mce"
+    with np.load(run_dir / "checkpoint.npz") as checkpoint:
+        assert int(checkpoint["done"]) == 1
+
+    assert main(["fit", "--resume", str(run_dir), "--quiet"]) == 0
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")], "no temporary files after the resume"
+    # what an uninterrupted run computes, in the same chunks
+    import jax
+
+    from irlax.algorithms.base import TabularData
+    from irlax.algorithms.registry import make_algorithm, make_config
+    from irlax.data.trajectories import load_trajectories
+    from irlax.envs.world_file import load_world
+    from irlax.run.driver import Driver
+
+    _, mdp, _ = load_world(world)
+    driver = Driver(make_algorithm("mce", make_config("mce", {"iterations": "4"})),
+                    TabularData(mdp, load_trajectories(demos)), 1)
+    whole = driver.run(driver.start(jax.random.PRNGKey(0)), 4, every=1)
+    np.testing.assert_array_equal(np.load(run_dir / "reward.npy"), np.asarray(driver.result(whole).reward))
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [row["iteration"] for row in rows] == [0, 1, 2, 3]
+    np.testing.assert_array_equal([row["log_likelihood"] for row in rows],
+                                  np.asarray(whole.metrics["log_likelihood"])[0])
