@@ -135,6 +135,7 @@ SIZE_CASES = {
     "a billion steps": (["sample", "--trajectories", "8", "--length", "1000000000"], r"1000000000 steps needs about"),
     "a billion trajectories": (["sample", "--trajectories", "1000000000"], r"1000000000 trajectories .* needs about"),
     "a horizon of 1e9": (["sample", "--horizon-world"], r"horizon 1000000000\) needs about .*TiB"),
+    "a horizon of 1e9 for fit": (["fit", "maxent", "--horizon", "1000000000"], r"horizon 1000000000\) needs about"),
     "a billion experts": (["expert", "--env", "CartPole-v1", "--seeds", "1000000000"], r"episodes is beyond"),
 }
 

@@ -91,11 +91,13 @@ def world_states(kind: str, size: int) -> int:
     return size if kind == "random" else size * size
 
 
-def check_planning_fits(mdp: TabularMDP, what: str, copies: int = 1) -> None:
-    """Refuse planning on ``mdp`` (``copies`` at once) that cannot fit in memory (:mod:`irlax.run.memory`)."""
-    horizon = f"horizon {mdp.horizon}" if mdp.horizon is not None else "the infinite horizon"
-    check_fits(copies * planning_bytes(mdp.num_states, mdp.num_actions, mdp.horizon),
-               f"{what} ({mdp.num_states} states, {mdp.num_actions} actions, {horizon})")
+def check_planning_fits(mdp: TabularMDP, what: str, copies: int = 1, horizon: int | None = None) -> None:
+    """Refuse planning on ``mdp`` (``copies`` at once; over ``horizon``, by default the MDP's) that cannot fit in
+    memory (:mod:`irlax.run.memory`)."""
+    horizon = horizon or mdp.horizon
+    words = f"horizon {horizon}" if horizon is not None else "the infinite horizon"
+    check_fits(copies * planning_bytes(mdp.num_states, mdp.num_actions, horizon),
+               f"{what} ({mdp.num_states} states, {mdp.num_actions} actions, {words})")
 
 
 def cmd_world(args: argparse.Namespace) -> None:
@@ -226,7 +228,8 @@ def fit_setup(args: argparse.Namespace) -> tuple[Path, dict]:
     demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
     check_count(args.seeds, "--seeds")
     algorithm = make_algorithm(args.algorithm, config)
-    check_planning_fits(mdp, f"{args.algorithm} with {args.seeds} seeds on {args.world}", 3 * args.seeds)
+    check_planning_fits(mdp, f"{args.algorithm} with {args.seeds} seeds on {args.world}", 3 * args.seeds,
+                        getattr(config, "horizon", None))
     Driver(algorithm, TabularData(mdp, demos), args.seeds).check_size(jax.random.PRNGKey(args.seed),
                                                                       algorithm.num_steps)
     run_dir = create_run_dir(Path(args.out), f"{args.algorithm}-{Path(args.world).stem}")
