@@ -85,6 +85,27 @@ def test_malformed_world_files_are_refused(case, tiny, tmp_path, capsys):
     assert str(world) in err
 
 
+DEMO_CASES = {
+    "string num_states": ({"num_states": np.str_("many")}, r"'num_states' must be an integer, got the string"),
+    "fractional num_actions": ({"num_actions": np.float64(2.5)}, r"'num_actions' must be an integer"),
+    "string states": ({"states": lambda a: a["states"].astype(str)}, r"states must be an integer array"),
+}
+
+
+@pytest.mark.parametrize("case", list(DEMO_CASES))
+def test_malformed_demonstrations_are_refused_before_a_run_directory(case, tiny, tmp_path, capsys):
+    changes, message = DEMO_CASES[case]
+    arrays = world_arrays(tiny[1])
+    for key, change in changes.items():
+        arrays[key] = change(arrays) if callable(change) else change
+    demos = tmp_path / "demos.npz"
+    np.savez(demos, **arrays)
+    before = {p.name for p in tmp_path.rglob("*")}
+    err = refused(["fit", "maxent", "--world", str(tiny[0]), "--demos", str(demos), "--out", str(tmp_path / "runs")],
+                  capsys, message, tmp_path, before)
+    assert str(demos) in err
+
+
 REWARD_CASES = {
     "an .npz archive": (lambda s: ("npz", {"reward": np.zeros(s)}), r"is an \.npz archive"),
     "text": (lambda s: ("text", "hello"), r"is not an \.npy array file"),

@@ -119,8 +119,9 @@ def planning_bytes(num_states: int, num_actions: int, horizon: int | None) -> in
 
 
 def trajectories_bytes(num_trajectories: int, length: int) -> int:
-    """Sampled tabular trajectories: states, actions and mask ``[N, T]``, and a random key per step."""
-    return num_trajectories * length * (4 + 4 + 1 + 8)
+    """Sampled tabular trajectories: states, actions and mask ``[N, T]`` and a random key per step on the device,
+    and the host's copies of states, actions and mask written to the file."""
+    return num_trajectories * length * (2 * (4 + 4 + 1) + 8)
 
 
 def episodes_bytes(obs_size: int, action_size: int, max_steps: int, episodes: int) -> int:
