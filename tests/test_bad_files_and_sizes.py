@@ -238,3 +238,14 @@ def test_bc_on_observations_too_large_is_refused_before_its_run_directory(tmp_pa
     before = {p.name for p in tmp_path.rglob("*")}
     refused(["bc", "--demos", str(demos), "--epochs", "2", "--eval-episodes", "1", "--out", str(tmp_path / "runs")],
             capsys, r"bc: the initial state of seed 0 is NaN or infinite \(params\.obs_stats\.var\)", tmp_path, before)
+
+
+def test_the_first_bad_iteration_ignores_metrics_that_are_nan_now_and_then():
+    from irlax.run.driver import first_non_finite_step
+
+    nan = np.nan
+    metrics = {"mean_return": np.array([[nan, 1.0, nan, 2.0, nan, nan]]),  # no episode ended: NaN now and then
+               "loss": np.array([[0.5, 0.4, 0.3, nan, nan, nan]])}
+    assert first_non_finite_step(metrics, 0, since=2) == (3, "loss")
+    assert first_non_finite_step(metrics, 0, since=5) == (5, "mean_return")
+    assert first_non_finite_step({"loss": np.array([[0.5, 0.4]])}, 0, since=0) is None

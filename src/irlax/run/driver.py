@@ -94,11 +94,12 @@ def _finite_rows(leaves: list[Array]) -> Array:
     return jnp.stack([jnp.isfinite(jnp.reshape(x, (x.shape[0], -1))).all(axis=1) for x in leaves]).all(axis=0)
 
 
-def finite_seeds(state: Any) -> np.ndarray:
-    """``[K]`` (or ``[]`` when the state has no floats): whether every float of each seed's state (leaves
-    ``[K, ...]``) is finite; computed where the state lives, one small compiled reduction."""
+def finite_seeds(state: Any, seeds: int) -> np.ndarray:
+    """``[K]`` (or ``[]`` when the state has no floats): whether every float of each seed's state (its leaves
+    ``[K, ...]``; others are skipped) is finite; computed where the state lives, one small compiled reduction."""
     leaves = [x for x in jax.tree.leaves(state)
-              if hasattr(x, "dtype") and np.issubdtype(x.dtype, np.inexact) and np.ndim(x) >= 1]
+              if hasattr(x, "dtype") and np.issubdtype(x.dtype, np.inexact) and np.ndim(x) >= 1
+              and np.shape(x)[0] == seeds]
     return np.asarray(_finite_rows(leaves)) if leaves else np.ones((0,), bool)
 
 
@@ -106,7 +107,7 @@ def non_finite_leaf(state: Any, seed: int) -> str:
     """The path of the first leaf of ``state`` whose entries of ``seed`` are not all finite (``""``: none)."""
     for path, leaf in jax.tree_util.tree_leaves_with_path(state):
         x = np.asarray(leaf)
-        if np.issubdtype(x.dtype, np.inexact) and not np.isfinite(x[seed]).all():
+        if np.issubdtype(x.dtype, np.inexact) and x.ndim and seed < len(x) and not np.isfinite(x[seed]).all():
             return jax.tree_util.keystr(path).lstrip(".")
     return ""
 
@@ -270,7 +271,7 @@ class Driver:
                       metrics: dict[str, np.ndarray] | None = None) -> None:
         """Raise :class:`NonFiniteError` if a seed's state holds NaN or infinities (``progress``: the last finite
         one, ``None`` for an initial state)."""
-        finite = finite_seeds(state)
+        finite = finite_seeds(state, self.seeds)
         if finite.all():
             return
         seed = int(np.argmin(finite))
