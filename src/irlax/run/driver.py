@@ -43,7 +43,7 @@ from jax import Array
 from irlax.algorithms.base import Algorithm
 from irlax.errors import IrlaxError
 from irlax.report.checkpoint import load_pytree, save_pytree
-from irlax.run.memory import check_compiled, check_count, check_fits, metrics_bytes, tree_bytes
+from irlax.run.memory import MAX_COUNT, check_compiled, check_count, check_fits, metrics_bytes, tree_bytes
 
 METRIC = "metric_"
 """Prefix of the metric arrays in a checkpoint."""
@@ -260,12 +260,17 @@ class Driver:
         """
         name = self.program.name
         check_count(self.seeds, f"{name}: the number of seeds")
-        check_count(total, f"{name}: a run of steps")
+        self._check_steps(total)
         nbytes = metrics_bytes(self.seeds, total, len(self.program.metrics._fields))
         if self.program.jittable and not self.program.on_host:
             keys = jax.ShapeDtypeStruct((self.seeds, *np.shape(key)), jnp.asarray(key).dtype)
             nbytes += tree_bytes(jax.eval_shape(self._init_fn(), keys, self.data))
         check_fits(nbytes, f"{name} with {self.seeds} seeds" + (f" for {total} steps" if total else ""))
+
+    def _check_steps(self, total: int) -> None:
+        if total > MAX_COUNT:
+            raise IrlaxError(f"{self.program.name}: a run of {total} iterations is beyond the largest count irlax "
+                             f"runs ({MAX_COUNT})")
 
     def _check_finite(self, state: Any, progress: Progress | None, done: int,
                       metrics: dict[str, np.ndarray] | None = None) -> None:
@@ -329,7 +334,7 @@ class Driver:
         """
         if total < 0:
             raise IrlaxError(f"the number of steps must be non-negative, got {total}")
-        check_count(total, f"{self.program.name}: a run of steps")
+        self._check_steps(total)
         if progress.done < total:
             check_fits(metrics_bytes(self.seeds, total, len(self.program.metrics._fields)),
                        f"{self.program.name}: the metrics of {self.seeds} seeds for {total} steps")
