@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "irlax"
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors",),  # the one exception type
-    ("atomic", "settings"),  # atomic files and npz reading; config overrides
+    ("atomic", "settings", "checks"),  # atomic files and npz reading; config overrides; checks of file fields
     ("report",),  # run directories, checkpoints, plots, progress bars
     ("envs",),  # environments: tabular MDPs and worlds, control tasks' specs and the pure-JAX backend
     ("data",),  # demonstrations and transitions

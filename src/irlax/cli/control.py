@@ -60,6 +60,7 @@ from irlax.report import (
 from irlax.report.tensorboard import open_hint
 from irlax.run import experts
 from irlax.run.driver import Driver
+from irlax.run.memory import check_count, check_episodes_fit
 from irlax.settings import apply_overrides, parse_overrides
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -80,8 +81,13 @@ def expert_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> 
     steps = tasks.expert_steps(env.name) if args.steps is None else args.steps
     if steps < 1 or args.seeds < 1 or args.eval_episodes < 1:
         raise IrlaxError("--steps, --seeds and --eval-episodes must be at least 1")
+    check_count(args.seeds, "--seeds")
+    check_episodes_fit(env.spec, args.seeds * args.eval_episodes,
+                       f"evaluating {args.seeds} seeds on {args.eval_episodes} episodes each")
     learner = kind.make(config, env.spec)  # checks the config
     jax.eval_shape(learner.init, jax.random.PRNGKey(0))
+    program = experts.expert_program(learner, env, steps)
+    Driver(program, None, args.seeds).check_size(jax.random.PRNGKey(args.seed), program.num_steps)
     settings = {
         "command": "expert", "env": env.name, "backend": env.spec.backend, "learner": kind.name,
         "config": dataclasses.asdict(config),
@@ -145,10 +151,12 @@ def cmd_demos(args: argparse.Namespace) -> None:
     """Record episodes of a saved expert into a demonstrations file."""
     if args.episodes < 1:
         raise IrlaxError("--episodes must be at least 1")
+    check_count(args.episodes, "--episodes")
     out = Path(args.out) if args.out else Path(args.expert) / f"demos-{args.episodes}.npz"
     check_output_file(out, inputs=experts.expert_files(args.expert))
     expert = experts.load_expert(args.expert)
     env = expert.env
+    check_episodes_fit(env.spec, args.episodes, f"recording {args.episodes} episodes of {env.name}")
     episodes = policy_episodes_jit(
         expert.learner, env, expert.params, jax.random.PRNGKey(args.seed), args.episodes, args.deterministic
     )
@@ -191,24 +199,35 @@ def cmd_bc(args: argparse.Namespace) -> None:
     demos = load_demonstrations(args.demos)
     env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
+    check_count(args.seeds, "--seeds")
+    check_episodes_fit(env.spec, args.seeds * max(args.eval_episodes, 100),
+                       f"evaluating {args.seeds} seeds on {args.eval_episodes} episodes each")
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     algo = make_algorithm("bc", config, env)
+    fit_key, eval_key, random_key = jax.random.split(jax.random.PRNGKey(args.seed), 3)
+    driver = Driver(algo, demos, args.seeds)
+    driver.check_size(fit_key, config.epochs)
+    start = driver.start(fit_key)  # a state that is not finite (inputs out of range) fails before the run directory
     settings = {"command": "bc", "env": env.name, "backend": env.spec.backend, "demos": str(args.demos),
                 "episodes": demos.num_episodes,
                 "config": dataclasses.asdict(config), "seeds": args.seeds, "seed": args.seed,
                 "eval_episodes": args.eval_episodes}
     run_dir = start_run_dir(place, f"bc-{env.name}", settings)
     with run_cleanup(run_dir, "bc", place, resumable=False):
-        bc_run(args, run_dir, algo, demos, config, env)
+        bc_run(args, run_dir, driver, start, (eval_key, random_key), config, env)
 
 
-def bc_run(args: argparse.Namespace, run_dir: Path, algo: Any, demos: Any, config: BCConfig, env: Any) -> None:
-    """The work of ``irlax bc`` in its run directory: train, evaluate, write the outputs, print."""
-    fit_key, eval_key, random_key = jax.random.split(jax.random.PRNGKey(args.seed), 3)
-    driver = Driver(algo, demos, args.seeds)
+def bc_run(args: argparse.Namespace, run_dir: Path, driver: Driver, start: Any, keys: tuple, config: BCConfig,
+           env: Any) -> None:
+    """The work of ``irlax bc`` in its run directory: train from ``start``, evaluate, write the outputs, print.
+
+    ``keys``: the evaluation and random-policy keys.
+    """
+    algo, demos = driver.program, driver.data
+    eval_key, random_key = keys
     every = max(1, -(-config.epochs // PROGRESS_CHUNKS))
-    progress = chunked_run(driver, driver.start(fit_key), config.epochs, every,
+    progress = chunked_run(driver, start, config.epochs, every,
                            f"bc on {env.name} ({args.seeds} seeds)", args.quiet, None, run_dir)
     seconds = progress.seconds
     params = progress.state.params

@@ -25,7 +25,7 @@ from irlax.errors import IrlaxError, IrlaxWriteError
 from irlax.metrics.aggregate import SeedSummary, seed_summary
 from irlax.report import create_run_dir, progress_bar, write_config
 from irlax.report.tensorboard import EventLog
-from irlax.run.driver import Driver, Progress
+from irlax.run.driver import Driver, NonFiniteError, Progress
 
 CHECKPOINT = "checkpoint.npz"
 PROGRESS_CHUNKS = 20
@@ -191,7 +191,12 @@ def chunked_run(driver: Driver, progress: Progress, total: int, every: int, labe
             bar.advance(p.done - reached[0])
             reached[0] = p.done
 
-        progress = driver.run(progress, total, every, on_chunk)
+        try:
+            progress = driver.run(progress, total, every, on_chunk)
+        except NonFiniteError as exc:
+            kept = (f"{checkpoint} keeps the last finite state ({reached[0]} iterations done)" if checkpoint
+                    is not None and reached[0] > 0 else "nothing was checkpointed")
+            raise IrlaxError(f"{exc}; {kept} (a smaller learning rate or rescaled inputs may help)") from None
         if log is not None:  # a program that runs its seeds in turn reports its metrics at the end
             log.write(progress.metrics, progress.done)
         return progress

@@ -40,10 +40,10 @@ from irlax.envs import (
     make_objectworld,
     make_random_mdp,
 )
-from irlax.envs.tabular import TabularMDP, check_reward
+from irlax.envs.tabular import TabularMDP
 from irlax.envs.toy_text import did_you_mean, is_gymnasium_id, make_toy_text, toy_text_ids
 from irlax.envs.world import World
-from irlax.envs.world_file import load_world, save_world
+from irlax.envs.world_file import load_rewards, load_world, save_world
 from irlax.errors import IrlaxError, IrlaxWarning
 from irlax.metrics.tabular import (
     action_negative_log_likelihood,
@@ -62,6 +62,7 @@ from irlax.report import (
 )
 from irlax.report.tensorboard import EventLog, open_hint
 from irlax.run.driver import Driver, Progress
+from irlax.run.memory import MAX_COUNT, check_count, check_fits, mdp_bytes, planning_bytes, trajectories_bytes
 from irlax.settings import parse_overrides
 from irlax.tabular.sampling import sample_trajectories
 
@@ -98,12 +99,34 @@ def build_toy_text_world(env_id: str, size: int | None, discrete: bool, determin
     return make_toy_text(env_id)
 
 
+def world_states(kind: str, size: int) -> int:
+    """The number of states of a benchmark world of side ``size`` (what ``--size`` makes)."""
+    if kind == "cliffworld":
+        return size * max(size // 5, 2)
+    return size if kind == "random" else size * size
+
+
+def check_planning_fits(mdp: TabularMDP, what: str, copies: int = 1, horizon: int | None = None) -> None:
+    """Refuse planning on ``mdp`` (``copies`` at once; over ``horizon``, by default the MDP's) that cannot fit in
+    memory (:mod:`irlax.run.memory`)."""
+    horizon = horizon or mdp.horizon
+    words = f"horizon {horizon}" if horizon is not None else "the infinite horizon"
+    check_fits(copies * planning_bytes(mdp.num_states, mdp.num_actions, horizon),
+               f"{what} ({mdp.num_states} states, {mdp.num_actions} actions, {words})")
+
+
 def cmd_world(args: argparse.Namespace) -> None:
     """Draw a benchmark world, or build a Gymnasium toy-text one, and save it (MDP and true reward) to a world file.
 
     The world's name in the file is its kind or its Gymnasium id.
     """
     check_output_file(args.out)
+    if args.size is not None:
+        cells = world_states(args.kind, args.size)
+        if cells > MAX_COUNT:
+            raise IrlaxError(f"--size {args.size} gives {args.kind} {cells} states, beyond the largest count irlax "
+                             f"runs ({MAX_COUNT})")
+        check_fits(mdp_bytes(cells, 5, 5), f"a {args.kind} of size {args.size} ({cells} states)")
     world = build_world(args.kind, args.seed, args.size, args.discrete, args.determinism)
     save_world(args.out, world.mdp, world.reward, name=args.kind)
     mdp = world.mdp
@@ -133,9 +156,17 @@ def cmd_sample(args: argparse.Namespace) -> None:
         raise IrlaxError(f"world file {args.world} has no true reward to make an expert from")
     if args.trajectories < 1 or args.length < 1:
         raise IrlaxError("--trajectories and --length must be positive")
+    check_count(args.trajectories, "--trajectories")
+    check_count(args.length, "--length")
+    if mdp.horizon is not None and args.length > mdp.horizon:
+        raise IrlaxError(f"--length {args.length} exceeds the world's horizon {mdp.horizon}")
+    check_planning_fits(mdp, f"planning the expert of {args.world}", 3)
+    check_fits(trajectories_bytes(args.trajectories, args.length),
+               f"{args.trajectories} trajectories of {args.length} steps")
     log_policy = expert_log_policy(world, args.policy)
-    if log_policy.ndim == 3 and args.length > log_policy.shape[0]:
-        raise IrlaxError(f"--length {args.length} exceeds the world's horizon {log_policy.shape[0]}")
+    if np.isnan(np.asarray(log_policy)).any():
+        raise IrlaxError(f"planning on the true reward of {args.world} gives NaN (rewards too large for "
+                         "planning); rescale the rewards")
     demos = sample_trajectories(jax.random.PRNGKey(args.seed), mdp, log_policy, args.trajectories, args.length)
     save_trajectories(args.out, demos, mdp.num_states, mdp.num_actions)
     print(f"wrote {args.out}: {args.trajectories} trajectories of {args.length} steps from the {args.policy} expert "
@@ -185,6 +216,12 @@ def evaluate_rewards(
     return rows
 
 
+def non_finite_cells(rows: list[dict]) -> list[str]:
+    """``seed K: metric`` for every evaluation value of ``rows`` that is NaN or infinite (planning overflowed)."""
+    return [f"seed {row['seed']}: {key}" for row in rows for key, value in row.items()
+            if isinstance(value, float) and not np.isfinite(value)]
+
+
 def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, result: Any, label: str) -> None:
     """Learned rewards, metrics and plots of a fit into ``run_dir`` (the curve the algorithm names, as a PNG)."""
     rewards = np.asarray(result.reward)
@@ -215,8 +252,15 @@ def fit_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> tup
     config = make_config(args.algorithm, fit_overrides(args))
     settings = {"algorithm": args.algorithm, "config": dataclasses.asdict(config), "world": str(args.world),
                 "demos": str(args.demos), "seeds": args.seeds, "seed": args.seed}
-    _, mdp, _ = load_world(args.world)  # fail before creating a run directory
-    load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
+    # fail before creating a run directory: the files, and a run too large to hold
+    _, mdp, _ = load_world(args.world)
+    demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
+    check_count(args.seeds, "--seeds")
+    algorithm = make_algorithm(args.algorithm, config)
+    check_planning_fits(mdp, f"{args.algorithm} with {args.seeds} seeds on {args.world}", 3 * args.seeds,
+                        getattr(config, "horizon", None))
+    Driver(algorithm, TabularData(mdp, demos), args.seeds).check_size(jax.random.PRNGKey(args.seed),
+                                                                      algorithm.num_steps)
     place = place or prepare_output(args.out, parent=True)
     return start_run_dir(place, f"{args.algorithm}-{Path(args.world).stem}", settings), settings
 
@@ -253,6 +297,12 @@ def fit_run(args: argparse.Namespace, run_dir: Path, settings: dict) -> None:
     result = jax.block_until_ready(driver.result(progress))
     seconds = progress.seconds + time.perf_counter() - start
     rows = evaluate_rewards(world, mdp, np.asarray(result.reward), demos)
+    bad = non_finite_cells(rows)
+    if bad:
+        warnings.warn(f"NaN or infinite evaluation values ({', '.join(bad)}): planning with the learned or true "
+                      "rewards overflows; they are left out of the summary", IrlaxWarning, stacklevel=2)
+        rows = [{k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in row.items()}
+                for row in rows]
     write_fit_outputs(run_dir, mdp, world, result, name)
     write_summary(run_dir, {"seconds": seconds, "evaluation": rows, "over_seeds": summaries_over_seeds(rows)})
     columns, table = evaluation_table(rows)
@@ -287,29 +337,26 @@ def fit_chunked(driver: Driver, key: jax.Array, run_dir: Path, resume: bool, qui
 def evaluation_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Columns and formatted rows of evaluation results."""
     columns = list(rows[0].keys())
+    columns = list(rows[0].keys())
     if all(row.get("planning_converged", True) for row in rows):  # shown only when some planning fell short
         columns = [c for c in columns if c != "planning_converged"]
-    return columns, [[f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns] for row in rows]
+    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else "-" if v is None else str(v)
+    return columns, [[cell(row[c]) for c in columns] for row in rows]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Evaluate learned rewards (``[S]``, ``[S, A]``, or a stack over seeds) on a world."""
     world, mdp, name = load_world(args.world)
-    path = Path(args.reward)
-    if not path.exists():
-        raise IrlaxError(f"reward file {path} does not exist")
-    try:
-        rewards = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise IrlaxError(f"reward file {path} is not a readable .npy file ({exc})") from None
-    single = rewards.ndim == 1 or (rewards.ndim == 2 and rewards.shape == (mdp.num_states, mdp.num_actions))
-    rewards = rewards[None] if single else rewards
-    for reward in rewards:
-        check_reward(reward, mdp, f"reward in {path}")
+    rewards = load_rewards(args.reward, mdp)
+    check_planning_fits(mdp, f"evaluating on {args.world}", 3)
     demos = None
     if args.demos:
         demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
     rows = evaluate_rewards(world, mdp, rewards, demos)
+    bad = non_finite_cells(rows)
+    if bad:
+        raise IrlaxError(f"evaluating {args.reward} on {args.world} gives NaN or infinite values ({', '.join(bad)}): "
+                         "planning with rewards of this scale overflows; rescale the rewards")
     print_table(f"evaluation on {name}", *evaluation_table(rows))
 
 

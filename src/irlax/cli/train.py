@@ -58,6 +58,7 @@ from irlax.report import plot_metric_curves, print_table, save_pytree, write_met
 from irlax.report.tensorboard import open_hint
 from irlax.run import assess, experts
 from irlax.run.driver import Driver
+from irlax.run.memory import check_count, check_episodes_fit
 from irlax.settings import apply_overrides, parse_overrides
 
 CHECKPOINT_CHUNKS = 20
@@ -96,6 +97,9 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     demos = load_demonstrations(args.demos)
     env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
+    check_count(args.seeds, "--seeds")
+    check_episodes_fit(env.spec, args.seeds * max(args.eval_episodes, 100),
+                       f"evaluating {args.seeds} seeds on {args.eval_episodes} episodes each")
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     if args.transfer_expert and not args.transfer_env:
@@ -125,6 +129,7 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         jax.eval_shape(algo.learner.init, jax.random.PRNGKey(0))
     else:
         jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
+    Driver(algo, demos, args.seeds).check_size(jax.random.PRNGKey(args.seed), config.rounds)
     every = args.checkpoint_every
     if every is None:
         every = max(1, -(-config.rounds // CHECKPOINT_CHUNKS))

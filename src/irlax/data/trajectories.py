@@ -22,6 +22,7 @@ from flax import struct
 from jax import Array
 
 from irlax.atomic import atomic_save_npz, read_npz
+from irlax.checks import scalar_field
 from irlax.errors import IrlaxError
 
 FORMAT_KEYS = ("states", "actions", "mask", "num_states", "num_actions")
@@ -168,9 +169,10 @@ def load_trajectories(
     if missing:
         raise IrlaxError(f"demonstrations file {path} lacks the array(s) {', '.join(missing)}")
     try:
-        file_states, file_actions = int(arrays["num_states"]), int(arrays["num_actions"])
-    except (TypeError, ValueError):
-        raise IrlaxError(f"demonstrations file {path}: num_states and num_actions must be integers") from None
+        file_states = scalar_field(arrays["num_states"], "num_states", "int", low=1)
+        file_actions = scalar_field(arrays["num_actions"], "num_actions", "int", low=1)
+    except IrlaxError as exc:
+        raise IrlaxError(f"demonstrations file {path}: {exc}") from None
     for name, expected, found in (("states", num_states, file_states), ("actions", num_actions, file_actions)):
         if expected is not None and expected != found:
             raise IrlaxError(

@@ -17,6 +17,7 @@ import numpy as np
 from flax import struct
 from jax import Array
 
+from irlax.checks import magnitude_limit
 from irlax.errors import IrlaxError
 
 ROW_SUM_TOLERANCE = 1e-4
@@ -135,6 +136,8 @@ def from_dense(
     p = np.asarray(transitions, dtype=np.float64)
     if p.ndim != 3 or p.shape[0] != p.shape[2]:
         raise IrlaxError(f"dense transitions must have shape [S, A, S], got {p.shape}")
+    if p.shape[0] == 0 or p.shape[1] == 0:
+        raise IrlaxError("an MDP needs at least one state and one action")
     _check_probabilities(p, "transitions", axis_names=("s", "a", "s'"))
     nonzero = p > 0
     k = max(int(nonzero.sum(axis=2).max()), 1)
@@ -247,9 +250,34 @@ def state_action_reward(reward: Array, num_actions: int) -> Array:
 def check_reward(reward: np.ndarray | Array, mdp: TabularMDP, name: str = "reward") -> None:
     """Raise :class:`IrlaxError` unless ``reward`` is a finite ``[S]`` or ``[S, A]`` array."""
     shape = tuple(np.shape(reward))
+    if np.asarray(reward).dtype.kind not in "buif":
+        raise IrlaxError(f"{name} must hold real numbers, got dtype {np.asarray(reward).dtype}")
     if shape not in ((mdp.num_states,), (mdp.num_states, mdp.num_actions)):
         raise IrlaxError(
             f"{name} must have shape [S={mdp.num_states}] or [S, A={mdp.num_actions}], got {shape}"
         )
     if not np.isfinite(np.asarray(reward)).all():
         raise IrlaxError(f"{name} contains NaN or inf")
+
+
+def effective_horizon(mdp: TabularMDP) -> float:
+    """The number of steps a value sums rewards over: the finite horizon, or ``1 / (1 - gamma)``."""
+    return float(mdp.horizon) if mdp.horizon is not None else 1.0 / (1.0 - mdp.discount)
+
+
+def check_reward_scale(reward: np.ndarray | Array, mdp: TabularMDP, name: str = "reward") -> None:
+    """Raise :class:`IrlaxError` when values of ``reward`` over ``mdp``'s horizon could overflow planning.
+
+    The largest value is ``max |r|`` times :func:`effective_horizon`; it must stay below
+    :func:`irlax.checks.magnitude_limit` of the planning dtype (about 1.8e19 in float32), so that the planners'
+    sums and products of values stay finite.
+    """
+    largest = float(np.max(np.abs(np.asarray(reward, np.float64)))) if np.size(reward) else 0.0
+    steps = effective_horizon(mdp)
+    dtype = jnp.result_type(float)
+    limit = magnitude_limit(dtype)
+    if largest * steps > limit:
+        raise IrlaxError(
+            f"{name} reaches {largest:.3g}: over {steps:.4g} steps values reach {largest * steps:.3g}, beyond what "
+            f"planning in {np.dtype(dtype).name} keeps finite ({limit:.2g}); rescale the rewards"
+        )

@@ -11,9 +11,13 @@ behavioural cloning, GCL, GAIL, AIRL; an expert's learner through
   ends exactly where it would), with a callback after each chunk (progress bars,
   checkpoints);
 - each program (``init``, and ``update`` of a chunk size) is compiled ahead of
-  time, with the compile time measured apart, once per process: executables are
+  time, with the compile time measured apart, once per process (a program whose memory, by XLA's analysis,
+  exceeds the machine's is refused before it runs, as is a run whose seeds' states or metrics would): executables are
   kept in a small cache keyed by the (hashable) algorithm and the argument types,
   so drivers of equal algorithms share them;
+- after each chunk every seed's state is checked for NaN and infinities: a run that diverged stops with
+  :class:`NonFiniteError` naming the seed and the first iteration, before the callback can checkpoint the bad
+  state, so the last checkpoint stays the last finite one;
 - :meth:`Driver.save` and :meth:`Driver.load` checkpoint the state, the steps done,
   the metrics so far and the seconds, atomically.
 
@@ -39,6 +43,7 @@ from jax import Array
 from irlax.algorithms.base import Algorithm
 from irlax.errors import IrlaxError
 from irlax.report.checkpoint import load_pytree, save_pytree
+from irlax.run.memory import MAX_COUNT, check_compiled, check_count, check_fits, metrics_bytes, tree_bytes
 
 METRIC = "metric_"
 """Prefix of the metric arrays in a checkpoint."""
@@ -68,6 +73,62 @@ def flat_metrics(metrics: Any) -> dict[str, Any]:
         for key, leaf in items:
             out[f"{name}_{key}" if key in out else key] = leaf
     return out
+
+
+class NonFiniteError(IrlaxError):
+    """A run whose state became NaN or infinite: the driver stops before the bad chunk is kept.
+
+    Attributes:
+        seed: the first seed whose state is not finite.
+        step: the first step whose metrics were not finite from then on (``None`` if none were).
+        done: the steps of the last finite progress (what a checkpoint may hold).
+    """
+
+    def __init__(self, message: str, seed: int, step: int | None, done: int) -> None:
+        super().__init__(message)
+        self.seed, self.step, self.done = seed, step, done
+
+
+@jax.jit
+def _finite_rows(leaves: list[Array]) -> Array:
+    return jnp.stack([jnp.isfinite(jnp.reshape(x, (x.shape[0], -1))).all(axis=1) for x in leaves]).all(axis=0)
+
+
+def finite_seeds(state: Any, seeds: int) -> np.ndarray:
+    """``[K]`` (or ``[]`` when the state has no floats): whether every float of each seed's state (its leaves
+    ``[K, ...]``; others are skipped) is finite; computed where the state lives, one small compiled reduction."""
+    leaves = [x for x in jax.tree.leaves(state)
+              if hasattr(x, "dtype") and np.issubdtype(x.dtype, np.inexact) and np.ndim(x) >= 1
+              and np.shape(x)[0] == seeds]
+    return np.asarray(_finite_rows(leaves)) if leaves else np.ones((0,), bool)
+
+
+def non_finite_leaf(state: Any, seed: int) -> str:
+    """The path of the first leaf of ``state`` whose entries of ``seed`` are not all finite (``""``: none)."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(state):
+        x = np.asarray(leaf)
+        if np.issubdtype(x.dtype, np.inexact) and x.ndim and seed < len(x) and not np.isfinite(x[seed]).all():
+            return jax.tree_util.keystr(path).lstrip(".")
+    return ""
+
+
+def first_non_finite_step(metrics: dict[str, np.ndarray], seed: int, since: int) -> tuple[int, str] | None:
+    """The first step (at or after ``since``) from which a metric of ``seed`` stays NaN or infinite to the end,
+    and that metric; ``None`` when every metric is finite at the last step.
+
+    A run that diverged stays non-finite, while some metrics are NaN now and then in a healthy run
+    (returns of iterations where no episode ended), so only the last stretch counts.
+    """
+    found = None
+    for name, values in metrics.items():
+        row = np.asarray(values[seed], float)
+        if row.size <= since or np.isfinite(row[-1]):
+            continue
+        finite = np.flatnonzero(np.isfinite(row))
+        start = max(int(finite[-1]) + 1 if finite.size else 0, since)
+        if found is None or start < found[0]:
+            found = (start, name)
+    return found
 
 
 def pad_and_stack(results: list[Any]) -> Any:
@@ -151,7 +212,9 @@ class Driver:
             _EXECUTABLES.move_to_end(cache_key)
         else:
             start = time.perf_counter()
-            _EXECUTABLES[cache_key] = jax.jit(build()).lower(*args).compile()
+            executable = jax.jit(build()).lower(*args).compile()
+            check_compiled(executable, f"{self.program.name} with {self.seeds} seeds ({name})")
+            _EXECUTABLES[cache_key] = executable
             seconds = time.perf_counter() - start
             while len(_EXECUTABLES) > CACHE_SIZE:
                 _EXECUTABLES.popitem(last=False)
@@ -174,6 +237,7 @@ class Driver:
 
     def start(self, key: Array) -> Progress:
         """Fresh states, one per seed, no steps done."""
+        self.check_size(key)
         keys = self.keys(key)
         start = time.perf_counter()
         if self.program.on_host:
@@ -184,7 +248,49 @@ class Driver:
             return Progress(states, 0, {}, time.perf_counter() - start)
         init, compiled = self._compiled("init", self._init_fn, keys, self.data)
         state = jax.block_until_ready(init(keys, self.data))
+        self._check_finite(state, None, 0)
         return Progress(state, 0, {}, time.perf_counter() - start, compiled)
+
+    def check_size(self, key: Array, total: int = 0) -> None:
+        """Refuse (:class:`IrlaxError`) a run too large to hold, before anything is allocated or compiled.
+
+        Checks the count of seeds and steps (:data:`irlax.run.memory.MAX_COUNT`), and the memory of the seeds'
+        states (their shapes, traced without running anything) and of ``total`` steps' metrics against the
+        machine's (:func:`irlax.run.memory.check_fits`).
+        """
+        name = self.program.name
+        check_count(self.seeds, f"{name}: the number of seeds")
+        self._check_steps(total)
+        nbytes = metrics_bytes(self.seeds, total, len(self.program.metrics._fields))
+        if self.program.jittable and not self.program.on_host:
+            keys = jax.ShapeDtypeStruct((self.seeds, *np.shape(key)), jnp.asarray(key).dtype)
+            nbytes += tree_bytes(jax.eval_shape(self._init_fn(), keys, self.data))
+        check_fits(nbytes, f"{name} with {self.seeds} seeds" + (f" for {total} steps" if total else ""))
+
+    def _check_steps(self, total: int) -> None:
+        if total > MAX_COUNT:
+            raise IrlaxError(f"{self.program.name}: a run of {total} iterations is beyond the largest count irlax "
+                             f"runs ({MAX_COUNT})")
+
+    def _check_finite(self, state: Any, progress: Progress | None, done: int,
+                      metrics: dict[str, np.ndarray] | None = None) -> None:
+        """Raise :class:`NonFiniteError` if a seed's state holds NaN or infinities (``progress``: the last finite
+        one, ``None`` for an initial state)."""
+        finite = finite_seeds(state, self.seeds)
+        if finite.all():
+            return
+        seed = int(np.argmin(finite))
+        leaf = non_finite_leaf(state, seed)
+        name = self.program.name
+        if progress is None:
+            raise NonFiniteError(f"{name}: the initial state of seed {seed} is NaN or infinite ({leaf}): the data "
+                                 "are out of range (values too large?)", seed, None, 0)
+        found = first_non_finite_step(metrics or {}, seed, progress.done)
+        where = (f"its {found[1]} is NaN or infinite from iteration {found[0]} on" if found is not None
+                 else f"in iterations {progress.done}..{done - 1}")
+        raise NonFiniteError(f"{name} diverged: seed {seed}'s state became NaN or infinite ({leaf}); {where} "
+                             f"(iterations count from 0, as in metrics.csv)", seed,
+                             found[0] if found else None, progress.done)
 
     def template(self) -> Any:
         """Zeros shaped like the seeds' states (nothing is run): what :meth:`load` reads a checkpoint into."""
@@ -228,6 +334,10 @@ class Driver:
         """
         if total < 0:
             raise IrlaxError(f"the number of steps must be non-negative, got {total}")
+        self._check_steps(total)
+        if progress.done < total:
+            check_fits(metrics_bytes(self.seeds, total, len(self.program.metrics._fields)),
+                       f"{self.program.name}: the metrics of {self.seeds} seeds for {total} steps")
         if not self.program.jittable:
             return self._run_in_turn(progress, total, on_chunk)
         every = every or max(total, 1)
@@ -235,7 +345,9 @@ class Driver:
             raise IrlaxError(f"the chunk size must be at least 1, got {every}")
         while progress.done < total:
             size = min(every - progress.done % every, total - progress.done)
-            progress = self.advance(progress, size)
+            advanced = self.advance(progress, size)
+            self._check_finite(advanced.state, progress, advanced.done, advanced.metrics)
+            progress = advanced
             if on_chunk is not None:
                 on_chunk(progress)
         return progress
