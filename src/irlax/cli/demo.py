@@ -21,7 +21,7 @@ from irlax.algorithms.registry import make_algorithm, make_config
 from irlax.algorithms.tabular_fit import TabularIRLResult
 from irlax.data.trajectories import save_trajectories
 from irlax.envs import ObjectworldConfig, make_objectworld
-from irlax.envs.world_file import save_world
+from irlax.envs.world_file import save_world, world_fingerprints
 from irlax.errors import IrlaxError
 from irlax.metrics.tabular import expected_value_difference
 from irlax.report import (
@@ -111,7 +111,8 @@ def write_demo_run(out: Path, args: argparse.Namespace, world, demos, results, r
     run_dir = create_run_dir(out, "demo-objectworld")
     write_config(run_dir, {k: v for k, v in vars(args).items() if k != "func"})
     save_world(run_dir / "world.npz", world.mdp, world.reward, name="objectworld")
-    save_trajectories(run_dir / "demos.npz", demos, world.mdp.num_states, world.mdp.num_actions)
+    save_trajectories(run_dir / "demos.npz", demos, world.mdp.num_states, world.mdp.num_actions,
+                      **world_fingerprints(world, world.mdp))
     maps = {"true reward": np.asarray(world.reward)}
     metric_rows, curves = [], {}
     for name, (result, _) in results.items():

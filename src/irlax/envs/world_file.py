@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from irlax.atomic import atomic_save_npz, read_npz
-from irlax.envs.tabular import TabularMDP, check_reward, from_dense, make_mdp
+from irlax.envs.tabular import TabularMDP, array_fingerprint, check_reward, from_dense, make_mdp, mdp_fingerprint
 from irlax.envs.world import World
 from irlax.errors import IrlaxError
 
@@ -74,3 +74,13 @@ def load_world(path: str | Path) -> tuple[World | None, TabularMDP, str]:
         raise IrlaxError(f"world file {path}: {exc}") from None
     name = str(arrays["name"]) if "name" in arrays else path.stem
     return world, mdp, name
+
+
+def world_fingerprints(world: World | None, mdp: TabularMDP) -> dict[str, str]:
+    """The fingerprints demonstration files record of the world they come from: ``world_mdp`` (the MDP's) and,
+    when the true reward is known, ``world_reward`` (keyword arguments of
+    :func:`irlax.data.trajectories.save_trajectories` and :func:`~irlax.data.trajectories.load_trajectories`)."""
+    out = {"world_mdp": mdp_fingerprint(mdp)}
+    if world is not None:
+        out["world_reward"] = array_fingerprint(world.reward)
+    return out
