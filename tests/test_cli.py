@@ -80,7 +80,7 @@ def test_malformed_and_mismatched_files_give_one_line_errors(world_and_demos, tm
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"not a zip file")
     assert main(["fit", "mce", "--world", str(world), "--demos", str(garbage), "--out", str(tmp_path)]) == 2
-    assert "not a readable .npz" in capsys.readouterr().err
+    assert "is not an .npz file" in capsys.readouterr().err
     other = tmp_path / "other.npz"
     assert main(["world", "objectworld", "--size", "6", "--out", str(other)]) == 0
     capsys.readouterr()
@@ -330,7 +330,7 @@ def pendulum_demos_file(path: Path) -> Path:
         (["expert", "--env", "CartPole-v1", "--out", "{tmp}"], "already exists and is not empty"),
         (["demos", "--expert", "{tmp}/missing", "--episodes", "2"], "does not exist"),
         (["demos", "--expert", "{tmp}", "--episodes", "2"], "is not an expert directory"),
-        (["bc", "--demos", "{tmp}/garbage.npz"], "not a readable .npz"),
+        (["bc", "--demos", "{tmp}/garbage.npz"], "is not an .npz file"),
         (["bc", "--demos", "{tmp}/pendulum.npz", "--env", "CartPole-v1"], "CartPole-v1 has observations of size 4"),
         (["bc", "--demos", "{tmp}/pendulum.npz", "--set", "distribution=beta"], "unknown distribution"),
         (["bc", "--demos", "{tmp}/pendulum.npz", "--episodes", "5"], "the demonstrations have 2"),

@@ -262,8 +262,8 @@ def test_airl_policy_reward_auto_follows_the_learner():
 )
 def test_bad_configs_give_one_line_errors(name, fields, message):
     env, demos = make_env("CartPole-v1"), small_demos("CartPole-v1", [4])
-    config = get_algorithm_kind(name).config(**fields)
-    with pytest.raises(IrlaxError, match=message):
+    with pytest.raises(IrlaxError, match=message):  # refused when the config is built (values) or used
+        config = get_algorithm_kind(name).config(**fields)
         algo = make_algorithm(name, config, env)
         jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
 

@@ -185,7 +185,7 @@ def test_train_gcl_on_pendulum(demos_dir, tmp_path):
         (["train", "gail", "--demos", "{tmp}/pendulum.npz", "--transfer-expert", "{tmp}"],
          "--transfer-expert needs --transfer-env"),
         (["train", "--resume", "{tmp}"], "is not a train run directory (no config.json)"),
-        (["train", "--resume", "{tmp}/other"], "its config.json is from another command"),
+        (["train", "--resume", "{tmp}/other"], "is an expert directory (resume it with irlax expert --resume)"),
         (["train", "gail", "--demos", "{tmp}/pendulum.npz", "--out", "{tmp}/other"], "already exists and is not empty"),
     ],
 )

@@ -349,6 +349,12 @@ def read_npz(path: str | os.PathLike[str], what: str) -> dict[str, np.ndarray]:
         raise IrlaxError(f"{what} file {path} does not exist")
     if path.stat().st_size == 0:
         raise IrlaxError(f"{what} file {path} is empty")
+    if path.is_dir():
+        raise IrlaxError(f"{what} file {path} is a directory, not an .npz file")
+    with open(path, "rb") as file:
+        magic = file.read(6)
+    if not magic.startswith(b"PK") and magic != b"\x93NUMPY":  # neither a zip archive (.npz) nor an .npy
+        raise IrlaxError(f"{what} file {path} is not an .npz file (not a zip archive of arrays)")
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):

@@ -47,6 +47,7 @@ from irlax.algorithms.tabular_fit import check_demos_for
 from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
+from irlax.settings import check_fields
 from irlax.tabular.feature_expectations import (
     FeatureEstimate,
     empirical_feature_expectations,
@@ -77,6 +78,7 @@ class ApprenticeshipConfig:
     """cvxpy solver of the convex programs (the mixture weights; max-margin's margin step)."""
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.iterations < 1:
             raise IrlaxError(f"iterations must be at least 1, got {self.iterations}")
         if not (self.epsilon >= 0 and self.stall_tolerance >= 0 and self.planning_tolerance > 0):

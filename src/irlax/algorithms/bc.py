@@ -37,6 +37,7 @@ from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.nn import distributions as dist
 from irlax.nn.networks import MLP, ObsStats, normalize_obs
+from irlax.settings import check_fields
 
 DESCRIPTION = "behavioural cloning: maximum likelihood of the demonstrated actions"
 
@@ -70,6 +71,9 @@ class BCConfig:
     """Lower clip of a continuous policy's log standard deviation."""
     log_std_max: float = 2.0
     """Upper clip of a continuous policy's log standard deviation."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class BCParams(NamedTuple):

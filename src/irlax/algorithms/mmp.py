@@ -48,6 +48,7 @@ from irlax.errors import IrlaxError
 from irlax.metrics.tabular import feature_expectation_gap
 from irlax.rewards.base import RewardModel
 from irlax.rewards.linear import linear_reward
+from irlax.settings import check_fields
 from irlax.tabular.feature_expectations import empirical_visitation
 from irlax.tabular.occupancy import occupancy_finite
 from irlax.tabular.planning import value_iteration_finite
@@ -69,6 +70,7 @@ class MMPConfig:
     """Planning horizon; ``None``: the longest demonstration (it must be at least that)."""
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.iterations < 1:
             raise IrlaxError(f"iterations must be at least 1, got {self.iterations}")
         if not self.learning_rate > 0:

@@ -38,6 +38,7 @@ from irlax.learners.base import Learner
 from irlax.learners.registry import get_learner_kind
 from irlax.nn.networks import ACTIVATIONS
 from irlax.rewards.base import FROZEN
+from irlax.settings import check_fields
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class SampleIRLConfig:
     """Hidden activation of the reward networks, a key of :data:`irlax.nn.networks.ACTIVATIONS`."""
     max_grad_norm: float = 10.0
     """Global-norm clip of the reward's gradients."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def check_sample_irl_config(config: SampleIRLConfig) -> None:

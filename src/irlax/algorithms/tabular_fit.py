@@ -29,6 +29,7 @@ from irlax.data.trajectories import Trajectories
 from irlax.envs.tabular import TabularMDP
 from irlax.errors import IrlaxError
 from irlax.rewards.base import FROZEN, Params, RewardModel
+from irlax.settings import check_fields
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -78,6 +79,9 @@ class GradientConfig:
     """``adam`` or ``sgd``."""
     l2: float = 0.0
     """L2 weight decay on the reward parameters."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def optimizer_for(config: GradientConfig) -> optax.GradientTransformation:

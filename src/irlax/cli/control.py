@@ -29,8 +29,10 @@ from irlax.cli.runs import (
     PROGRESS_CHUNKS,
     OutputPlace,
     binned_returns,
+    check_resume_options,
     chunked_run,
     iqm_cells,
+    longer,
     open_env,
     prepare_output,
     resumed_settings,
@@ -54,6 +56,7 @@ from irlax.report import (
     plot_metric_curves,
     print_table,
     save_pytree,
+    write_config,
     write_metrics,
     write_summary,
 )
@@ -67,31 +70,71 @@ from irlax.settings import apply_overrides, parse_overrides
 # irlax expert
 
 
+EXPERT_SETTINGS = {"env": str, "learner": str, "config": dict, "steps": (int, 1), "seeds": (int, 1), "seed": int,
+                   "eval_episodes": (int, 1)}
+"""The settings an expert directory's ``config.json`` must record, and their types."""
+
+
+def resumed_expert_settings(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
+    """The settings of the expert directory ``run_dir`` with the options given beside ``--resume`` applied.
+
+    Another task, backend, learner, seeds or learner setting than the run's is refused; ``--steps`` (a longer
+    training) and ``--eval-episodes`` are honoured.
+    """
+    settings = resumed_settings(run_dir, "expert", required=EXPERT_SETTINGS)
+    given = {"--env": ("env", args.env), "--backend": ("backend", args.backend), "--learner": ("learner", args.learner),
+             "--seeds": ("seeds", args.seeds), "--seed": ("seed", args.seed)}
+    if args.env is not None:  # compare the name the run would record (an alias resolves to its task)
+        given["--env"] = ("env", tasks.make_env(args.env, args.backend or settings.get("backend")).name)
+    check_resume_options(run_dir, settings, given)
+    stored = learner_config_from_dict(settings["learner"], settings["config"], str(run_dir / "config.json"))
+    overrides = parse_overrides(args.set or [])
+    changed = apply_overrides(stored, overrides, settings["learner"])
+    for key in overrides:
+        if getattr(changed, key) != getattr(stored, key):
+            raise IrlaxError(f"--set {key}={overrides[key]} conflicts with {run_dir}, which was run with {key} "
+                             f"{getattr(stored, key)} (leave it out to resume it, or start a new run)")
+    if args.steps is not None:
+        settings = {**settings, "steps": longer(run_dir, "--steps", args.steps, settings["steps"])}
+    if args.eval_episodes is not None:
+        settings = {**settings, "eval_episodes": args.eval_episodes}
+    return settings
+
+
 def expert_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> tuple[Path, dict[str, Any]]:
     """The expert directory and its settings: a new one (at ``place``, default: ``--out`` checked now), or the
-    one ``--resume`` names."""
+    one ``--resume`` names (its settings updated with the options that may change)."""
+    if args.steps is not None and args.steps < 1 or args.seeds is not None and args.seeds < 1 or (
+            args.eval_episodes is not None and args.eval_episodes < 1):
+        raise IrlaxError("--steps, --seeds and --eval-episodes must be at least 1")
     if args.resume:
         run_dir = Path(args.resume)
-        return run_dir, resumed_settings(run_dir, "expert", "an expert directory")
+        settings = resumed_expert_settings(args, run_dir)
+        env = tasks.make_env(settings["env"], settings.get("backend", "jax"))
+        learner = make_learner(learner_config_from_dict(settings["learner"], settings["config"],
+                                                        str(run_dir / "config.json")), env.spec)
+        experts.check_budget(learner, settings["steps"], "--steps")
+        return run_dir, settings  # cmd_expert writes the settings once the checkpoint checks out
     if args.env is None:
         raise IrlaxError("expert needs --env (or --resume DIR)")
     env = open_env(args.env, args.backend)
     kind = get_learner_kind(args.learner or tasks.default_learner(env.name, env.spec))
     config = apply_overrides(tasks.learner_config(env.name, kind.name), parse_overrides(args.set or []), kind.name)
     steps = tasks.expert_steps(env.name) if args.steps is None else args.steps
-    if steps < 1 or args.seeds < 1 or args.eval_episodes < 1:
-        raise IrlaxError("--steps, --seeds and --eval-episodes must be at least 1")
-    check_count(args.seeds, "--seeds")
-    check_episodes_fit(env.spec, args.seeds * args.eval_episodes,
-                       f"evaluating {args.seeds} seeds on {args.eval_episodes} episodes each")
+    seeds = 1 if args.seeds is None else args.seeds
+    seed = 0 if args.seed is None else args.seed
+    eval_episodes = 20 if args.eval_episodes is None else args.eval_episodes
+    check_count(seeds, "--seeds")
+    check_episodes_fit(env.spec, seeds * eval_episodes, f"evaluating {seeds} seeds on {eval_episodes} episodes each")
     learner = kind.make(config, env.spec)  # checks the config
+    experts.check_budget(learner, steps, "--steps")
     jax.eval_shape(learner.init, jax.random.PRNGKey(0))
     program = experts.expert_program(learner, env, steps)
-    Driver(program, None, args.seeds).check_size(jax.random.PRNGKey(args.seed), program.num_steps)
+    Driver(program, None, seeds).check_size(jax.random.PRNGKey(seed), program.num_steps)
     settings = {
         "command": "expert", "env": env.name, "backend": env.spec.backend, "learner": kind.name,
-        "config": dataclasses.asdict(config),
-        "steps": steps, "seeds": args.seeds, "seed": args.seed, "eval_episodes": args.eval_episodes,
+        "config": dataclasses.asdict(config), "steps": steps, "seeds": seeds, "seed": seed,
+        "eval_episodes": eval_episodes,
     }
     place = place or prepare_output(args.out, parent=False)
     return start_run_dir(place, f"expert-{env.name}-{kind.name}", settings), settings
@@ -120,6 +163,8 @@ def expert_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any]
     train_key, eval_key = jax.random.split(jax.random.PRNGKey(seed))
     total = program.num_steps
     progress = start_or_resume(driver, run_dir, train_key, bool(args.resume), total)
+    if args.resume:
+        write_config(run_dir, settings)
     chunk = max(1, -(-total // PROGRESS_CHUNKS))
     label = f"{learner.name} on {env.name} ({seeds} seeds)"
     progress = chunked_run(driver, progress, total, chunk, label, args.quiet, run_dir / CHECKPOINT, run_dir)
@@ -209,7 +254,7 @@ def cmd_bc(args: argparse.Namespace) -> None:
     driver = Driver(algo, demos, args.seeds)
     driver.check_size(fit_key, config.epochs)
     start = driver.start(fit_key)  # a state that is not finite (inputs out of range) fails before the run directory
-    settings = {"command": "bc", "env": env.name, "backend": env.spec.backend, "demos": str(args.demos),
+    settings = {"command": "bc", "env": env.name, "backend": env.spec.backend, "demos": str(Path(args.demos).resolve()),
                 "episodes": demos.num_episodes,
                 "config": dataclasses.asdict(config), "seeds": args.seeds, "seed": args.seed,
                 "eval_episodes": args.eval_episodes}
@@ -284,12 +329,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="default: ppo for CartPole-v1 and Acrobot-v1, sac for the continuous tasks")
     p.add_argument("--steps", type=int, help="environment steps per seed (default: per environment, e.g. 500k "
                    "for CartPole-v1, 20k for Pendulum-v1)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds trained at once (vmapped); the best is kept")
-    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    p.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes per seed (default 20)")
+    p.add_argument("--seeds", type=int, help="seeds trained at once (vmapped; default 1); the best is kept")
+    p.add_argument("--seed", type=int, help="base seed (default 0)")
+    p.add_argument("--eval-episodes", type=int, help="evaluation episodes per seed (default 20)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the learner's config")
     p.add_argument("--out", help="expert directory to create (default: runs/expert-ENV-LEARNER-TIME)")
-    p.add_argument("--resume", metavar="DIR", help="continue an interrupted training from its last checkpoint")
+    p.add_argument("--resume", metavar="DIR", help="continue an interrupted training from its last checkpoint "
+                   "(other options must agree with the run's, but --steps may lengthen it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_expert)
 

@@ -22,7 +22,7 @@ from irlax.algorithms.tabular_fit import TabularIRLResult
 from irlax.cli.runs import prepare_output, run_cleanup, start_run_dir
 from irlax.data.trajectories import save_trajectories
 from irlax.envs import ObjectworldConfig, make_objectworld
-from irlax.envs.world_file import save_world
+from irlax.envs.world_file import save_world, world_fingerprints
 from irlax.errors import IrlaxError
 from irlax.metrics.tabular import expected_value_difference
 from irlax.report import (
@@ -112,7 +112,8 @@ def write_demo_run(run_dir: Path, world, demos, results, rows: list[dict]) -> Pa
     """The demo's run directory (its config already written): world, demonstrations, rewards, metrics, plots,
     summary."""
     save_world(run_dir / "world.npz", world.mdp, world.reward, name="objectworld")
-    save_trajectories(run_dir / "demos.npz", demos, world.mdp.num_states, world.mdp.num_actions)
+    save_trajectories(run_dir / "demos.npz", demos, world.mdp.num_states, world.mdp.num_actions,
+                      **world_fingerprints(world, world.mdp))
     maps = {"true reward": np.asarray(world.reward)}
     metric_rows, curves = [], {}
     for name, (result, _) in results.items():

@@ -158,17 +158,82 @@ def run_cleanup(run_dir: Path, command: str, place: OutputPlace | None, resumabl
         raise
 
 
-def resumed_settings(run_dir: Path, command: str, kind: str) -> dict[str, Any]:
-    """The settings ``config.json`` of a ``command`` run directory records; one-line errors otherwise."""
-    if not (run_dir / "config.json").exists():
+RUN_KINDS = {"fit": "a fit run directory", "expert": "an expert directory", "train": "a train run directory",
+             "bc": "a bc run directory"}
+"""What the run directory of each command is called in messages; ``config.json`` records its ``command``."""
+
+FIT_KEYS = ("algorithm", "config", "world", "demos")
+"""The settings of a fit run directory written before fit recorded its command."""
+
+
+def run_kind(settings: dict[str, Any]) -> str | None:
+    """The command whose run directory recorded ``settings`` (its ``config.json``), or ``None``."""
+    command = settings.get("command")
+    if command is None and all(key in settings for key in FIT_KEYS):
+        return "fit"  # written before fit recorded its command
+    return command if isinstance(command, str) else None
+
+
+def resumed_settings(run_dir: Path, command: str, kind: str | None = None,
+                     required: dict[str, type | tuple[type, int]] | None = None) -> dict[str, Any]:
+    """The settings ``config.json`` of a ``command`` run directory records; one-line errors otherwise.
+
+    Refused: a missing directory or ``config.json``, text that is not a JSON object, a directory of another
+    command (the message names its kind and the command that resumes it), and settings of ``required``
+    missing or of the wrong type (``{key: type}`` or ``{key: (int, minimum)}``).
+    """
+    kind = kind or RUN_KINDS.get(command, f"a {command} run directory")
+    config = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise IrlaxError(f"{run_dir} is not {kind}: " + ("it is a file" if run_dir.exists() else "it does not exist"))
+    if not config.is_file():
         raise IrlaxError(f"{run_dir} is not {kind} (no config.json)")
     try:
-        settings = json.loads((run_dir / "config.json").read_text())
+        settings = json.loads(config.read_text())
     except (OSError, ValueError) as exc:
-        raise IrlaxError(f"{run_dir / 'config.json'} is not valid JSON ({exc})") from None
-    if not isinstance(settings, dict) or settings.get("command") != command:
-        raise IrlaxError(f"{run_dir} is not {kind} (its config.json is from another command)")
+        raise IrlaxError(f"{config} is not valid JSON ({exc}); {run_dir} can't be resumed") from None
+    if not isinstance(settings, dict):
+        raise IrlaxError(f"{config} is not a run's settings (a JSON {type(settings).__name__}, not an object); "
+                         f"{run_dir} can't be resumed")
+    found = run_kind(settings)
+    if found != command:
+        what = (f"{RUN_KINDS.get(found, f'a {found} run directory')} (resume it with irlax {found} --resume)"
+                if found else "not a run directory of irlax (its config.json names no command)")
+        raise IrlaxError(f"{run_dir} is {what}, not {kind}")
+    for key, spec in (required or {}).items():
+        want, minimum = spec if isinstance(spec, tuple) else (spec, None)
+        value = settings.get(key)
+        if key not in settings:
+            raise IrlaxError(f"{config} lacks the setting {key!r}; {run_dir} can't be resumed")
+        if not isinstance(value, want) or isinstance(value, bool) and want is not bool or (
+                minimum is not None and value < minimum):
+            need = f"an integer of at least {minimum}" if minimum is not None else f"a JSON {want.__name__}"
+            raise IrlaxError(f"{config}: the setting {key!r} must be {need}, got {value!r}; {run_dir} can't be "
+                             "resumed")
     return settings
+
+
+def check_resume_options(run_dir: Path, settings: dict[str, Any], given: dict[str, tuple[str, Any]]) -> None:
+    """Refuse options given with ``--resume`` that differ from what the run records.
+
+    ``given`` maps an option's name (``"--seeds"``) to ``(key in settings, value given)``; ``None``: the option
+    was not given. A resumed run is the run it continues, so its task, data, seeds and settings can't change;
+    options that may change (more iterations) are not passed here but honoured by the command.
+    """
+    for option, (key, value) in given.items():
+        stored = settings.get(key)
+        if value is not None and value != stored:
+            raise IrlaxError(f"{option} {value} conflicts with {run_dir}, which was run with {stored} "
+                             f"(leave {option} out to resume it, or start a new run)")
+
+
+def longer(run_dir: Path, option: str, value: int, stored: int) -> int:
+    """``value`` of a length option given with ``--resume`` (iterations, rounds, steps): at least the run's own
+    ``stored`` length (a run can be lengthened, not shortened: its checkpoint may be past a shorter end)."""
+    if value < stored:
+        raise IrlaxError(f"{option} {value} is shorter than {run_dir}, which runs for {stored}: a resumed run can "
+                         f"be lengthened, not shortened")
+    return value
 
 
 def chunked_run(driver: Driver, progress: Progress, total: int, every: int, label: str, quiet: bool,

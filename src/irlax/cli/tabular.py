@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 import warnings
 from pathlib import Path
@@ -21,9 +20,12 @@ from irlax.cli.runs import (
     CHECKPOINT,
     PROGRESS_CHUNKS,
     OutputPlace,
+    check_resume_options,
     chunked_run,
     iqm_cells,
+    longer,
     prepare_output,
+    resumed_settings,
     run_cleanup,
     start_or_resume,
     start_run_dir,
@@ -43,7 +45,7 @@ from irlax.envs import (
 from irlax.envs.tabular import TabularMDP
 from irlax.envs.toy_text import did_you_mean, is_gymnasium_id, make_toy_text, toy_text_ids
 from irlax.envs.world import World
-from irlax.envs.world_file import load_rewards, load_world, save_world
+from irlax.envs.world_file import load_rewards, load_world, save_world, world_fingerprints
 from irlax.errors import IrlaxError, IrlaxWarning
 from irlax.metrics.tabular import (
     action_negative_log_likelihood,
@@ -57,6 +59,7 @@ from irlax.report import (
     print_table,
     progress_bar,
     save_array,
+    write_config,
     write_metrics,
     write_summary,
 )
@@ -73,6 +76,8 @@ def build_world(kind: str, seed: int, size: int | None, discrete: bool, determin
     """A benchmark world by name (``WORLDS``), drawn with ``seed``, or a Gymnasium toy-text world by its id."""
     if kind not in WORLDS:
         return build_toy_text_world(kind, size, discrete, determinism)
+    if size is not None and size < 1:
+        raise IrlaxError(f"--size must be positive, got {size}")
     key = jax.random.PRNGKey(seed)
     extra = {} if determinism is None else {"determinism": determinism}
     sized = {} if size is None else {"size": size}
@@ -81,12 +86,24 @@ def build_world(kind: str, seed: int, size: int | None, discrete: bool, determin
     if kind == "binaryworld":
         return make_binaryworld(key, BinaryworldConfig(**sized, **extra))
     if kind == "gridworld":
+        if size is not None:  # Abbeel & Ng's macrocells of 16 where they fit, else about 8 per side
+            sized["macrocell"] = gridworld_macrocell(size)
         return make_gridworld(key, GridworldConfig(**sized, **extra))
     if kind == "cliffworld":
         return make_cliffworld() if size is None else make_cliffworld(width=size, height=max(size // 5, 2))
     if kind == "random":
         return make_random_mdp(key, size or 50, 4, num_features=8)
     raise IrlaxError(f"unknown world {kind!r}; choose one of {', '.join(WORLDS)}")
+
+
+def gridworld_macrocell(size: int) -> int:
+    """The macrocell side of a gridworld of side ``size`` drawn by ``irlax world``: the default 16 where it divides
+    the side, else the largest divisor of the side up to ``size / 8`` (about 8 macrocells per side, as in the
+    default 128 x 128 world); 1 for small or prime sides."""
+    default = GridworldConfig.macrocell
+    if size >= default and size % default == 0:
+        return default
+    return max([d for d in range(1, max(size // 8, 1) + 1) if size % d == 0] or [1])
 
 
 def build_toy_text_world(env_id: str, size: int | None, discrete: bool, determinism: float | None) -> World:
@@ -168,9 +185,19 @@ def cmd_sample(args: argparse.Namespace) -> None:
         raise IrlaxError(f"planning on the true reward of {args.world} gives NaN (rewards too large for "
                          "planning); rescale the rewards")
     demos = sample_trajectories(jax.random.PRNGKey(args.seed), mdp, log_policy, args.trajectories, args.length)
-    save_trajectories(args.out, demos, mdp.num_states, mdp.num_actions)
+    save_trajectories(args.out, demos, mdp.num_states, mdp.num_actions, **world_fingerprints(world, mdp))
     print(f"wrote {args.out}: {args.trajectories} trajectories of {args.length} steps from the {args.policy} expert "
           f"of {name}")
+
+
+def optional_int(text: str) -> int | str:
+    """An argparse type: an integer, or ``none`` (kept as the text ``"none"``: the config's default, None)."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither an integer nor none") from None
 
 
 def fit_overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -237,32 +264,106 @@ def write_fit_outputs(run_dir: Path, mdp: TabularMDP, world: World | None, resul
 
 
 
-def fit_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> tuple[Path, dict]:
-    """The run directory and its resolved settings: a new one (created in ``place``, default: ``--out`` checked
-    now), or the one ``--resume`` names. Every input is checked before the directory is created."""
-    if args.resume:
-        run_dir = Path(args.resume)
-        if not (run_dir / "config.json").exists():
-            raise IrlaxError(f"{run_dir} is not a run directory (no config.json)")
-        return run_dir, json.loads((run_dir / "config.json").read_text())
+FIT_SETTINGS = {"algorithm": str, "config": dict, "world": str, "demos": str, "seeds": (int, 1), "seed": int}
+"""The settings a fit run directory's ``config.json`` must record, and their types."""
+
+FIT_FLAGS = {"learning_rate": "--learning-rate", "l2": "--l2", "horizon": "--horizon",
+             "architecture": "--architecture"}
+"""Config fields with options of their own (others are ``--set KEY=VALUE``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FitRun:
+    """A fit about to run: its directory, settings, world, demonstrations and driver (all validated)."""
+
+    run_dir: Path
+    settings: dict
+    world: World | None
+    mdp: TabularMDP
+    world_name: str
+    demos: Trajectories
+    driver: Driver
+    progress: Progress | None = None
+    """A resumed run's checkpointed progress (fresh states when it has no checkpoint yet)."""
+
+
+def resumed_fit_settings(args: argparse.Namespace, run_dir: Path) -> dict:
+    """The settings of the fit run ``run_dir`` with the options given beside ``--resume`` applied.
+
+    Options naming another algorithm, world, demonstrations, seeds or config value than the run's are
+    refused; ``--iterations`` (a longer run, never a shorter one) is honoured.
+    """
+    settings = resumed_settings(run_dir, "fit", required=FIT_SETTINGS)
+    try:
+        name = get_algorithm_kind(settings["algorithm"], "tabular").name
+        stored = make_config(name, settings["config"])
+    except IrlaxError as exc:
+        raise IrlaxError(f"{run_dir / 'config.json'}: {exc}; {run_dir} can't be resumed") from None
+    given_name = get_algorithm_kind(args.algorithm, "tabular").name if args.algorithm else None
+    given = {"algorithm": ("algorithm", given_name), "--seeds": ("seeds", args.seeds), "--seed": ("seed", args.seed)}
+    for flag in ("world", "demos"):
+        value = getattr(args, flag)
+        stored_path = settings[flag]
+        if value is not None and Path(value).resolve() != Path(stored_path).resolve():
+            given[f"--{flag}"] = (flag, str(Path(value).resolve()))
+    check_resume_options(run_dir, {**settings, "algorithm": name}, given)
+    overrides = fit_overrides(args)
+    iterations = overrides.pop("iterations", None)
+    changed = make_config(name, overrides)
+    for key in overrides:
+        if getattr(changed, key) != getattr(stored, key):
+            option = FIT_FLAGS.get(key, f"--set {key}")
+            raise IrlaxError(f"{option} {getattr(changed, key)} conflicts with {run_dir}, which was run with "
+                             f"{key} {getattr(stored, key)} (leave it out to resume it, or start a new run)")
+    if iterations is not None:
+        iterations = longer(run_dir, "--iterations", make_config(name, {"iterations": iterations}).iterations,
+                            stored.iterations)
+        config = dataclasses.asdict(make_config(name, {**settings["config"], "iterations": iterations}))
+        settings = {**settings, "config": config}
+    return {**settings, "algorithm": name}
+
+
+def new_fit_settings(args: argparse.Namespace) -> dict:
+    """The settings of a new fit from the command line (paths absolute, so that it resumes from anywhere)."""
     if args.world is None or args.demos is None or args.algorithm is None:
         raise IrlaxError("fit needs an algorithm, --world and --demos (or --resume RUN_DIR)")
-    if args.seeds < 1:
+    seeds = 1 if args.seeds is None else args.seeds
+    if seeds < 1:
         raise IrlaxError("--seeds must be at least 1")
     config = make_config(args.algorithm, fit_overrides(args))
-    settings = {"algorithm": args.algorithm, "config": dataclasses.asdict(config), "world": str(args.world),
-                "demos": str(args.demos), "seeds": args.seeds, "seed": args.seed}
-    # fail before creating a run directory: the files, and a run too large to hold
-    _, mdp, _ = load_world(args.world)
-    demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
-    check_count(args.seeds, "--seeds")
-    algorithm = make_algorithm(args.algorithm, config)
-    check_planning_fits(mdp, f"{args.algorithm} with {args.seeds} seeds on {args.world}", 3 * args.seeds,
+    return {"command": "fit", "algorithm": args.algorithm, "config": dataclasses.asdict(config),
+            "world": str(Path(args.world).resolve()), "demos": str(Path(args.demos).resolve()), "seeds": seeds,
+            "seed": 0 if args.seed is None else args.seed}
+
+
+def fit_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> FitRun:
+    """Everything a fit needs, validated before anything is written: a new run directory is created (in
+    ``place``, default: ``--out`` checked now) only once the settings, world, demonstrations, algorithm and the
+    run's size check out; a resumed one gets its updated settings."""
+    run_dir = Path(args.resume) if args.resume else None
+    settings = resumed_fit_settings(args, run_dir) if run_dir is not None else new_fit_settings(args)
+    name = get_algorithm_kind(settings["algorithm"], "tabular").name
+    world, mdp, world_name = load_world(settings["world"])
+    demos = load_trajectories(settings["demos"], num_states=mdp.num_states, num_actions=mdp.num_actions,
+                              world_path=settings["world"], **world_fingerprints(world, mdp))
+    seeds = settings["seeds"]
+    check_count(seeds, "--seeds")
+    config = make_config(name, settings["config"])
+    algorithm = make_algorithm(name, config)
+    check_planning_fits(mdp, f"{name} with {seeds} seeds on {settings['world']}", 3 * seeds,
                         getattr(config, "horizon", None))
-    Driver(algorithm, TabularData(mdp, demos), args.seeds).check_size(jax.random.PRNGKey(args.seed),
-                                                                      algorithm.num_steps)
-    place = place or prepare_output(args.out, parent=True)
-    return start_run_dir(place, f"{args.algorithm}-{Path(args.world).stem}", settings), settings
+    driver = Driver(algorithm, TabularData(mdp, demos), seeds)  # checks the data
+    driver.check_size(jax.random.PRNGKey(settings["seed"]), algorithm.num_steps)
+    progress = None
+    if run_dir is None:
+        place = place or prepare_output(args.out, parent=True)
+        run_dir = start_run_dir(place, f"{settings['algorithm']}-{Path(settings['world']).stem}", settings)
+    else:
+        if algorithm.jittable:  # the checkpoint is checked before the run's settings change
+            progress = start_or_resume(driver, run_dir, jax.random.PRNGKey(settings["seed"]), True,
+                                       algorithm.num_steps)
+        write_config(run_dir, settings)
+    return FitRun(run_dir, settings, world, mdp, world_name, demos, driver, progress)
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
@@ -274,21 +375,18 @@ def cmd_fit(args: argparse.Namespace) -> None:
     seeds in turn and is not checkpointed: ``--resume`` runs it again.
     """
     place = None if args.resume else prepare_output(args.out, parent=True)
-    run_dir, settings = fit_setup(args, place)
-    with run_cleanup(run_dir, "fit", place):
-        fit_run(args, run_dir, settings)
+    run = fit_setup(args, place)
+    with run_cleanup(run.run_dir, "fit", place):
+        fit_run(args, run)
 
 
-def fit_run(args: argparse.Namespace, run_dir: Path, settings: dict) -> None:
+def fit_run(args: argparse.Namespace, run: FitRun) -> None:
     """The work of ``irlax fit`` in its run directory: run (or resume), evaluate, write the outputs, print."""
-    name = get_algorithm_kind(settings["algorithm"], "tabular").name
-    world, mdp, world_name = load_world(settings["world"])
-    demos = load_trajectories(settings["demos"], num_states=mdp.num_states, num_actions=mdp.num_actions)
-    algorithm = make_algorithm(name, make_config(name, settings["config"]))
-    driver = Driver(algorithm, TabularData(mdp, demos), settings["seeds"])
+    run_dir, settings, world, mdp, demos, driver = run.run_dir, run.settings, run.world, run.mdp, run.demos, run.driver
+    name = driver.program.name
     key = jax.random.PRNGKey(settings["seed"])  # seed k runs with split(key, seeds)[k]
-    if algorithm.jittable:
-        progress = fit_chunked(driver, key, run_dir, bool(args.resume), args.quiet)
+    if driver.program.jittable:
+        progress = fit_chunked(driver, key, run_dir, run.progress, args.quiet)
     else:
         progress = fit_in_turn(driver, key, args.quiet)
         with EventLog(run_dir, driver.seeds) as events:
@@ -308,7 +406,7 @@ def fit_run(args: argparse.Namespace, run_dir: Path, settings: dict) -> None:
     columns, table = evaluation_table(rows)
     if len(rows) > 1:
         table.append(iqm_cells(rows, columns))
-    print_table(f"{name} on {world_name} ({seconds:.2f} s, {settings['seeds']} seeds)", columns, table)
+    print_table(f"{name} on {run.world_name} ({seconds:.2f} s, {settings['seeds']} seeds)", columns, table)
     print(f"run directory: {run_dir}")
     print(open_hint(run_dir))
 
@@ -321,14 +419,15 @@ def fit_in_turn(driver: Driver, key: jax.Array, quiet: bool) -> Progress:
         return driver.run(progress, driver.program.num_steps, on_chunk=lambda _: bar.advance(1))
 
 
-def fit_chunked(driver: Driver, key: jax.Array, run_dir: Path, resume: bool, quiet: bool) -> Progress:
+def fit_chunked(driver: Driver, key: jax.Array, run_dir: Path, progress: Progress | None, quiet: bool) -> Progress:
     """Run a gradient algorithm's seeds in one vmapped computation, in chunks, checkpointing after each.
 
-    Chunks are a twentieth of the iterations and end at multiples of it, so a run resumed from its
-    last checkpoint replays the chunks of an uninterrupted one.
+    ``progress``: where a resumed run stands (``None``: a new run). Chunks are a twentieth of the iterations
+    and end at multiples of it, so a run resumed from its last checkpoint replays the chunks of an
+    uninterrupted one.
     """
     total = driver.program.num_steps
-    progress = start_or_resume(driver, run_dir, key, resume, total)
+    progress = driver.start(key) if progress is None else progress
     every = max(1, -(-total // PROGRESS_CHUNKS))
     return chunked_run(driver, progress, total, every, f"{driver.program.name} ({driver.seeds} seeds)", quiet,
                        run_dir / CHECKPOINT, run_dir)
@@ -351,7 +450,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     check_planning_fits(mdp, f"evaluating on {args.world}", 3)
     demos = None
     if args.demos:
-        demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions)
+        demos = load_trajectories(args.demos, num_states=mdp.num_states, num_actions=mdp.num_actions,
+                                  world_path=args.world, **world_fingerprints(world, mdp))
     rows = evaluate_rewards(world, mdp, rewards, demos)
     bad = non_finite_cells(rows)
     if bad:
@@ -371,7 +471,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="world file to write (.npz)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=None, help="grid side (objectworld, binaryworld, gridworld)")
+    p.add_argument("--size", type=int, default=None, help="grid side (objectworld, binaryworld, gridworld; a "
+                   "gridworld's macrocells are 16 cells wide where 16 divides the side, else about side/8)")
     p.add_argument("--discrete", action="store_true", help="objectworld: discrete (indicator) features")
     p.add_argument("--determinism", type=float, default=None, help="probability the chosen move happens")
     p.set_defaults(func=cmd_world)
@@ -392,16 +493,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--world", help="world file (.npz)")
     p.add_argument("--demos", help="demonstrations file (.npz)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint (other "
+                   "options must agree with the run's, but --iterations may lengthen it)")
     p.add_argument(
-        "--seeds", type=int, default=1,
+        "--seeds", type=int,
         help="number of seeds run at once (default 1; linear rewards start at 0, so their seeds coincide)",
     )
-    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    p.add_argument("--iterations", type=int, help="gradient steps (default: the algorithm's config, 200)")
+    p.add_argument("--seed", type=int, help="base seed (default 0)")
+    p.add_argument("--iterations", type=int, help="gradient steps (default: the algorithm's config, 200); with "
+                   "--resume: the run's new length (more iterations continue it)")
     p.add_argument("--learning-rate", type=float, help="optimiser step size (default: the algorithm's config)")
     p.add_argument("--l2", type=float, help="L2 weight decay on the reward parameters")
-    p.add_argument("--horizon", type=int, help="planning horizon (default: the world's; none = discounted)")
+    p.add_argument("--horizon", type=optional_int, metavar="H|none",
+                   help="planning horizon, a positive integer (default, or none: the world's horizon; discounted "
+                        "when the world has none; maxent: the longest demonstration)")
     p.add_argument("--architecture", choices=("mlp", "conv"), help="deep-maxent reward network")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other config field")
     p.add_argument("--out", default="runs", help="parent folder of the run directory")

@@ -39,8 +39,10 @@ from irlax.cli.runs import (
     CHECKPOINT,
     OutputPlace,
     binned_returns,
+    check_resume_options,
     chunked_run,
     iqm_cells,
+    longer,
     open_env,
     prepare_output,
     resumed_settings,
@@ -54,7 +56,7 @@ from irlax.data.demos import Demonstrations, check_demonstrations_fit, load_demo
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import normalized_return, random_return
 from irlax.learners.registry import LEARNERS, config_from_dict, get_learner_kind, learner_config_from_dict
-from irlax.report import plot_metric_curves, print_table, save_pytree, write_metrics, write_summary
+from irlax.report import plot_metric_curves, print_table, save_pytree, write_config, write_metrics, write_summary
 from irlax.report.tensorboard import open_hint
 from irlax.run import assess, experts
 from irlax.run.driver import Driver
@@ -91,15 +93,17 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(SAMPLE_IRL)}")
     if not args.demos:
         raise IrlaxError("train needs --demos FILE (or --resume DIR)")
-    for flag in ("seeds", "eval_episodes"):
-        if getattr(args, flag) < 1:
+    seeds = 1 if args.seeds is None else args.seeds
+    eval_episodes = 20 if args.eval_episodes is None else args.eval_episodes
+    for flag, value in (("seeds", seeds), ("eval_episodes", eval_episodes)):
+        if value < 1:
             raise IrlaxError(f"--{flag.replace('_', '-')} must be at least 1")
     demos = load_demonstrations(args.demos)
     env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
-    check_count(args.seeds, "--seeds")
-    check_episodes_fit(env.spec, args.seeds * max(args.eval_episodes, 100),
-                       f"evaluating {args.seeds} seeds on {args.eval_episodes} episodes each")
+    check_count(seeds, "--seeds")
+    check_episodes_fit(env.spec, seeds * max(eval_episodes, 100),
+                       f"evaluating {seeds} seeds on {eval_episodes} episodes each")
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     if args.transfer_expert and not args.transfer_env:
@@ -129,7 +133,7 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         jax.eval_shape(algo.learner.init, jax.random.PRNGKey(0))
     else:
         jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
-    Driver(algo, demos, args.seeds).check_size(jax.random.PRNGKey(args.seed), config.rounds)
+    Driver(algo, demos, seeds).check_size(jax.random.PRNGKey(0 if args.seed is None else args.seed), config.rounds)
     every = args.checkpoint_every
     if every is None:
         every = max(1, -(-config.rounds // CHECKPOINT_CHUNKS))
@@ -148,15 +152,65 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     settings = {
         "command": "train", "algorithm": args.algorithm, "env": env.name, "backend": env.spec.backend,
         "demos": str(Path(args.demos).resolve()),
-        "episodes": demos.num_episodes, "seeds": args.seeds, "seed": args.seed, "rounds": config.rounds,
-        "checkpoint_every": every, "eval_episodes": args.eval_episodes, "reoptimize_steps": steps,
+        "episodes": demos.num_episodes, "seeds": seeds, "seed": 0 if args.seed is None else args.seed,
+        "rounds": config.rounds, "checkpoint_every": every, "eval_episodes": eval_episodes, "reoptimize_steps": steps,
         "transfer_env": args.transfer_env, "transfer_backend": target.spec.backend,
-        "transfer_expert": (str(Path(args.transfer_expert).resolve())
-                                                               if args.transfer_expert else None),
+        "transfer_expert": str(Path(args.transfer_expert).resolve()) if args.transfer_expert else None,
         "transfer_learner_config": dataclasses.asdict(transfer_config) if transfer_config is not None else None,
         "config": dataclasses.asdict(config),
     }
     return settings, demos
+
+
+TRAIN_SETTINGS = {"algorithm": str, "env": str, "demos": str, "episodes": (int, 1), "seeds": (int, 1), "seed": int,
+                  "rounds": (int, 1), "checkpoint_every": (int, 1), "eval_episodes": (int, 1),
+                  "reoptimize_steps": (int, 0), "config": dict}
+"""The settings a train run directory's ``config.json`` must record, and their types."""
+
+
+def resumed_train_settings(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
+    """The settings of the train run ``run_dir`` with the options given beside ``--resume`` applied.
+
+    Another algorithm, task, demonstrations, seeds, learner or setting than the run's is refused; ``--rounds``
+    (a longer run), ``--eval-episodes`` and ``--reoptimize-steps`` (what is measured after training) are honoured.
+    """
+    settings = resumed_settings(run_dir, "train", required=TRAIN_SETTINGS)
+    config = settings["config"]
+    given = {"algorithm": ("algorithm", args.algorithm), "--env": ("env", args.env),
+             "--backend": ("backend", args.backend), "--episodes": ("episodes", args.episodes),
+             "--seeds": ("seeds", args.seeds), "--seed": ("seed", args.seed),
+             "--checkpoint-every": ("checkpoint_every", args.checkpoint_every),
+             "--transfer-env": ("transfer_env", args.transfer_env),
+             "--transfer-backend": ("transfer_backend", args.transfer_backend),
+             "--learner": ("learner", args.learner)}
+    if args.demos is not None and Path(args.demos).resolve() != Path(settings["demos"]).resolve():
+        given["--demos"] = ("demos", str(Path(args.demos).resolve()))
+    if args.transfer_expert is not None and Path(args.transfer_expert).resolve() != Path(
+            settings.get("transfer_expert") or "").resolve():
+        given["--transfer-expert"] = ("transfer_expert", str(Path(args.transfer_expert).resolve()))
+    check_resume_options(run_dir, {**settings, "learner": config.get("learner")}, given)
+    where = str(run_dir / "config.json")
+    stored = algorithm_config_from_dict(settings["algorithm"], config, where)
+    overrides = parse_overrides(args.set or [])
+    rounds = overrides.pop("rounds", None) if args.rounds is None else str(args.rounds)
+    for option, old, items in (("--set", stored, overrides),
+                               ("--learner-set", stored.learner_config, parse_overrides(args.learner_set or []))):
+        new = apply_overrides(old, items, option)
+        for key in items:
+            if getattr(new, key) != getattr(old, key):
+                raise IrlaxError(f"{option} {key}={items[key]} conflicts with {run_dir}, which was run with {key} "
+                                 f"{getattr(old, key)} (leave it out to resume it, or start a new run)")
+    if rounds is not None:
+        rounds = longer(run_dir, "--rounds", apply_overrides(stored, {"rounds": rounds}, settings["algorithm"]).rounds,
+                        settings["rounds"])
+        settings = {**settings, "rounds": rounds, "config": {**config, "rounds": rounds}}
+    for key in ("eval_episodes", "reoptimize_steps"):
+        value = getattr(args, key)
+        if value is not None:
+            if value < (1 if key == "eval_episodes" else 0):
+                raise IrlaxError(f"--{key.replace('_', '-')} must be at least {1 if key == 'eval_episodes' else 0}")
+            settings = {**settings, key: value}
+    return settings
 
 
 def train_setup(args: argparse.Namespace, place: OutputPlace | None = None
@@ -165,10 +219,7 @@ def train_setup(args: argparse.Namespace, place: OutputPlace | None = None
     ``--resume`` names), and for a new run its demonstrations (loaded and checked once)."""
     if args.resume:
         run_dir = Path(args.resume)
-        settings = resumed_settings(run_dir, "train", "a train run directory")
-        if args.algorithm and args.algorithm != settings.get("algorithm"):
-            raise IrlaxError(f"{run_dir} is a {settings.get('algorithm')} run, not {args.algorithm}")
-        return run_dir, settings, None
+        return run_dir, resumed_train_settings(args, run_dir), None  # written once the checkpoint checks out
     place = place or prepare_output(args.out, parent=False)
     settings, demos = new_settings(args)
     return start_run_dir(place, f"train-{settings['algorithm']}-{settings['env']}", settings), settings, demos
@@ -272,6 +323,8 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     train_key, eval_key, metric_key, reopt_key, random_key = jax.random.split(jax.random.PRNGKey(settings["seed"]), 5)
     driver = Driver(algo, run.demos, seeds)
     progress = start_or_resume(driver, run_dir, train_key, bool(args.resume), rounds)
+    if args.resume:
+        write_config(run_dir, settings)
     label = f"{algo.name} ({algo.learner.name}) on {algo.env.name} ({seeds} seeds)"
     progress = chunked_run(driver, progress, rounds, every, label, args.quiet, run_dir / CHECKPOINT, run_dir)
     state = progress.state
@@ -354,8 +407,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    f"irlax's tasks: {', '.join(tasks.TASKS)}")
     p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP + " (default: the demonstrations')")
     p.add_argument("--episodes", type=int, help="use only the first N demonstrations")
-    p.add_argument("--seeds", type=int, default=1, help="seeds trained at once (vmapped)")
-    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    p.add_argument("--seeds", type=int, help="seeds trained at once (vmapped; default 1)")
+    p.add_argument("--seed", type=int, help="base seed (default 0)")
     p.add_argument("--rounds", type=int, help="rounds of training (default: the preset for the task, e.g. 100 for "
                    "CartPole-v1 with PPO, 200 rounds of 100 SAC steps for Pendulum-v1)")
     p.add_argument("--learner", help="forward learner, ppo or sac (default: ppo for discrete tasks, sac otherwise)")
@@ -363,7 +416,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learner-set", action="append", metavar="KEY=VALUE",
                    help="any field of the learner's config (on top of its preset for the task)")
     p.add_argument("--checkpoint-every", type=int, metavar="R", help="rounds between checkpoints (default ~rounds/20)")
-    p.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes per seed (default 20)")
+    p.add_argument("--eval-episodes", type=int, help="evaluation episodes per seed (default 20)")
     p.add_argument("--reoptimize-steps", type=int, metavar="N",
                    help="env steps of a fresh learner trained on the frozen learned reward (default: the learner's "
                         "expert budget for the task; 0: skip)")
@@ -372,6 +425,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    + ")")
     p.add_argument("--transfer-expert", metavar="DIR", help="an expert of --transfer-env, to normalise its return")
     p.add_argument("--out", help="run directory to create (default: runs/train-ALGO-ENV-TIME)")
-    p.add_argument("--resume", metavar="DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--resume", metavar="DIR", help="continue an interrupted run from its last checkpoint (other "
+                   "options must agree with the run's, but --rounds may lengthen it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)

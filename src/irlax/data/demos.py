@@ -27,7 +27,9 @@ recorded them; ``""`` in files from before it was kept), ``obs_size``
 ``O``, ``discrete``, ``action_size`` (number of actions, or ``D``) and ``expert``, a
 JSON description of the policy that produced them (learner, expert directory,
 its evaluation return, stochastic or deterministic actions). Files also carry
-``format_version``.
+``format_version`` and, when recorded by irlax, ``task``: the task's
+:attr:`irlax.envs.spec.EnvSpec.fingerprint`, so demonstrations of another variant of a
+task under the same name are refused (files without it are accepted).
 
 Continuous actions are recorded as the environment executed them: clipped into
 ``[action_low, action_high]``. Their ``log_probs`` are those of the policy's own
@@ -94,6 +96,7 @@ class Demonstrations:
     action_size: int = struct.field(pytree_node=False, default=0)
     expert: str = struct.field(pytree_node=False, default="")
     backend: str = struct.field(pytree_node=False, default="")
+    task: str = struct.field(pytree_node=False, default="")
 
     @property
     def num_episodes(self) -> int:
@@ -133,6 +136,7 @@ def make_demonstrations(
     action_size: int,
     expert: str = "",
     backend: str = "",
+    task: str = "",
 ) -> Demonstrations:
     """Validate arrays (:data:`ARRAY_KEYS`) and build :class:`Demonstrations`, zeroing padded entries.
 
@@ -147,7 +151,7 @@ def make_demonstrations(
            for key, value in arrays.items()}
     return Demonstrations(
         **out, env_name=env_name, obs_size=int(obs_size), discrete=bool(discrete), action_size=int(action_size),
-        expert=expert, backend=backend,
+        expert=expert, backend=backend, task=task,
     )
 
 
@@ -250,7 +254,7 @@ def from_episodes(episodes: Episodes, spec: EnvSpec, expert: dict[str, Any] | No
     arrays = {key: np.asarray(value)[:, :length] for key, value in arrays.items()}
     return make_demonstrations(
         arrays, env_name=spec.name, obs_size=spec.obs_size, discrete=spec.discrete, action_size=spec.action_size,
-        expert=json.dumps(expert or {}, sort_keys=True), backend=spec.backend,
+        expert=json.dumps(expert or {}, sort_keys=True), backend=spec.backend, task=spec.fingerprint,
     )
 
 
@@ -261,7 +265,7 @@ def save_demonstrations(path: str | Path, demos: Demonstrations) -> Path:
         path, **arrays,
         env_name=np.str_(demos.env_name), obs_size=np.int64(demos.obs_size), discrete=np.bool_(demos.discrete),
         action_size=np.int64(demos.action_size), expert=np.str_(demos.expert), backend=np.str_(demos.backend),
-        format_version=np.int64(FORMAT_VERSION),
+        format_version=np.int64(FORMAT_VERSION), **({"task": np.str_(demos.task)} if demos.task else {}),
     )
 
 
@@ -302,8 +306,10 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
     discrete = bool(_scalar(arrays, "discrete", "b", path))
     action_size = int(_scalar(arrays, "action_size", "iu", path))
     backend = str(_scalar(arrays, "backend", "U", path)) if "backend" in arrays else ""
+    task = str(_scalar(arrays, "task", "U", path)) if "task" in arrays else ""
     if spec is not None:
-        _check_spaces(str(path), env_name, obs_size, arrays["obs"].shape[-1], discrete, action_size, spec)
+        _check_spaces(str(path), env_name, obs_size, arrays["obs"].shape[-1], discrete, action_size, spec, task,
+                      backend)
     try:
         bounds = {} if spec is None or spec.discrete else {
             "action_low": spec.action_low, "action_high": spec.action_high}
@@ -313,14 +319,14 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
         )
         return make_demonstrations(
             arrays, env_name=env_name, obs_size=obs_size, discrete=discrete, action_size=action_size, expert=expert,
-            backend=backend,
+            backend=backend, task=task,
         )
     except IrlaxError as exc:
         raise IrlaxError(f"demonstrations file {path}: {exc}") from None
 
 
 def _check_spaces(where: str, env_name: str, obs_size: int, obs_width: int, discrete: bool, action_size: int,
-                  spec: EnvSpec) -> None:
+                  spec: EnvSpec, task: str = "", backend: str = "") -> None:
     if obs_size != spec.obs_size or obs_width != spec.obs_size:
         raise IrlaxError(f"demonstrations in {where} have observations of size {obs_width} "
                          f"({env_name}), but {spec.name} has observations of size {spec.obs_size}")
@@ -328,6 +334,9 @@ def _check_spaces(where: str, env_name: str, obs_size: int, obs_width: int, disc
         kind = lambda d, s: f"{s} discrete actions" if d else f"{s}-dimensional continuous actions"
         raise IrlaxError(f"demonstrations in {where} have {kind(discrete, action_size)} ({env_name}), "
                          f"but {spec.name} has {kind(spec.discrete, spec.action_size)}")
+    if task and env_name == spec.name and backend == spec.backend and task != spec.fingerprint:
+        raise IrlaxError(f"demonstrations in {where} come from another variant of {env_name} (other parameters, "
+                         f"bounds or time limit) than the one used here; record them in this one")
     if env_name and env_name != spec.name and not _variants(env_name, spec.name):
         warnings.warn(f"demonstrations in {where} come from {env_name}, used in {spec.name} (same sizes)",
                       IrlaxWarning, stacklevel=3)
@@ -345,7 +354,7 @@ def check_demonstrations_fit(demos: Demonstrations, spec: EnvSpec, where: str = 
     and continuous actions within the task's bounds. (The name may differ.)
     """
     _check_spaces(where, demos.env_name, demos.obs_size, int(demos.obs.shape[-1]), demos.discrete,
-                  demos.action_size, spec)
+                  demos.action_size, spec, demos.task, demos.backend)
     if not spec.discrete:
         try:
             validate_demonstration_arrays(

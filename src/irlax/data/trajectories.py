@@ -8,7 +8,10 @@ prefix (``mask[i]`` is ``1...10...0``), so variable lengths need no special case
 File format (``.npz``, written atomically by :func:`save_trajectories`):
 ``states`` int ``[N, T]``, ``actions`` int ``[N, T]``, ``mask`` bool ``[N, T]``,
 and the scalars ``num_states`` and ``num_actions`` of the MDP they came from.
-Padded entries are stored as 0.
+Padded entries are stored as 0. Files written by ``irlax sample`` also record the
+world they came from: ``world_mdp`` (:func:`irlax.envs.tabular.mdp_fingerprint`) and
+``world_reward`` (the true reward's :func:`irlax.envs.tabular.array_fingerprint`);
+files without them (older ones, a user's own) are accepted on size alone.
 """
 
 from __future__ import annotations
@@ -137,8 +140,14 @@ def check_trajectories_fit(trajectories: Trajectories, num_states: int, num_acti
     )
 
 
-def save_trajectories(path: str | Path, trajectories: Trajectories, num_states: int, num_actions: int) -> None:
-    """Write ``trajectories`` to an ``.npz`` file atomically (see the module docstring)."""
+def save_trajectories(path: str | Path, trajectories: Trajectories, num_states: int, num_actions: int, *,
+                      world_mdp: str | None = None, world_reward: str | None = None) -> None:
+    """Write ``trajectories`` to an ``.npz`` file atomically (see the module docstring).
+
+    ``world_mdp`` and ``world_reward``: fingerprints of the world they were recorded in, checked on loading.
+    """
+    extra = {key: np.str_(value) for key, value in (("world_mdp", world_mdp), ("world_reward", world_reward))
+             if value is not None}
     atomic_save_npz(
         path,
         states=np.asarray(trajectories.states),
@@ -146,11 +155,13 @@ def save_trajectories(path: str | Path, trajectories: Trajectories, num_states: 
         mask=np.asarray(trajectories.mask),
         num_states=np.int64(num_states),
         num_actions=np.int64(num_actions),
+        **extra,
     )
 
 
 def load_trajectories(
-    path: str | Path, *, num_states: int | None = None, num_actions: int | None = None
+    path: str | Path, *, num_states: int | None = None, num_actions: int | None = None,
+    world_mdp: str | None = None, world_reward: str | None = None, world_path: str | Path | None = None,
 ) -> Trajectories:
     """Load and validate a demonstrations file written by :func:`save_trajectories`.
 
@@ -158,10 +169,13 @@ def load_trajectories(
         path: the ``.npz`` file.
         num_states, num_actions: the MDP the demonstrations will be used with; a
             file recorded on an MDP of another size is rejected.
+        world_mdp, world_reward: fingerprints of the world they will be used with; a file that records
+            other ones (another world of the same size) is rejected. ``world_path`` names that world in
+            the message.
 
     Raises:
         IrlaxError: a missing, empty or malformed file, a missing array, wrong
-            shapes or dtypes, NaN, or a file from a differently sized MDP.
+            shapes or dtypes, NaN, or a file from a differently sized MDP or another world.
     """
     path = Path(path)
     arrays = read_npz(path, "demonstrations")
@@ -179,6 +193,12 @@ def load_trajectories(
                 f"demonstrations in {path} were recorded on an MDP with {found} {name}, "
                 f"but this MDP has {expected}"
             )
+    world = f"the world {world_path}" if world_path is not None else "this world"
+    for key, expected, what in (("world_mdp", world_mdp, "dynamics or features"),
+                                ("world_reward", world_reward, "true reward")):
+        if expected is not None and key in arrays and str(arrays[key]) != expected:
+            raise IrlaxError(f"demonstrations in {path} were recorded in another world than {world} (same size, "
+                             f"another {what}); sample demonstrations from {world_path or 'this world'}")
     try:
         return make_trajectories(
             arrays["states"], arrays["actions"], arrays["mask"],

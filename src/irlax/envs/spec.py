@@ -12,6 +12,7 @@ would drive the same learners from a host loop through their ``explore`` and
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -59,6 +60,15 @@ class EnvSpec:
         """``"obs size 4, discrete actions of size 2"``: the sizes, for messages."""
         kind = "discrete" if self.discrete else "continuous"
         return f"obs size {self.obs_size}, {kind} actions of size {self.action_size}"
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash (16 hex digits) of everything but the backend: name, spaces, bounds, time limit and
+        parameters. Demonstration files record it, so demonstrations of another variant of a task (other
+        parameters under the same name) are refused."""
+        identity = (self.name, self.obs_size, self.discrete, self.action_size, self.action_low, self.action_high,
+                    self.max_steps, self.params)
+        return hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
 
     def same_spaces(self, other: EnvSpec) -> bool:
         """Whether ``other`` has the same observation size and action kind and size."""

@@ -12,6 +12,9 @@ Shapes: ``S`` states, ``A`` actions, ``K`` successors per pair, ``F`` features.
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
@@ -245,6 +248,28 @@ def state_action_reward(reward: Array, num_actions: int) -> Array:
     if reward.ndim == 1:
         return jnp.broadcast_to(reward[:, None], (reward.shape[0], num_actions))
     return reward
+
+
+def array_fingerprint(*arrays: Any) -> str:
+    """A short hash (16 hex digits) of arrays' shapes and values, floats as float32 and integers as int64, so
+    that the same arrays give the same fingerprint whether JAX runs in float32 or float64."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.asarray(array)
+        array = array.astype(np.float32 if np.issubdtype(array.dtype, np.floating) else np.int64)
+        digest.update(repr(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def mdp_fingerprint(mdp: TabularMDP) -> str:
+    """A fingerprint of an MDP: its transitions, features, initial distribution, discount and horizon.
+
+    Demonstration files record it (:func:`irlax.data.trajectories.save_trajectories`), so demonstrations of
+    another world of the same size are refused rather than silently fitted.
+    """
+    return array_fingerprint(mdp.next_states, mdp.next_probs, mdp.features, mdp.initial, mdp.discount,
+                             -1 if mdp.horizon is None else mdp.horizon)
 
 
 def check_reward(reward: np.ndarray | Array, mdp: TabularMDP, name: str = "reward") -> None:

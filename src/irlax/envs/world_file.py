@@ -20,7 +20,15 @@ import numpy as np
 
 from irlax.atomic import atomic_save_npz, read_npz
 from irlax.checks import INTEGER_KINDS, NUMBER_KINDS, array_field, scalar_field
-from irlax.envs.tabular import TabularMDP, check_reward, check_reward_scale, from_dense, make_mdp
+from irlax.envs.tabular import (
+    TabularMDP,
+    array_fingerprint,
+    check_reward,
+    check_reward_scale,
+    from_dense,
+    make_mdp,
+    mdp_fingerprint,
+)
 from irlax.envs.world import World
 from irlax.errors import IrlaxError
 
@@ -141,3 +149,13 @@ def load_rewards(path: str | Path, mdp: TabularMDP) -> np.ndarray:
     except IrlaxError as exc:
         raise IrlaxError(f"reward file {path}: {exc}") from None
     return rewards.astype(np.float32)
+
+
+def world_fingerprints(world: World | None, mdp: TabularMDP) -> dict[str, str]:
+    """The fingerprints demonstration files record of the world they come from: ``world_mdp`` (the MDP's) and,
+    when the true reward is known, ``world_reward`` (keyword arguments of
+    :func:`irlax.data.trajectories.save_trajectories` and :func:`~irlax.data.trajectories.load_trajectories`)."""
+    out = {"world_mdp": mdp_fingerprint(mdp)}
+    if world is not None:
+        out["world_reward"] = array_fingerprint(world.reward)
+    return out

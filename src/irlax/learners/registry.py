@@ -78,5 +78,5 @@ def config_from_dict(config_class: type, fields: dict[str, Any], where: str) -> 
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     try:
         return config_class(**values)
-    except TypeError as exc:
+    except (TypeError, IrlaxError) as exc:
         raise IrlaxError(f"{where}: bad {config_class.__name__} ({exc})") from None

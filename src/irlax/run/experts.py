@@ -84,6 +84,24 @@ def expert_program(learner: Learner, env: JaxEnv, total_steps: int) -> Algorithm
     )
 
 
+def minimum_steps(learner: Learner) -> int:
+    """The fewest environment steps in which ``learner`` makes a learning step: one iteration, after its random
+    start phase (SAC's ``learning_starts``) if it has one."""
+    return int(getattr(learner.config, "learning_starts", 0)) + learner.steps_per_iteration
+
+
+def check_budget(learner: Learner, total_steps: int, what: str = "total_steps") -> None:
+    """One-line :class:`IrlaxError` when ``total_steps`` is too few for one learning step (:func:`minimum_steps`);
+    ``what`` names the setting in the message."""
+    need = minimum_steps(learner)
+    if total_steps < need:
+        start = getattr(learner.config, "learning_starts", 0)
+        detail = f"{start} random steps, then one iteration of {learner.steps_per_iteration}" if start else \
+            f"one iteration of {learner.steps_per_iteration} env steps"
+        raise IrlaxError(f"{what} {total_steps} is too few for {learner.name} to learn anything on "
+                         f"{learner.spec.name}: at least {need} ({detail})")
+
+
 def select_best(learner: Learner, env: JaxEnv, states: LearnerState, key: Array,
                 eval_episodes: int) -> tuple[int, dict[str, np.ndarray]]:
     """The seed with the best mean stochastic evaluation return, and the returns of all: ``[K, eval_episodes]``.
@@ -167,10 +185,9 @@ def train_expert(
     """
     if seeds < 1:
         raise IrlaxError("seeds must be at least 1")
-    if total_steps < 1:
-        raise IrlaxError("total_steps must be at least 1")
     env = tasks.make_env(env_name, backend) if isinstance(env_name, str) else env_name
     learner = make_learner(config, env.spec)
+    check_budget(learner, total_steps)
     train_key, eval_key = jax.random.split(key)
     program = expert_program(learner, env, total_steps)
     driver = Driver(program, None, seeds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from irlax.errors import IrlaxError
+from irlax.settings import check_fields
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class PPOConfig:
     """Hidden activation, a key of :data:`irlax.nn.networks.ACTIVATIONS`."""
     log_std_init: float = 0.0
     """Initial log standard deviation of continuous actions (state-independent, learned)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def steps_per_iteration(config: PPOConfig) -> int:

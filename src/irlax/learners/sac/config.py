@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
+from irlax.settings import check_fields
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class SACConfig:
     """Normalise observations with running mean and variance (off in the paper and SB3)."""
     obs_clip: float = 10.0
     """Clip normalised observations to ``[-obs_clip, obs_clip]``."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def steps_per_iteration(config: SACConfig) -> int:
