@@ -182,7 +182,7 @@ def test_a_run_whose_inputs_fail_leaves_no_run_directory(cmd, inputs, tmp_path, 
     garbage.write_bytes(b"not a zip file")
     out = tmp_path / "runs" / "new"
     argv = command(cmd, {**inputs, "demos": garbage, "control_demos": garbage}, out)
-    fails_in_one_line(argv, "not a readable .npz")
+    fails_in_one_line(argv, "is not an .npz file")
     assert [p.name for p in tmp_path.iterdir()] == ["garbage.npz"]
 
 
