@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -363,3 +364,30 @@ def test_unconverged_value_iteration_is_reported_by_sample_and_evaluate(tmp_path
     assert main(["evaluate", "--world", str(tmp_path / "w.npz"), "--reward", str(tmp_path / "r.npy")]) == 0
     captured = capsys.readouterr()
     assert "EVD is approximate" in captured.err and "planning_converged" in captured.out
+
+
+@pytest.mark.parametrize(("argv", "pattern"), [
+    (["fit", "mce", "--iterations", "abc"], r"irlax fit: argument --iterations: 'abc' is not an integer"),
+    (["fit", "mce", "--iterations", "2.5"], r"'2.5' is not a whole number"),
+    (["sample", "--nonsense"], r"irlax sample: the following arguments are required: --world, --out"),
+    (["no-such-command"], r"irlax: argument COMMAND: invalid choice"),
+])
+def test_usage_errors_are_one_line(argv, pattern, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("irlax: error: ") and "--help)" in err
+    assert re.search(pattern, err), err
+
+
+def test_integer_options_take_whole_numbers_in_any_notation(tmp_path, capsys):
+    """``--iterations 1e12`` is read as the number it is, then refused as too many, in one line."""
+    from irlax.cli.runs import integer
+
+    assert integer("12") == 12 and integer("1e6") == 1_000_000 and integer("2.0") == 2
+    code = main(["fit", "mce", "--world", str(tmp_path / "w.npz"), "--demos", str(tmp_path / "d.npz"),
+                 "--iterations", "1e12", "--out", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("irlax: error: ")
+    assert not (tmp_path / "runs").exists()

@@ -31,6 +31,7 @@ from irlax.cli.runs import (
     binned_returns,
     check_resume_options,
     chunked_run,
+    integer,
     iqm_cells,
     longer,
     open_env,
@@ -327,11 +328,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP)
     p.add_argument("--learner", choices=list(LEARNERS),
                    help="default: ppo for CartPole-v1 and Acrobot-v1, sac for the continuous tasks")
-    p.add_argument("--steps", type=int, help="environment steps per seed (default: per environment, e.g. 500k "
+    p.add_argument("--steps", type=integer, help="environment steps per seed (default: per environment, e.g. 500k "
                    "for CartPole-v1, 20k for Pendulum-v1)")
-    p.add_argument("--seeds", type=int, help="seeds trained at once (vmapped; default 1); the best is kept")
-    p.add_argument("--seed", type=int, help="base seed (default 0)")
-    p.add_argument("--eval-episodes", type=int, help="evaluation episodes per seed (default 20)")
+    p.add_argument("--seeds", type=integer, help="seeds trained at once (vmapped; default 1); the best is kept")
+    p.add_argument("--seed", type=integer, help="base seed (default 0)")
+    p.add_argument("--eval-episodes", type=integer, help="evaluation episodes per seed (default 20)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the learner's config")
     p.add_argument("--out", help="expert directory to create (default: runs/expert-ENV-LEARNER-TIME)")
     p.add_argument("--resume", metavar="DIR", help="continue an interrupted training from its last checkpoint "
@@ -341,9 +342,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demos", help="record demonstrations of a saved expert")
     p.add_argument("--expert", required=True, help="expert directory (from irlax expert)")
-    p.add_argument("--episodes", type=int, required=True, help="episodes to record")
+    p.add_argument("--episodes", type=integer, required=True, help="episodes to record")
     p.add_argument("--out", help="demonstrations file to write (default: EXPERT/demos-N.npz)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer, default=0)
     p.add_argument("--deterministic", action="store_true",
                    help="the expert's most likely actions (default: sampled from its stochastic policy)")
     p.set_defaults(func=cmd_demos)
@@ -352,13 +353,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--demos", required=True, help="demonstrations file (from irlax demos)")
     p.add_argument("--env", help="environment to evaluate in (default: the one the demonstrations come from)")
     p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP + " (default: the demonstrations')")
-    p.add_argument("--episodes", type=int, help="use only the first N demonstrations")
-    p.add_argument("--seeds", type=int, default=1, help="seeds trained at once (vmapped)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, help="passes over the demonstrations (default 100)")
-    p.add_argument("--batch-size", type=int, help="transitions per Adam step (default 64)")
+    p.add_argument("--episodes", type=integer, help="use only the first N demonstrations")
+    p.add_argument("--seeds", type=integer, default=1, help="seeds trained at once (vmapped)")
+    p.add_argument("--seed", type=integer, default=0)
+    p.add_argument("--epochs", type=integer, help="passes over the demonstrations (default 100)")
+    p.add_argument("--batch-size", type=integer, help="transitions per Adam step (default 64)")
     p.add_argument("--learning-rate", type=float, help="Adam step size (default 1e-3)")
-    p.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes per seed (default 20)")
+    p.add_argument("--eval-episodes", type=integer, default=20, help="evaluation episodes per seed (default 20)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of BCConfig")
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -19,7 +19,7 @@ import numpy as np
 from irlax.algorithms.base import Algorithm, TabularData
 from irlax.algorithms.registry import make_algorithm, make_config
 from irlax.algorithms.tabular_fit import TabularIRLResult
-from irlax.cli.runs import prepare_output, run_cleanup, start_run_dir
+from irlax.cli.runs import integer, prepare_output, run_cleanup, start_run_dir
 from irlax.data.trajectories import save_trajectories
 from irlax.envs import ObjectworldConfig, make_objectworld
 from irlax.envs.world_file import save_world, world_fingerprints
@@ -136,12 +136,12 @@ def write_demo_run(run_dir: Path, world, demos, results, rows: list[dict]) -> Pa
 def add_command(sub: argparse._SubParsersAction) -> None:
     """Register ``irlax demo``."""
     p = sub.add_parser("demo", help="linear vs Deep MaxEnt IRL on an objectworld (the main job)")
-    p.add_argument("--size", type=int, default=32, help="grid side (default 32)")
-    p.add_argument("--trajectories", type=int, default=64, help="number of demonstrations")
-    p.add_argument("--length", type=int, default=8, help="steps per demonstration")
-    p.add_argument("--iterations", type=int, default=200, help="gradient steps per algorithm")
+    p.add_argument("--size", type=integer, default=32, help="grid side (default 32)")
+    p.add_argument("--trajectories", type=integer, default=64, help="number of demonstrations")
+    p.add_argument("--length", type=integer, default=8, help="steps per demonstration")
+    p.add_argument("--iterations", type=integer, default=200, help="gradient steps per algorithm")
     p.add_argument("--discrete", action="store_true", help="discrete (indicator) features")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer, default=0)
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)

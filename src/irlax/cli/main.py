@@ -12,11 +12,12 @@ import warnings
 
 from irlax import __version__
 from irlax.cli import control, demo, sweep, tabular, train
+from irlax.cli.runs import OneLineParser
 from irlax.errors import IrlaxError, IrlaxWarning
 from irlax.run.compile_cache import cache_wanted, default_cache_dir, enable_compile_cache
 
 
-def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+def build_parser(parser_class: type[argparse.ArgumentParser] = OneLineParser) -> argparse.ArgumentParser:
     """The argument parser with all subcommands (``parser_class``: e.g. one that raises instead of exiting)."""
     parser = parser_class(
         prog="irlax",

@@ -7,6 +7,7 @@ with a progress bar and a checkpoint after each.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import json
@@ -330,3 +331,27 @@ def iqm_cells(rows: list[dict[str, Any]], columns: list[str | None]) -> list[str
     summaries = summaries_over_seeds(rows, [c for c in columns if c is not None])
     text = lambda key: SeedSummary(**summaries[key]).text() if key in summaries else ""
     return ["IQM [95% CI]", *(text(c) if c is not None else "" for c in columns[1:])]
+
+
+def integer(text: str) -> int:
+    """The type of integer options: ``12``, or a whole number in another notation (``1e6``, ``2.0``)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not math.isfinite(value) or value != math.floor(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """``argparse`` whose usage errors are one line, ``irlax: error: irlax fit: ... (see irlax fit --help)``,
+    exit status 2, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"irlax: error: {self.prog}: {message} (see {self.prog} --help)\n")
+

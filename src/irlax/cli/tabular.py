@@ -22,6 +22,7 @@ from irlax.cli.runs import (
     OutputPlace,
     check_resume_options,
     chunked_run,
+    integer,
     iqm_cells,
     longer,
     prepare_output,
@@ -470,8 +471,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
              "its exact dynamics, expected reward and one-hot state features, discount 0.99",
     )
     p.add_argument("--out", required=True, help="world file to write (.npz)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=None, help="grid side (objectworld, binaryworld, gridworld; a "
+    p.add_argument("--seed", type=integer, default=0)
+    p.add_argument("--size", type=integer, default=None, help="grid side (objectworld, binaryworld, gridworld; a "
                    "gridworld's macrocells are 16 cells wide where 16 divides the side, else about side/8)")
     p.add_argument("--discrete", action="store_true", help="objectworld: discrete (indicator) features")
     p.add_argument("--determinism", type=float, default=None, help="probability the chosen move happens")
@@ -479,10 +480,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("sample", help="sample expert demonstrations from a world's true reward")
     p.add_argument("--world", required=True, help="world file (.npz) with a true reward")
-    p.add_argument("--trajectories", type=int, default=32)
-    p.add_argument("--length", type=int, default=8)
+    p.add_argument("--trajectories", type=integer, default=32)
+    p.add_argument("--length", type=integer, default=8)
     p.add_argument("--policy", choices=("soft", "greedy"), default="soft")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer, default=0)
     p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
     p.set_defaults(func=cmd_sample)
 
@@ -496,11 +497,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint (other "
                    "options must agree with the run's, but --iterations may lengthen it)")
     p.add_argument(
-        "--seeds", type=int,
+        "--seeds", type=integer,
         help="number of seeds run at once (default 1; linear rewards start at 0, so their seeds coincide)",
     )
-    p.add_argument("--seed", type=int, help="base seed (default 0)")
-    p.add_argument("--iterations", type=int, help="gradient steps (default: the algorithm's config, 200); with "
+    p.add_argument("--seed", type=integer, help="base seed (default 0)")
+    p.add_argument("--iterations", type=integer, help="gradient steps (default: the algorithm's config, 200); with "
                    "--resume: the run's new length (more iterations continue it)")
     p.add_argument("--learning-rate", type=float, help="optimiser step size (default: the algorithm's config)")
     p.add_argument("--l2", type=float, help="L2 weight decay on the reward parameters")

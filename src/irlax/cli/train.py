@@ -41,6 +41,7 @@ from irlax.cli.runs import (
     binned_returns,
     check_resume_options,
     chunked_run,
+    integer,
     iqm_cells,
     longer,
     open_env,
@@ -406,18 +407,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", help="environment (default: the demonstrations'): any Gymnasium id or one of "
                    f"irlax's tasks: {', '.join(tasks.TASKS)}")
     p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP + " (default: the demonstrations')")
-    p.add_argument("--episodes", type=int, help="use only the first N demonstrations")
-    p.add_argument("--seeds", type=int, help="seeds trained at once (vmapped; default 1)")
-    p.add_argument("--seed", type=int, help="base seed (default 0)")
-    p.add_argument("--rounds", type=int, help="rounds of training (default: the preset for the task, e.g. 100 for "
+    p.add_argument("--episodes", type=integer, help="use only the first N demonstrations")
+    p.add_argument("--seeds", type=integer, help="seeds trained at once (vmapped; default 1)")
+    p.add_argument("--seed", type=integer, help="base seed (default 0)")
+    p.add_argument("--rounds", type=integer, help="rounds of training (default: the preset for the task, e.g. 100 for "
                    "CartPole-v1 with PPO, 200 rounds of 100 SAC steps for Pendulum-v1)")
     p.add_argument("--learner", help="forward learner, ppo or sac (default: ppo for discrete tasks, sac otherwise)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the algorithm's config")
     p.add_argument("--learner-set", action="append", metavar="KEY=VALUE",
                    help="any field of the learner's config (on top of its preset for the task)")
-    p.add_argument("--checkpoint-every", type=int, metavar="R", help="rounds between checkpoints (default ~rounds/20)")
-    p.add_argument("--eval-episodes", type=int, help="evaluation episodes per seed (default 20)")
-    p.add_argument("--reoptimize-steps", type=int, metavar="N",
+    p.add_argument("--checkpoint-every", type=integer, metavar="R",
+                   help="rounds between checkpoints (default ~rounds/20)")
+    p.add_argument("--eval-episodes", type=integer, help="evaluation episodes per seed (default 20)")
+    p.add_argument("--reoptimize-steps", type=integer, metavar="N",
                    help="env steps of a fresh learner trained on the frozen learned reward (default: the learner's "
                         "expert budget for the task; 0: skip)")
     p.add_argument("--transfer-env", metavar="ENV", help="re-optimise in this task instead (same obs/action sizes)")
