@@ -62,7 +62,7 @@ def command(name: str, inputs: dict[str, Path], out: Path) -> list[str]:
         "sample": ["sample", "--world", world, "--trajectories", "2", "--length", "2", "--out", str(out)],
         "demos": ["demos", "--expert", str(inputs["expert"]), "--episodes", "1", "--out", str(out)],
         "fit": [*FIT, "--world", world, "--demos", demos, "--out", str(out)],
-        "expert": ["expert", "--env", "CartPole-v1", "--steps", "128", "--quiet", "--out", str(out)],
+        "expert": ["expert", "--env", "CartPole-v1", "--steps", "2048", "--quiet", "--out", str(out)],
         "bc": ["bc", "--demos", str(inputs["control_demos"]), "--epochs", "1", "--quiet", "--out", str(out)],
         "train": ["train", "gail", "--demos", str(inputs["control_demos"]), "--rounds", "1", "--quiet", "--out",
                   str(out)],
