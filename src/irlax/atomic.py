@@ -6,7 +6,7 @@ one file system), flushes and fsyncs it, then renames it over the target. If
 anything fails, the temporary file is removed and the old target is untouched.
 Parent directories are created as needed.
 
-Temporary names are short and fixed in length (``.irlax-PID-XXXXXXXX.tmp``), so a
+Temporary names are short and fixed in length (``.irlax-<process id>-<8 hex digits>.tmp``), so a
 target whose name is near the file system's limit can still be written, and name
 the process that writes them: :func:`sweep_temp_files` removes those a killed
 process left behind. A write that fails (a full disk, no permission, a directory
