@@ -64,7 +64,7 @@ from irlax.report import (
 from irlax.report.tensorboard import open_hint
 from irlax.run import experts
 from irlax.run.driver import Driver
-from irlax.run.memory import check_count, check_episodes_fit
+from irlax.run.memory import check_count, check_episodes_fit, check_evaluation_fits
 from irlax.settings import apply_overrides, parse_overrides
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -125,8 +125,7 @@ def expert_setup(args: argparse.Namespace, place: OutputPlace | None = None) -> 
     seeds = 1 if args.seeds is None else args.seeds
     seed = 0 if args.seed is None else args.seed
     eval_episodes = 20 if args.eval_episodes is None else args.eval_episodes
-    check_count(seeds, "--seeds")
-    check_episodes_fit(env.spec, seeds * eval_episodes, f"evaluating {seeds} seeds on {eval_episodes} episodes each")
+    check_evaluation_fits(env.spec, seeds, eval_episodes)
     learner = kind.make(config, env.spec)  # checks the config
     experts.check_budget(learner, steps, "--steps")
     jax.eval_shape(learner.init, jax.random.PRNGKey(0))
@@ -245,9 +244,7 @@ def cmd_bc(args: argparse.Namespace) -> None:
     demos = load_demonstrations(args.demos)
     env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
-    check_count(args.seeds, "--seeds")
-    check_episodes_fit(env.spec, args.seeds * max(args.eval_episodes, 100),
-                       f"evaluating {args.seeds} seeds on {args.eval_episodes} episodes each")
+    check_evaluation_fits(env.spec, args.seeds, args.eval_episodes, at_least=100)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     algo = make_algorithm("bc", config, env)

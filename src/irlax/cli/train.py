@@ -61,7 +61,7 @@ from irlax.report import plot_metric_curves, print_table, save_pytree, write_con
 from irlax.report.tensorboard import open_hint
 from irlax.run import assess, experts
 from irlax.run.driver import Driver
-from irlax.run.memory import check_count, check_episodes_fit
+from irlax.run.memory import check_evaluation_fits
 from irlax.settings import apply_overrides, parse_overrides
 
 CHECKPOINT_CHUNKS = 20
@@ -102,9 +102,7 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     demos = load_demonstrations(args.demos)
     env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
-    check_count(seeds, "--seeds")
-    check_episodes_fit(env.spec, seeds * max(eval_episodes, 100),
-                       f"evaluating {seeds} seeds on {eval_episodes} episodes each")
+    check_evaluation_fits(env.spec, seeds, eval_episodes, at_least=100)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     if args.transfer_expert and not args.transfer_env:

@@ -134,6 +134,13 @@ def metrics_bytes(seeds: int, steps: int, fields: int) -> int:
     return 2 * seeds * steps * max(fields, 1) * 4
 
 
+def check_evaluation_fits(spec: Any, seeds: int, episodes: int, at_least: int = 0) -> None:
+    """Refuse evaluating ``seeds`` seeds on ``episodes`` episodes each (run as ``max(episodes, at_least)``
+    episodes per seed, e.g. for a random-policy baseline) when the count of seeds or the episodes can't be held."""
+    check_count(seeds, "--seeds")
+    check_episodes_fit(spec, seeds * max(episodes, at_least), f"evaluating {seeds} seeds on {episodes} episodes each")
+
+
 def check_episodes_fit(spec: Any, episodes: int, what: str) -> None:
     """Refuse running ``episodes`` whole episodes of the task ``spec`` (an :class:`~irlax.envs.spec.EnvSpec`) at
     once when their count is absurd or they cannot fit in memory."""
