@@ -15,6 +15,12 @@ from irlax.cli.main import main
 os.environ["IRLAX_COMPILE_CACHE"] = "0"
 
 
+@pytest.fixture
+def no_progress(monkeypatch) -> None:
+    """No progress bars (the CLI tests read its output)."""
+    monkeypatch.setenv("IRLAX_NO_PROGRESS", "1")
+
+
 @pytest.fixture(scope="session")
 def cli_world(tmp_path_factory) -> Callable[..., tuple[Path, Path]]:
     """``cli_world(size, seed, trajectories, length)``: an objectworld file and demonstrations sampled from it by

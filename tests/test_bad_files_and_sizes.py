@@ -13,10 +13,7 @@ from irlax.cli.main import main
 from irlax.errors import IrlaxError
 from irlax.run import memory
 
-
-@pytest.fixture(autouse=True)
-def _no_progress(monkeypatch):
-    monkeypatch.setenv("IRLAX_NO_PROGRESS", "1")
+pytestmark = pytest.mark.usefixtures("no_progress")
 
 
 @pytest.fixture(scope="module")

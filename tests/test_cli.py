@@ -11,10 +11,7 @@ import pytest
 
 from irlax.cli.main import main
 
-
-@pytest.fixture(autouse=True)
-def _no_progress(monkeypatch):
-    monkeypatch.setenv("IRLAX_NO_PROGRESS", "1")
+pytestmark = pytest.mark.usefixtures("no_progress")
 
 
 @pytest.fixture(scope="module")
