@@ -25,9 +25,7 @@ from irlax.data.demos import make_demonstrations, save_demonstrations
 FIT = ["fit", "mce", "--world", "{W}", "--demos", "{D}", "--quiet", "--out", "{OUT}"]
 
 
-@pytest.fixture(autouse=True)
-def _no_progress(monkeypatch):
-    monkeypatch.setenv("IRLAX_NO_PROGRESS", "1")
+pytestmark = pytest.mark.usefixtures("no_progress")
 
 
 def write_json(folder: Path, value, text: str | None = None) -> Path:

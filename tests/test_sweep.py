@@ -52,9 +52,7 @@ set.learning_rate = [0.05, 0.1]
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_progress(monkeypatch):
-    monkeypatch.setenv("IRLAX_NO_PROGRESS", "1")
+pytestmark = pytest.mark.usefixtures("no_progress")
 
 
 def sweep_file(folder: Path, text: str = GRID, name: str = "sweep.toml") -> Path:

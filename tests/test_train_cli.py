@@ -26,9 +26,7 @@ OUTPUTS = {"config.json", "checkpoint.npz", "metrics.csv", "metrics.jsonl", "rew
            "summary.json"}
 
 
-@pytest.fixture(autouse=True)
-def _no_progress(monkeypatch):
-    monkeypatch.setenv("IRLAX_NO_PROGRESS", "1")
+pytestmark = pytest.mark.usefixtures("no_progress")
 
 
 def record_demos(path: Path, env_name: str, episodes: int, scripted: bool = False) -> Path:
