@@ -192,6 +192,24 @@ def test_bc_and_gail_run_on_hopper(hopper, tmp_path, run_dir_in):
     assert len(metrics) == 4 and all(np.isfinite(m["reward_loss"]) for m in metrics)
 
 
+def test_density_reward_runs_on_hopper_through_the_host_loop(hopper, tmp_path):
+    """The density algorithm's host phases (policy samples, refit, learner) for 2 seeds: its reward learns from
+    the policy's samples, and the steps add up."""
+    _, _, path = hopper
+    out = tmp_path / "density"
+    assert main(["train", "density", "--demos", str(path), "--rounds", "2", "--set", "policy_iterations=10",
+                 "--set", "sample_steps=8", "--set", "sample_envs=2", "--set", "buffer_size=32",
+                 "--learner-set", "hidden=32,32", "--learner-set", "learning_starts=10", "--learner-set",
+                 "batch_size=32", "--reoptimize-steps", "0", "--eval-episodes", "2", "--seeds", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [m["env_steps"] for m in metrics] == [26.0, 52.0] * 2
+    reward = np.load(out / "reward.npz")  # the leaves of DensityParams, in order
+    policy_weights, absorbing = reward["leaf_5"], reward["leaf_6"]
+    assert policy_weights.shape == (2, 32) and (policy_weights.sum(axis=1) == 32).all()
+    assert absorbing.shape == (2,) and np.isfinite(absorbing).all()
+
+
 def test_host_run_resumes_where_an_uninterrupted_run_ends(tmp_path):
     env = tasks.make_env("Hopper-v5")
     learner = make_sac(TINY_SAC, env.spec)

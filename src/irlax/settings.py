@@ -70,7 +70,7 @@ COUNTS_FROM_ZERO = frozenset({"reward_steps", "gradient_steps", "learning_starts
 """Integer settings that may be 0 (every other integer setting is a count or a size: at least 1)."""
 
 POSITIVE = frozenset({"learning_rate", "tolerance", "planning_tolerance", "tau", "initial_alpha", "max_grad_norm",
-                      "obs_clip", "clip_eps", "clip_value", "random_hold"})
+                      "obs_clip", "clip_eps", "clip_value", "random_hold", "bandwidth"})
 """Real settings that must be positive (besides every ``*_lr``): step sizes, tolerances, clips."""
 
 NON_NEGATIVE = frozenset({"l2", "reward_l2", "ent_coef", "vf_coef", "loss_scale", "epsilon", "stall_tolerance"})

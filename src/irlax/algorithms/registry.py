@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from irlax import tasks
-from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, gail, gcl, maxent, mce, mmp
+from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, density, gail, gcl, maxent, mce, mmp
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.tabular_fit import make_gradient_algorithm
 from irlax.envs.control import JaxEnv
@@ -89,11 +89,13 @@ ALGORITHMS: dict[str, AlgorithmKind] = {
         AlgorithmKind("gcl", gcl.GCLConfig, _control(gcl.make_gcl), "control", gcl.DESCRIPTION),
         AlgorithmKind("gail", gail.GAILConfig, _control(gail.make_gail), "control", gail.DESCRIPTION),
         AlgorithmKind("airl", airl.AIRLConfig, _control(airl.make_airl), "control", airl.DESCRIPTION),
+        AlgorithmKind("density", density.DensityConfig, _control(density.make_density), "control",
+                      density.DESCRIPTION),
     )
 }
 """Every algorithm, by name."""
 
-SAMPLE_IRL = ("gcl", "gail", "airl")
+SAMPLE_IRL = ("gcl", "gail", "airl", "density")
 """The sample-based IRL algorithms (a learned reward and a forward learner inside)."""
 
 
@@ -140,11 +142,11 @@ GCL_SAC_ROUND = {"policy_iterations": 200, "episodes_per_round": 1}
 def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any:
     """The tuned config of control algorithm ``name`` for the task ``env_name``.
 
-    For GCL, GAIL and AIRL: round sizes by learner, rounds by task; ``learner`` (``"ppo"`` or ``"sac"``; empty:
-    the task's default) is recorded in the config. With SAC (the continuous tasks) a round is 100 learner steps
-    (200 for GCL) and the rounds add up to the task's SAC budget for IRL (:func:`irlax.tasks.irl_learner_steps`);
-    with PPO a round is one PPO iteration and there are 100 rounds (about 300k environment steps with the
-    samples). These were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0
+    For GCL, GAIL, AIRL and density-based reward: round sizes by learner, rounds by task; ``learner``
+    (``"ppo"`` or ``"sac"``; empty: the task's default) is recorded in the config. With SAC (the continuous
+    tasks) a round is 100 learner steps (200 for GCL) and the rounds add up to the task's SAC budget for IRL
+    (:func:`irlax.tasks.irl_learner_steps`); with PPO a round is one PPO iteration and there are 100 rounds (about
+    300k environment steps with the samples). These were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0
     (``benchmarks/imitation_compare.py``, ``benchmarks/maze_transfer.py``). Other algorithms: their defaults.
     ``spec`` (the task's :class:`~irlax.envs.spec.EnvSpec`) picks the default learner of a task outside the table.
     """

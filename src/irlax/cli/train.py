@@ -340,7 +340,9 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     reopt = reoptimization(run, settings, state.reward_params, reopt_key) if settings["reoptimize_steps"] > 0 \
         else None
     env_steps = np.asarray(state.env_steps, float)
-    final_loss = progress.metrics["reward_loss"][:, -1] if progress.done else np.full(seeds, np.nan)
+    # a reward trained by gradient steps reports its last loss (density-based rewards have none)
+    final_loss = progress.metrics["reward_loss"][:, -1] if progress.done and "reward_loss" in progress.metrics \
+        else np.full(seeds, np.nan)
     rows = []
     for s in range(seeds):
         row = {"seed": s, "return": float(imitation[s]), "normalized_return": float(norm(imitation[s])),
@@ -398,7 +400,7 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` on the top-level parser."""
     algorithms = "; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in SAMPLE_IRL)
-    p = sub.add_parser("train", help="sample-based IRL (gcl, gail, airl) on a control task's demonstrations",
+    p = sub.add_parser("train", help="sample-based IRL (gcl, gail, airl, density) on a control task's demonstrations",
                        description=f"Sample-based IRL on a control task. Algorithms: {algorithms}.")
     p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(SAMPLE_IRL)}")
     p.add_argument("--demos", help="demonstrations file (from irlax demos)")
