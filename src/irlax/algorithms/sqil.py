@@ -89,15 +89,17 @@ class SQILConfig:
 
 
 PRESETS: dict[str, SACConfig] = {
-    # the task table's discrete SAC for CartPole (target entropy half of log 2), learning from the first steps on:
-    # the demonstrations give the critics something to fit before the agent's buffer is large
+    # the task table's discrete SAC for CartPole (target entropy half of log |A|) with 64 x 64 networks, learning
+    # rate 1e-3 and 1000 random steps first; Pendulum the same continuous SAC
     "CartPole-v1": SACConfig(hidden=(64, 64), target_entropy_scale=0.5, learning_starts=1000,
                              actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3),
     "Acrobot-v1": SACConfig(hidden=(64, 64), target_entropy_scale=0.5, learning_starts=1000,
                             actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3),
     "Pendulum-v1": SACConfig(hidden=(64, 64), learning_starts=1000, actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3),
 }
-"""SQIL's SAC configs by task (checked with ``benchmarks/sqil_bench.py``)."""
+"""SQIL's SAC configs by task, measured with ``benchmarks/sqil_bench.py`` (10 demonstrations, 5 seeds): CartPole-v1
+and Pendulum-v1 reach the expert (normalised IQM 1.00 and 0.98); on Acrobot-v1 no seed's deterministic policy reached
+the goal within 20k steps (see ``benchmarks/results/sqil.md``)."""
 
 PRESET_ROUNDS: dict[str, int] = {"CartPole-v1": 100, "Acrobot-v1": 200, "Pendulum-v1": 200}
 """Rounds (of 100 environment steps with the presets) by task."""
