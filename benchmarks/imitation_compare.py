@@ -63,13 +63,14 @@ EVALUATIONS = 10
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "imitation_compare.json"
 
 
-def ensure_demos(task: str) -> Path:
-    """The task's demonstrations in the benchmark cache: an irlax expert (2 seeds, the best kept) and 60 episodes."""
-    expert, demos = CACHE / f"expert-{task}", CACHE / f"demos-{task}-{DEMO_EPISODES}.npz"
+def ensure_demos(task: str, episodes: int = DEMO_EPISODES) -> Path:
+    """The task's demonstrations in the benchmark cache: an irlax expert (2 seeds, the best kept) and ``episodes``
+    episodes (60 by default)."""
+    expert, demos = CACHE / f"expert-{task}", CACHE / f"demos-{task}-{episodes}.npz"
     if not (expert / "expert.json").exists():
         irlax_main(["expert", "--env", task, "--seeds", "2", "--out", str(expert), "--quiet"])
     if not demos.exists():
-        irlax_main(["demos", "--expert", str(expert), "--episodes", str(DEMO_EPISODES), "--out", str(demos)])
+        irlax_main(["demos", "--expert", str(expert), "--episodes", str(episodes), "--out", str(demos)])
     return demos
 
 

@@ -29,6 +29,7 @@ FRAGMENTS = (
     ("benchmarks/results/mujoco_speed.md", "python benchmarks/mujoco_speed.py"),
     ("benchmarks/results/mujoco_experts.md", "python benchmarks/mujoco_experts.py"),
     ("benchmarks/results/compile_speed.md", "python benchmarks/compile_speed.py"),
+    ("benchmarks/results/sqil.md", "python benchmarks/sqil_bench.py"),
 )
 
 INTRO = """# irlax benchmark results

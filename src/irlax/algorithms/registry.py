@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from irlax import tasks
-from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, density, gail, gcl, maxent, mce, mmp
+from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, density, gail, gcl, maxent, mce, mmp, sqil
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.tabular_fit import make_gradient_algorithm
 from irlax.envs.control import JaxEnv
@@ -91,6 +91,7 @@ ALGORITHMS: dict[str, AlgorithmKind] = {
         AlgorithmKind("airl", airl.AIRLConfig, _control(airl.make_airl), "control", airl.DESCRIPTION),
         AlgorithmKind("density", density.DensityConfig, _control(density.make_density), "control",
                       density.DESCRIPTION),
+        AlgorithmKind("sqil", sqil.SQILConfig, _control(sqil.make_sqil), "control", sqil.DESCRIPTION),
     )
 }
 """Every algorithm, by name."""
@@ -147,10 +148,13 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
     tasks) a round is 100 learner steps (200 for GCL) and the rounds add up to the task's SAC budget for IRL
     (:func:`irlax.tasks.irl_learner_steps`); with PPO a round is one PPO iteration and there are 100 rounds (about
     300k environment steps with the samples). These were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0
-    (``benchmarks/imitation_compare.py``, ``benchmarks/maze_transfer.py``). Other algorithms: their defaults.
+    (``benchmarks/imitation_compare.py``, ``benchmarks/maze_transfer.py``). SQIL:
+    :func:`irlax.algorithms.sqil.preset` (its SAC config and rounds by task). Other algorithms: their defaults.
     ``spec`` (the task's :class:`~irlax.envs.spec.EnvSpec`) picks the default learner of a task outside the table.
     """
     kind = get_algorithm_kind(name, "control")
+    if name == "sqil":
+        return sqil.preset(env_name)
     if name not in SAMPLE_IRL:
         return kind.config()
     if (learner or tasks.default_learner(env_name, spec)) != "sac":

@@ -1,7 +1,8 @@
-"""``irlax train {gcl,gail,airl}``: sample-based IRL on a control task from a demonstrations file.
+"""``irlax train {gcl,gail,airl,sqil}``: sample-based IRL and imitation on a control task from demonstrations.
 
 The command trains one of the sample-based IRL algorithms of
-:mod:`irlax.algorithms.registry` for several seeds at once through the run driver
+:mod:`irlax.algorithms.registry`, or SQIL (imitation by soft Q-learning, no reward
+model), for several seeds at once through the run driver
 (:class:`irlax.run.driver.Driver`), in chunks of ``--checkpoint-every`` rounds with
 a checkpoint after each (``--resume DIR`` continues an interrupted run and ends
 exactly where an uninterrupted one would), then reports, with
@@ -15,6 +16,8 @@ exactly where an uninterrupted one would), then reports, with
 - how well the learned reward matches the true one: Pearson correlation on expert
   and on random-policy transitions and the EPIC distance over both; NaN when the
   true reward is constant (CartPole).
+
+An algorithm without a learned reward (SQIL) skips the last two: its run directory has no ``reward.npz``.
 
 The run directory holds ``config.json``, ``checkpoint.npz``, ``metrics.csv``/``.jsonl``,
 ``reward.npz``, ``return.png``, ``losses.png`` and ``summary.json``.
@@ -64,6 +67,8 @@ from irlax.run.driver import Driver
 from irlax.run.memory import check_evaluation_fits
 from irlax.settings import apply_overrides, parse_overrides
 
+TRAIN_ALGORITHMS = (*SAMPLE_IRL, "sqil")
+"""The algorithms ``irlax train`` runs."""
 CHECKPOINT_CHUNKS = 20
 """Default checkpoints per run (``--checkpoint-every`` is about ``rounds / 20``)."""
 REWARD_FILE = "reward.npz"
@@ -89,9 +94,9 @@ def algorithm_config_from_dict(name: str, fields: dict[str, Any], where: str) ->
 def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstrations]:
     """Validate the command line of a new run: what ``config.json`` records, and the demonstrations it uses."""
     if not args.algorithm:
-        raise IrlaxError(f"train needs an algorithm ({', '.join(SAMPLE_IRL)}) or --resume DIR")
-    if args.algorithm not in SAMPLE_IRL:
-        raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(SAMPLE_IRL)}")
+        raise IrlaxError(f"train needs an algorithm ({', '.join(TRAIN_ALGORITHMS)}) or --resume DIR")
+    if args.algorithm not in TRAIN_ALGORITHMS:
+        raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(TRAIN_ALGORITHMS)}")
     if not args.demos:
         raise IrlaxError("train needs --demos FILE (or --resume DIR)")
     seeds = 1 if args.seeds is None else args.seeds
@@ -124,10 +129,14 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         raise IrlaxError(f"unknown learner {config.learner!r}; choose one of {', '.join(LEARNERS)}")
     kind = get_learner_kind(config.learner or tasks.default_learner(env.name, env.spec))
     learner_overrides = parse_overrides(args.learner_set or [])
-    learner_config = apply_overrides(tasks.learner_config(env.name, kind.name), learner_overrides, kind.name)
+    preset_learner = config.learner_config if config.learner_config is not None else tasks.learner_config(
+        env.name, kind.name)  # SQIL's preset names its own SAC config
+    learner_config = apply_overrides(preset_learner, learner_overrides, kind.name)
     config = dataclasses.replace(config, learner=kind.name, learner_config=learner_config)
     # the config's own checks, and the learner's, without running anything
     algo = make_algorithm(args.algorithm, config, env)
+    if algo.reward_fn is None and (args.transfer_env or args.reoptimize_steps):
+        raise IrlaxError(f"{args.algorithm} learns no reward: --transfer-env and --reoptimize-steps don't apply")
     if algo.on_host:  # a host environment cannot be traced: trace the learner alone
         jax.eval_shape(algo.learner.init, jax.random.PRNGKey(0))
     else:
@@ -138,8 +147,8 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         every = max(1, -(-config.rounds // CHECKPOINT_CHUNKS))
     if every < 1:
         raise IrlaxError("--checkpoint-every must be at least 1")
-    steps = tasks.learner_budget(args.transfer_env or env.name, kind.name) if args.reoptimize_steps is None \
-        else args.reoptimize_steps
+    steps = args.reoptimize_steps if args.reoptimize_steps is not None else (
+        tasks.learner_budget(args.transfer_env or env.name, kind.name) if algo.reward_fn is not None else 0)
     if steps < 0:
         raise IrlaxError("--reoptimize-steps must be at least 0")
     transfer_config = None
@@ -294,10 +303,12 @@ def write_plots(run_dir: Path, run: TrainRun, metrics: dict[str, np.ndarray]) ->
                        xlabel=f"training ({per_point} rounds = {per_point * per_round:.0f} env steps per point)",
                        title=f"{name} ({run.algo.learner.name}) on {run.algo.env.name}")
     curves = {label: np.asarray(metrics[key], float) for key, label in (
-        ("reward_loss", "reward loss"), ("expert_accuracy", "expert accuracy"), ("policy_accuracy", "policy accuracy"))
+        ("reward_loss", "reward loss"), ("expert_accuracy", "expert accuracy"), ("policy_accuracy", "policy accuracy"),
+        ("critic_loss", "critic loss"))
         if key in metrics and np.isfinite(np.asarray(metrics[key], float)).any()}
+    what = "reward (discriminator) training" if run.algo.reward_fn is not None else "soft Q-function training"
     plot_metric_curves(run_dir / "losses.png", curves, "loss / accuracy", "round",
-                       f"{name} on {run.algo.env.name}: reward (discriminator) training")
+                       f"{name} on {run.algo.env.name}: {what}")
 
 
 def fmt(value: float | None, spec: str = ".3f") -> str:
@@ -306,7 +317,7 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Sample-based IRL (GCL, GAIL, AIRL) on a demonstrations file; ``--resume DIR`` continues a run."""
+    """Sample-based IRL (GCL, GAIL, AIRL) or SQIL on a demonstrations file; ``--resume DIR`` continues a run."""
     place = None if args.resume else prepare_output(args.out, parent=False)
     run_dir, settings, demos = train_setup(args, place)
     with run_cleanup(run_dir, "train", place):
@@ -327,7 +338,9 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     label = f"{algo.name} ({algo.learner.name}) on {algo.env.name} ({seeds} seeds)"
     progress = chunked_run(driver, progress, rounds, every, label, args.quiet, run_dir / CHECKPOINT, run_dir)
     state = progress.state
-    save_pytree(run_dir / REWARD_FILE, state.reward_params)
+    learns_reward = algo.reward_fn is not None
+    if learns_reward:
+        save_pytree(run_dir / REWARD_FILE, state.reward_params)
     write_metrics(run_dir, training_rows(progress.metrics, "round"))
     write_plots(run_dir, run, progress.metrics)
 
@@ -336,19 +349,21 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     random_score = random_return(env, random_key, max(settings["eval_episodes"], 100))
     norm = lambda r: np.asarray(normalized_return(r, random_score, expert_score), float)
     imitation = assess.policy_returns(algo, state, demos, eval_key, settings["eval_episodes"])
-    comparison = assess.reward_comparison(algo, state.reward_params, demos, metric_key)
-    reopt = reoptimization(run, settings, state.reward_params, reopt_key) if settings["reoptimize_steps"] > 0 \
-        else None
+    comparison = assess.reward_comparison(algo, state.reward_params, demos, metric_key) if learns_reward else {}
+    reopt = reoptimization(run, settings, state.reward_params, reopt_key) \
+        if learns_reward and settings["reoptimize_steps"] > 0 else None
     env_steps = np.asarray(state.env_steps, float)
-    # a reward trained by gradient steps reports its last loss (density-based rewards have none)
-    final_loss = progress.metrics["reward_loss"][:, -1] if progress.done and "reward_loss" in progress.metrics \
+    # a reward trained by gradient steps reports its last loss (density-based rewards have none; SQIL its critic's)
+    loss_key = "reward_loss" if learns_reward else "critic_loss"
+    final_loss = progress.metrics[loss_key][:, -1] if progress.done and loss_key in progress.metrics \
         else np.full(seeds, np.nan)
     rows = []
     for s in range(seeds):
         row = {"seed": s, "return": float(imitation[s]), "normalized_return": float(norm(imitation[s])),
-               "final_reward_loss": float(final_loss[s]), "env_steps": float(env_steps[s]),
-               "pearson_expert": comparison["pearson_expert"][s], "pearson_random": comparison["pearson_random"][s],
-               "epic": comparison["epic"][s]}
+               f"final_{loss_key}": float(final_loss[s]), "env_steps": float(env_steps[s])}
+        if learns_reward:
+            row.update(pearson_expert=comparison["pearson_expert"][s], pearson_random=comparison["pearson_random"][s],
+                       epic=comparison["epic"][s])
         if reopt is not None:
             row.update(reoptimized_return=reopt["returns"][s],
                        reoptimized_normalized_return=reopt["normalized_returns"][s])
@@ -363,23 +378,25 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
         "mean_return": mean(imitation), "mean_normalized_return": float(norm(imitation.mean())),
         "reward": {"pearson_expert": mean(comparison["pearson_expert"]),
                    "pearson_random": mean(comparison["pearson_random"]), "epic": mean(comparison["epic"]),
-                   **{k: v for k, v in comparison.items() if k in ("note", "transitions")}},
+                   **{k: v for k, v in comparison.items() if k in ("note", "transitions")}} if learns_reward else None,
         "reoptimization": reopt, "evaluation": rows, "over_seeds": summaries_over_seeds(rows),
     }
     write_summary(run_dir, summary)
 
-    columns = ["seed", "return", "normalised", "rho expert", "rho random", "EPIC"]
+    columns = ["seed", "return", "normalised"] + (["rho expert", "rho random", "EPIC"] if learns_reward else [])
     if reopt is not None:
         columns += [f"re-opt. return ({reopt['env']})", "re-opt. normalised"]
     table = []
     for r in rows:
-        cells = [str(r["seed"]), f"{r['return']:.1f}", fmt(r["normalized_return"]), fmt(r["pearson_expert"]),
-                 fmt(r["pearson_random"]), fmt(r["epic"])]
+        cells = [str(r["seed"]), f"{r['return']:.1f}", fmt(r["normalized_return"])]
+        if learns_reward:
+            cells += [fmt(r["pearson_expert"]), fmt(r["pearson_random"]), fmt(r["epic"])]
         if reopt is not None:
             cells += [f"{r['reoptimized_return']:.1f}", fmt(r["reoptimized_normalized_return"])]
         table.append(cells)
     if seeds > 1:
-        keys = ["seed", "return", "normalized_return", "pearson_expert", "pearson_random", "epic"]
+        keys = ["seed", "return", "normalized_return"] + (["pearson_expert", "pearson_random", "epic"] if learns_reward
+                                                          else [])
         table.append(iqm_cells(rows, keys + (["reoptimized_return", "reoptimized_normalized_return"]
                                               if reopt is not None else [])))
     print_table(f"{algo.name} ({algo.learner.name}) on {env.name}: {rounds} rounds, {mean(env_steps):.0f} env "
@@ -399,10 +416,11 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` on the top-level parser."""
-    algorithms = "; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in SAMPLE_IRL)
-    p = sub.add_parser("train", help="sample-based IRL (gcl, gail, airl, density) on a control task's demonstrations",
-                       description=f"Sample-based IRL on a control task. Algorithms: {algorithms}.")
-    p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(SAMPLE_IRL)}")
+    algorithms = "; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in TRAIN_ALGORITHMS)
+    p = sub.add_parser("train", help=f"IRL and imitation ({', '.join(TRAIN_ALGORITHMS)}) from a control task's "
+                       "demonstrations",
+                       description=f"Sample-based IRL and imitation on a control task. Algorithms: {algorithms}.")
+    p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(TRAIN_ALGORITHMS)}")
     p.add_argument("--demos", help="demonstrations file (from irlax demos)")
     p.add_argument("--env", help="environment (default: the demonstrations'): any Gymnasium id or one of "
                    f"irlax's tasks: {', '.join(tasks.TASKS)}")

@@ -242,12 +242,16 @@ def epic_distance(
     return pearson_distance(canonical(reward_a), canonical(reward_b), weights)
 
 
-def coverage_epic_distance(reward_a: RewardFn, reward_b: RewardFn, coverage: Coverage, gamma: float | Array) -> Array:
-    """:func:`epic_distance` on a :class:`Coverage` (see :func:`coverage_samples`), a scalar."""
+def coverage_epic_distance(reward_a: RewardFn, reward_b: RewardFn, coverage: Coverage, gamma: float | Array,
+                           batch_size: int | None = None) -> Array:
+    """:func:`epic_distance` on a :class:`Coverage` (see :func:`coverage_samples`), a scalar.
+
+    ``batch_size`` bounds memory as in :func:`canonical_rewards` (``None``: all at once).
+    """
     batch = coverage.transitions
     return epic_distance(
         reward_a, reward_b, batch.obs, batch.action, batch.next_obs,
-        coverage.state_samples, coverage.action_samples, gamma,
+        coverage.state_samples, coverage.action_samples, gamma, batch_size=batch_size,
     )
 
 

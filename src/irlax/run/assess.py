@@ -46,6 +46,9 @@ METRIC_TRANSITIONS = 512
 """Expert and random-policy transitions (each) the reward is compared with the true one on."""
 EPIC_SAMPLES = 128
 """State and action samples of EPIC's canonicalisation."""
+EPIC_BATCH = 64
+"""States whose EPIC sample means are evaluated at once (``EPIC_BATCH * EPIC_SAMPLES`` reward calls: bounds
+memory for rewards that are costly to evaluate, e.g. a kernel density over thousands of points)."""
 RANDOM_EPISODES = 32
 """Episodes of the random policy drawn for the reward comparison."""
 
@@ -98,7 +101,8 @@ def _comparison(algo: Algorithm, params: Any, expert: TransitionBatch, random: T
         # the transition's own reward: the learned absorbing-state value of terminal steps is left out
         learned = lambda obs, action, next_obs: algo.reward_fn(seed_params, obs, action, next_obs, jnp.bool_(False))
         rho = lambda batch: pearson_correlation(batch_rewards(learned, batch), batch_rewards(true_fn, batch))
-        return jnp.stack([rho(expert), rho(random), coverage_epic_distance(learned, true_fn, coverage, gamma)])
+        epic = coverage_epic_distance(learned, true_fn, coverage, gamma, EPIC_BATCH)
+        return jnp.stack([rho(expert), rho(random), epic])
 
     return jax.vmap(per_seed)(params)
 

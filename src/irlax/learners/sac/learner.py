@@ -29,6 +29,7 @@ changes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -96,17 +97,37 @@ def gradient_step(
     learner: tuple[SACParams, SACOptState],
     key: Array,
 ) -> tuple[tuple[SACParams, SACOptState], SACLossInfo]:
-    """One gradient step of the critics, the actor and the temperature, then the Polyak update of the targets.
+    """One gradient step on a minibatch drawn from ``buffer``: :func:`sac_batch_step` on it.
 
     The minibatch's reward is the environment's or ``reward_fn``'s on the stored
-    ``(obs, action, next_obs, terminated)``. The actor is trained against the just-updated critics,
-    and the temperature on the actor step's log-probabilities.
+    ``(obs, action, next_obs, terminated)``.
     """
     sample_key, target_key, actor_key = jax.random.split(key, 3)
     batch: Transition = replay_sample(buffer, sample_key, config.batch_size)
     reward = learner_rewards(
         reward_fn, reward_params, batch.obs, batch.action, batch.next_obs, batch.terminated, batch.env_reward
     )
+    return sac_batch_step(config, spec, learner, obs_stats, batch, reward, target_key, actor_key)
+
+
+def sac_batch_step(
+    config: SACConfig,
+    spec: EnvSpec,
+    learner: tuple[SACParams, SACOptState],
+    obs_stats: ObsStats,
+    batch: Transition,
+    reward: Array,
+    target_key: Array,
+    actor_key: Array,
+) -> tuple[tuple[SACParams, SACOptState], SACLossInfo]:
+    """One gradient step of the critics, the actor and the temperature on a given minibatch, then the Polyak
+    update of the targets.
+
+    ``batch`` holds ``[B]`` transitions (its ``reward`` fields are ignored) and ``reward [B]`` the rewards the
+    critics are trained on, so that an algorithm can bring its own batches and rewards (SQIL's balanced ones).
+    ``target_key`` draws the successors' actions of the targets, ``actor_key`` the actor step's actions. The
+    actor is trained against the just-updated critics, and the temperature on the actor step's log-probabilities.
+    """
     obs = networks.normalize(config, obs_stats, batch.obs)
     next_obs = networks.normalize(config, obs_stats, batch.next_obs)
     (params, opt_state), opts = learner, optimizers(config)
@@ -150,6 +171,34 @@ def gradient_step(
     entropy = -log_probs if log_probs.ndim == 1 else -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
     info = SACLossInfo(jnp.mean(reward), c_loss, a_loss, t_loss, alpha, jnp.mean(entropy), q_mean)
     return (SACParams(actor, critic, target_critic, log_alpha), SACOptState(actor_opt, critic_opt, alpha_opt)), info
+
+
+def learning_steps(
+    config: SACConfig,
+    agent: SACAgent,
+    key: Array,
+    step: Callable[[tuple[SACParams, SACOptState], Array], tuple[tuple[SACParams, SACOptState], SACLossInfo]],
+) -> tuple[SACAgent, SACLossInfo]:
+    """``config.gradient_steps`` steps ``step(learner, key)`` of the agent's (params, optimiser states), once
+    ``learning_starts`` environment steps have been taken (none before); the steps' mean record.
+
+    ``step`` is :func:`gradient_step` on the agent's buffer for SAC itself, or another algorithm's step on its own
+    minibatches (SQIL's balanced ones). Step ``i`` takes ``split(key, gradient_steps)[i]``.
+    """
+    if config.gradient_steps == 0:
+        return agent, no_learning()
+
+    # only the parameters and optimiser states pass through the condition: under ``vmap`` a ``lax.cond``
+    # becomes a select of both branches' outputs, which must not copy the replay buffer
+    def steps(learner: tuple[SACParams, SACOptState]) -> tuple[tuple[SACParams, SACOptState], SACLossInfo]:
+        learner, infos = jax.lax.scan(step, learner, jax.random.split(key, config.gradient_steps))
+        return learner, jax.tree.map(lambda x: jnp.mean(x, axis=0), infos)
+
+    skip = lambda learner: (learner, no_learning())
+    started = agent.env_steps >= config.learning_starts
+    (params, opt_state), info = jax.lax.cond(started, steps, skip, (agent.params, agent.opt_state))
+    grad_steps = agent.grad_steps + jnp.where(started, config.gradient_steps, 0)
+    return agent._replace(params=params, opt_state=opt_state, grad_steps=grad_steps), info
 
 
 def make_sac(config: SACConfig, spec: EnvSpec) -> Learner:
@@ -205,25 +254,10 @@ def make_sac(config: SACConfig, spec: EnvSpec) -> Learner:
     ) -> tuple[SACAgent, SACLossInfo]:
         buffer = replay_add(agent.buffer, jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), transitions))
         agent = agent._replace(buffer=buffer)
-        if config.gradient_steps == 0:
-            return agent, no_learning()
-
-        # only the parameters and optimiser states pass through the condition: under ``vmap`` a ``lax.cond``
-        # becomes a select of both branches' outputs, which must not copy the replay buffer
-        def steps(learner: tuple[SACParams, SACOptState]) -> tuple[tuple[SACParams, SACOptState], SACLossInfo]:
-            def body(learner: tuple[SACParams, SACOptState], step_key: Array) -> tuple[tuple, SACLossInfo]:
-                return gradient_step(
-                    config, spec, reward_fn, reward_params, agent.buffer, agent.obs_stats, learner, step_key
-                )
-
-            learner, infos = jax.lax.scan(body, learner, jax.random.split(key, config.gradient_steps))
-            return learner, jax.tree.map(lambda x: jnp.mean(x, axis=0), infos)
-
-        skip = lambda learner: (learner, no_learning())
-        started = agent.env_steps >= config.learning_starts
-        (params, opt_state), info = jax.lax.cond(started, steps, skip, (agent.params, agent.opt_state))
-        grad_steps = agent.grad_steps + jnp.where(started, config.gradient_steps, 0)
-        return agent._replace(params=params, opt_state=opt_state, grad_steps=grad_steps), info
+        step = lambda learner, step_key: gradient_step(
+            config, spec, reward_fn, reward_params, agent.buffer, agent.obs_stats, learner, step_key
+        )
+        return learning_steps(config, agent, key, step)
 
     return Learner(
         name="sac", config=config, spec=spec, num_envs=config.num_envs, rollout_steps=config.train_freq,
