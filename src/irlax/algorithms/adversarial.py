@@ -51,7 +51,7 @@ from irlax.errors import IrlaxError
 from irlax.learners import base, host
 from irlax.learners.base import Learner, LearnerState
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
-from irlax.learners.rollout import EnvCarry, example_transition, init_envs, step_envs
+from irlax.learners.rollout import EnvCarry, collect_steps, example_transition, init_envs
 from irlax.rewards.transition import InputStats, demo_input_stats, discriminator_accuracy, discriminator_loss
 
 
@@ -181,16 +181,8 @@ def collect_transitions(
 
     Each transition keeps the acting policy's ``log_prob``; episodes continue across calls.
     """
-    num_envs = envs.obs.shape[0]
-
-    def one_step(carry: EnvCarry, step_key: Array) -> tuple[EnvCarry, Transition]:
-        act_key, env_key = jax.random.split(step_key)
-        act = lambda k, obs: learner.act(policy, k, obs)
-        action, log_prob = jax.vmap(act)(jax.random.split(act_key, num_envs), carry.obs)
-        carry, transition, _ = step_envs(env, carry, env_key, action, log_prob)
-        return carry, transition
-
-    envs, transitions = jax.lax.scan(one_step, envs, jax.random.split(key, num_steps))
+    act = lambda k, obs: learner.act(policy, k, obs)
+    envs, transitions, _ = collect_steps(env, act, envs, key, num_steps)
     return envs, jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), transitions)
 
 

@@ -43,7 +43,7 @@ class TabularData(NamedTuple):
 class Algorithm:
     """An algorithm that trains on demonstrations, with its config and context bound.
 
-    Equal (and hashing) by name, config, run length, task spec, environment and inner learner, so that
+    Equal (and hashing) by name, config, run length, task spec, environment, inner learner and expert, so that
     it is a static argument of ``jax.jit`` and two algorithms built alike share compiled programs.
 
     Attributes:
@@ -68,6 +68,8 @@ class Algorithm:
             algorithms).
         learner: the forward learner inside (sample-based IRL), or ``None``.
         reward_model: the reward model a tabular algorithm was given (part of its identity), or ``None``.
+        expert: the expert policy family an interactive algorithm queries (DAgger; part of its identity: its
+            parameters are data), or ``None``.
         jittable: whether ``init`` and ``update`` are pure JAX (``False`` for a solver in the loop: apprenticeship
             learning's seeds run one after another).
         host_init, host_update: in a host-stepped environment (Gymnasium), ``init`` and ``update`` of all seeds at
@@ -93,6 +95,7 @@ class Algorithm:
     env: Any = None
     learner: Any = None
     reward_model: Any = None
+    expert: Any = None
     jittable: bool = True
     host_init: Callable[[Any, Any], Any] | None = field(default=None, compare=False, repr=False)
     host_update: Callable[[Any, Any, int], tuple[Any, Any]] | None = field(default=None, compare=False, repr=False)

@@ -242,21 +242,78 @@ class BCPolicy:
         return log_prob(self.config, self.spec, params, obs, action)
 
 
-def make_bc(config: BCConfig, spec: EnvSpec) -> Algorithm:
-    """Behavioural cloning with ``config`` for the task ``spec``: one step of ``update`` is one epoch.
+def bc_optimizer(config: BCConfig) -> optax.GradientTransformation:
+    """The optimiser of the policy network: Adam with ``config.learning_rate``."""
+    return optax.adam(config.learning_rate)
 
-    Each epoch visits every real step once in a random order (padded steps are
-    sorted behind them and never used). Epoch ``e`` of a run shuffles with
-    ``split(key, config.epochs)[e]``, so a run split into chunks of epochs ends where one call would.
+
+def flat_steps(demos: Demonstrations) -> tuple[Array, Array, Array]:
+    """The demonstrations' steps as flat rows: ``(obs [N T, O], actions [N T, ...], valid [N T])`` (padding kept,
+    marked invalid), the dataset :func:`bc_epoch` takes."""
+    flat = lambda x: x.reshape((-1, *x.shape[2:]))
+    return flat(demos.obs), flat(demos.actions), flat(demos.mask)
+
+
+def bc_epoch(
+    config: BCConfig, spec: EnvSpec, obs_stats: ObsStats, rows: tuple[Array, Array, Array],
+    carry: tuple[Any, optax.OptState], epoch_key: Array,
+) -> tuple[tuple[Any, optax.OptState], BCMetrics]:
+    """One epoch of minibatch Adam on :func:`bc_loss` over the valid rows of a flat dataset; pure and jittable.
+
+    Every valid row is visited once in a random order (``epoch_key``); invalid rows (padding) are sorted behind
+    them and never used, so a fixed-size dataset with a mask (demonstrations, or DAgger's aggregate) needs no
+    recompilation as it fills.
+
+    Args:
+        obs_stats: the observation statistics the policy standardises with.
+        rows: ``(obs [R, O], actions [R, ...], valid [R])``, at least one row valid.
+        carry: the network's parameters and Adam's state.
+
+    Returns:
+        the new carry and the epoch's mean loss and NLL.
+    """
+    obs, actions, valid = rows
+    optimizer = bc_optimizer(config)
+    grad_fn = jax.value_and_grad(bc_loss, has_aux=True)
+    size = config.batch_size
+    num_rows = valid.shape[0]
+    num_valid = jnp.sum(valid)
+    num_batches = (num_valid + size - 1) // size
+    padded_rows = -(-num_rows // size) * size  # room for a whole last minibatch
+    # real steps first, in a random order; the padding behind them
+    order = jnp.argsort(jnp.where(valid, jax.random.uniform(epoch_key, (num_rows,)), 2.0))
+    order = jnp.concatenate([order, jnp.zeros((padded_rows - num_rows,), order.dtype)])
+    position = jnp.arange(padded_rows)
+
+    def step(i: Array, inner: tuple) -> tuple:
+        network, opt_state, loss_sum, nll_sum = inner
+        idx = jax.lax.dynamic_slice(order, (i * size,), (size,))
+        weights = (jax.lax.dynamic_slice(position, (i * size,), (size,)) < num_valid).astype(jnp.float32)
+        (loss, nll), grads = grad_fn(network, config, spec, obs_stats, obs[idx], actions[idx], weights)
+        updates, opt_state = optimizer.update(grads, opt_state, network)
+        n = jnp.sum(weights)
+        return optax.apply_updates(network, updates), opt_state, loss_sum + loss * n, nll_sum + nll * n
+
+    network, opt_state = carry
+    network, opt_state, loss_sum, nll_sum = jax.lax.fori_loop(
+        0, num_batches, step, (network, opt_state, jnp.float32(0.0), jnp.float32(0.0))
+    )
+    return (network, opt_state), BCMetrics(loss_sum / num_valid, nll_sum / num_valid)
+
+
+def make_bc(config: BCConfig, spec: EnvSpec) -> Algorithm:
+    """Behavioural cloning with ``config`` for the task ``spec``: one step of ``update`` is one epoch
+    (:func:`bc_epoch` over the demonstrations' real steps).
+
+    Epoch ``e`` of a run shuffles with ``split(key, config.epochs)[e]``, so a run split into chunks of epochs
+    ends where one call would.
 
     Raises:
         IrlaxError: a bad setting.
     """
     check_config(config)
     network_def = _network(config, spec)
-    optimizer = optax.adam(config.learning_rate)
-    grad_fn = jax.value_and_grad(bc_loss, has_aux=True)
-    size = config.batch_size
+    optimizer = bc_optimizer(config)
 
     def init(key: Array, demos: Demonstrations) -> BCState:
         demo_check(spec, demos)
@@ -265,40 +322,13 @@ def make_bc(config: BCConfig, spec: EnvSpec) -> Algorithm:
         params = BCParams(network, demo_obs_stats(demos))
         return BCState(params, optimizer.init(network), key, jnp.int32(0))
 
-    def epoch(demos: Demonstrations, obs_stats: ObsStats, carry: tuple[Any, optax.OptState], epoch_key: Array
-              ) -> tuple[tuple, BCMetrics]:
-        flat = lambda x: x.reshape((-1, *x.shape[2:]))
-        obs, actions, valid = flat(demos.obs), flat(demos.actions), flat(demos.mask)
-        rows = valid.shape[0]
-        num_valid = jnp.sum(valid)
-        num_batches = (num_valid + size - 1) // size
-        padded_rows = -(-rows // size) * size  # room for a whole last minibatch
-        # real steps first, in a random order; the padding behind them
-        order = jnp.argsort(jnp.where(valid, jax.random.uniform(epoch_key, (rows,)), 2.0))
-        order = jnp.concatenate([order, jnp.zeros((padded_rows - rows,), order.dtype)])
-        position = jnp.arange(padded_rows)
-
-        def step(i: Array, inner: tuple) -> tuple:
-            network, opt_state, loss_sum, nll_sum = inner
-            idx = jax.lax.dynamic_slice(order, (i * size,), (size,))
-            weights = (jax.lax.dynamic_slice(position, (i * size,), (size,)) < num_valid).astype(jnp.float32)
-            (loss, nll), grads = grad_fn(network, config, spec, obs_stats, obs[idx], actions[idx], weights)
-            updates, opt_state = optimizer.update(grads, opt_state, network)
-            n = jnp.sum(weights)
-            return optax.apply_updates(network, updates), opt_state, loss_sum + loss * n, nll_sum + nll * n
-
-        network, opt_state = carry
-        network, opt_state, loss_sum, nll_sum = jax.lax.fori_loop(
-            0, num_batches, step, (network, opt_state, jnp.float32(0.0), jnp.float32(0.0))
-        )
-        return (network, opt_state), BCMetrics(loss_sum / num_valid, nll_sum / num_valid)
-
     def update(state: BCState, demos: Demonstrations, num_epochs: int) -> tuple[BCState, BCMetrics]:
         demo_check(spec, demos)
         keys = jax.random.split(state.key, max(config.epochs, 1))
         # epochs past config.epochs reuse the last key (a run is config.epochs long)
         index = jnp.minimum(state.epochs + jnp.arange(num_epochs), config.epochs - 1)
-        body = lambda carry, k: epoch(demos, state.params.obs_stats, carry, k)
+        rows = flat_steps(demos)
+        body = lambda carry, k: bc_epoch(config, spec, state.params.obs_stats, rows, carry, k)
         (network, opt_state), metrics = jax.lax.scan(body, (state.params.network, state.opt_state), keys[index])
         params = BCParams(network, state.params.obs_stats)
         return BCState(params, opt_state, state.key, state.epochs + num_epochs), metrics

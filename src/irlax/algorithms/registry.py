@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from irlax import tasks
-from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, density, gail, gcl, maxent, mce, mmp, sqil
+from irlax.algorithms import airl, apprenticeship, bc, dagger, deep_maxent, density, gail, gcl, maxent, mce, mmp, sqil
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.tabular_fit import make_gradient_algorithm
 from irlax.envs.control import JaxEnv
@@ -31,7 +31,8 @@ class AlgorithmKind(NamedTuple):
     Attributes:
         name: its name, e.g. ``"mce"`` or ``"gail"``.
         config: its frozen config class.
-        make: ``make(config, env) -> Algorithm`` (``env`` is ``None`` for tabular algorithms).
+        make: ``make(config, env, **context) -> Algorithm`` (``env`` is ``None`` for tabular algorithms;
+            ``context``: what else an algorithm is built with, as DAgger's ``expert``).
         domain: ``"tabular"`` (known dynamics) or ``"control"`` (a control task's demonstrations).
         description: one line for help texts.
         curve: the metric a tabular fit plots per iteration, and its axis label.
@@ -49,11 +50,11 @@ def _gradient(name: str, build: Callable[..., Any], description: str) -> Callabl
     return lambda config, env=None: make_gradient_algorithm(name, config, build, description)
 
 
-def _control(make: Callable[[Any, JaxEnv], Algorithm]) -> Callable[[Any, Any], Algorithm]:
-    def build(config: Any, env: JaxEnv | None) -> Algorithm:
+def _control(make: Callable[..., Algorithm]) -> Callable[..., Algorithm]:
+    def build(config: Any, env: JaxEnv | None, **context: Any) -> Algorithm:
         if env is None:
             raise IrlaxError("this algorithm trains in a control task: give it an environment")
-        return make(config, env)
+        return make(config, env, **context)
 
     return build
 
@@ -92,6 +93,7 @@ ALGORITHMS: dict[str, AlgorithmKind] = {
         AlgorithmKind("density", density.DensityConfig, _control(density.make_density), "control",
                       density.DESCRIPTION),
         AlgorithmKind("sqil", sqil.SQILConfig, _control(sqil.make_sqil), "control", sqil.DESCRIPTION),
+        AlgorithmKind("dagger", dagger.DAggerConfig, _control(dagger.make_dagger), "control", dagger.DESCRIPTION),
     )
 }
 """Every algorithm, by name."""
@@ -113,12 +115,13 @@ def get_algorithm_kind(name: str, domain: str | None = None) -> AlgorithmKind:
     return ALGORITHMS[name]
 
 
-def make_algorithm(name: str, config: Any, env: JaxEnv | None = None) -> Algorithm:
-    """The :class:`~irlax.algorithms.base.Algorithm` called ``name`` with ``config`` (in ``env`` for control tasks)."""
+def make_algorithm(name: str, config: Any, env: JaxEnv | None = None, **context: Any) -> Algorithm:
+    """The :class:`~irlax.algorithms.base.Algorithm` called ``name`` with ``config`` (in ``env`` for control tasks;
+    ``context``: what else it is built with, as DAgger's ``expert`` policy family)."""
     kind = get_algorithm_kind(name)
     if not isinstance(config, kind.config):
         raise IrlaxError(f"{name} takes a {kind.config.__name__}, not a {type(config).__name__}")
-    return kind.make(config, env)
+    return kind.make(config, env, **context)
 
 
 def make_config(name: str, overrides: dict[str, Any]) -> Any:

@@ -6,7 +6,8 @@
   ``--resume DIR`` continues an interrupted training.
 - ``demos`` records episodes of a saved expert into a demonstrations file.
 - ``bc`` clones the demonstrated actions and reports the clone's true return,
-  normalised between a random policy (0) and the demonstrations (1).
+  normalised between a random policy (0) and the demonstrations (1) (:func:`clone_report`, which
+  ``irlax train dagger`` shares).
 """
 
 from __future__ import annotations
@@ -268,25 +269,11 @@ def bc_run(args: argparse.Namespace, run_dir: Path, driver: Driver, start: Any, 
     ``keys``: the evaluation and random-policy keys.
     """
     algo, demos = driver.program, driver.data
-    eval_key, random_key = keys
     every = max(1, -(-config.epochs // PROGRESS_CHUNKS))
     progress = chunked_run(driver, start, config.epochs, every,
                            f"bc on {env.name} ({args.seeds} seeds)", args.quiet, None, run_dir)
-    seconds = progress.seconds
     params = progress.state.params
-    stochastic_key, deterministic_key = jax.random.split(eval_key)
-    returns = np.asarray(evaluate_policies(algo.act, env, params, stochastic_key, args.eval_episodes))
-    det_returns = np.asarray(evaluate_policies(algo.act, env, params, deterministic_key, args.eval_episodes, True))
-    expert_score = float(np.asarray(demos.returns()).mean())
-    random_score = random_return(env, random_key, max(args.eval_episodes, 100))
-    norm = lambda r: float(normalized_return(r, random_score, expert_score))
     loss, nll = progress.metrics["loss"], progress.metrics["nll"]
-    rows = [
-        {"seed": s, "final_loss": float(loss[s, -1]), "return": float(returns[s].mean()),
-         "normalized_return": norm(returns[s].mean()), "deterministic_return": float(det_returns[s].mean()),
-         "deterministic_normalized_return": norm(det_returns[s].mean())}
-        for s in range(args.seeds)
-    ]
     save_pytree(run_dir / "policy.npz", params)
     write_metrics(run_dir, [
         {"seed": s, "epoch": e, "loss": float(loss[s, e]), "nll": float(nll[s, e])}
@@ -294,24 +281,66 @@ def bc_run(args: argparse.Namespace, run_dir: Path, driver: Driver, start: Any, 
     ])
     plot_metric_curves(run_dir / "loss.png", {"bc": np.asarray(loss)}, "BC loss (action NLL)", "epoch",
                        f"behavioural cloning on {env.name}")
+    extra = [{"final_loss": float(loss[s, -1])} for s in range(args.seeds)]
+    clone_report(run_dir, algo.act, env, params, demos, keys, args.eval_episodes, progress, extra, {},
+                 f"bc on {env.name}: {demos.num_episodes} demonstrations", "bc")
+
+
+def clone_report(run_dir: Path, policy: Any, env: Any, params: Any, demos: Any, keys: tuple, eval_episodes: int,
+                 progress: Any, extra: list[dict[str, float]], head: dict[str, Any], title: str, name: str,
+                 lines: tuple[str, ...] = ()) -> None:
+    """Evaluate a trained clone of the demonstrations (``irlax bc``, ``irlax train dagger``) for every seed,
+    write ``summary.json`` and print the table.
+
+    The clone (``policy`` with ``params [K, ...]``) runs ``eval_episodes`` episodes per seed, stochastic and
+    deterministic; returns are normalised between a random policy (0) and the demonstrations' mean (1).
+
+    Args:
+        keys: the evaluation and random-policy keys.
+        progress: the finished run's :class:`~irlax.run.driver.Progress` (its seconds).
+        extra: per seed, the figures of the run to report beside the returns (the first is ``final_loss``).
+        head: the summary's leading entries.
+        title: the table's title (the seconds, expert and random returns are added).
+        name: what the return lines call the clone.
+        lines: printed after the return lines.
+    """
+    eval_key, random_key = keys
+    stochastic_key, deterministic_key = jax.random.split(eval_key)
+    returns = np.asarray(evaluate_policies(policy, env, params, stochastic_key, eval_episodes))
+    det_returns = np.asarray(evaluate_policies(policy, env, params, deterministic_key, eval_episodes, True))
+    expert_score = float(np.asarray(demos.returns()).mean())
+    random_score = random_return(env, random_key, max(eval_episodes, 100))
+    norm = lambda r: float(normalized_return(r, random_score, expert_score))
+    rows = [
+        {"seed": s, **extra[s], "return": float(returns[s].mean()), "normalized_return": norm(returns[s].mean()),
+         "deterministic_return": float(det_returns[s].mean()),
+         "deterministic_normalized_return": norm(det_returns[s].mean())}
+        for s in range(len(extra))
+    ]
     write_summary(run_dir, {
-        "seconds": seconds, "expert_return": expert_score, "random_return": random_score,
+        **head, "seconds": progress.seconds, "compile_seconds": progress.compile_seconds,
+        "expert_return": expert_score, "random_return": random_score,
         "demo_episodes": demos.num_episodes, "demo_steps": int(np.asarray(demos.lengths()).sum()),
+        "eval_episodes": eval_episodes,
         "mean_return": float(returns.mean()), "mean_normalized_return": norm(returns.mean()),
         "mean_deterministic_return": float(det_returns.mean()),
         "mean_deterministic_normalized_return": norm(det_returns.mean()), "evaluation": rows,
         "over_seeds": summaries_over_seeds(rows),
     })
-    columns = ["seed", "final loss", "return", "normalised", "det. return", "det. normalised"]
-    table = [[str(r["seed"]), f"{r['final_loss']:.4g}", f"{r['return']:.1f}", f"{r['normalized_return']:.3f}",
-              f"{r['deterministic_return']:.1f}", f"{r['deterministic_normalized_return']:.3f}"] for r in rows]
-    if args.seeds > 1:
-        table.append(iqm_cells(rows, ["seed", "final_loss", "return", "normalized_return", "deterministic_return",
-                                      "deterministic_normalized_return"]))
-    print_table(f"bc on {env.name}: {demos.num_episodes} demonstrations, {seconds:.1f} s; "
-                f"expert {expert_score:.1f}, random {random_score:.1f}", columns, table)
-    print(f"bc return {returns.mean():.2f} (normalised {norm(returns.mean()):.3f}), deterministic "
+    keys_shown = [k for k in rows[0] if k != "seed"]
+    columns = ["seed", *(k.replace("_", " ") for k in keys_shown[:-4]), "return", "normalised", "det. return",
+               "det. normalised"]
+    table = [[str(r["seed"]), *(f"{r[k]:.4g}" for k in keys_shown[:-4]), f"{r['return']:.1f}",
+              f"{r['normalized_return']:.3f}", f"{r['deterministic_return']:.1f}",
+              f"{r['deterministic_normalized_return']:.3f}"] for r in rows]
+    if len(rows) > 1:
+        table.append(iqm_cells(rows, ["seed", *keys_shown]))
+    print_table(f"{title}, {progress.seconds:.1f} s; expert {expert_score:.1f}, random {random_score:.1f}", columns,
+                table)
+    print(f"{name} return {returns.mean():.2f} (normalised {norm(returns.mean()):.3f}), deterministic "
           f"{det_returns.mean():.2f} (normalised {norm(det_returns.mean()):.3f})")
+    for line in lines:
+        print(line)
     print(f"run directory: {run_dir}")
     print(open_hint(run_dir))
 

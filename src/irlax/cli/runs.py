@@ -22,11 +22,13 @@ import numpy as np
 
 from irlax import tasks
 from irlax.atomic import check_output_dir, sweep_temp_files, write_error
+from irlax.data.demos import Demonstrations, check_demonstrations_fit, load_demonstrations
 from irlax.errors import IrlaxError, IrlaxWriteError
 from irlax.metrics.aggregate import SeedSummary, seed_summary
 from irlax.report import create_run_dir, progress_bar, write_config
 from irlax.report.tensorboard import EventLog
 from irlax.run.driver import Driver, NonFiniteError, Progress
+from irlax.run.memory import check_evaluation_fits
 
 CHECKPOINT = "checkpoint.npz"
 PROGRESS_CHUNKS = 20
@@ -355,3 +357,21 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"irlax: error: {self.prog}: {message} (see {self.prog} --help)\n")
 
+
+
+def train_inputs(args: argparse.Namespace) -> tuple[int, int, Demonstrations, tasks.Env]:
+    """What every new ``irlax train`` run checks first: ``--seeds`` and ``--eval-episodes`` (defaults 1 and 20),
+    the demonstrations ``--demos``, and the task they are run in (``--env``/``--backend``, default: theirs).
+
+    Returns ``(seeds, eval_episodes, demos, env)``.
+    """
+    seeds = 1 if args.seeds is None else args.seeds
+    eval_episodes = 20 if args.eval_episodes is None else args.eval_episodes
+    for flag, value in (("seeds", seeds), ("eval_episodes", eval_episodes)):
+        if value < 1:
+            raise IrlaxError(f"--{flag.replace('_', '-')} must be at least 1")
+    demos = load_demonstrations(args.demos)
+    env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
+    check_demonstrations_fit(demos, env.spec, args.demos)
+    check_evaluation_fits(env.spec, seeds, eval_episodes, at_least=100)
+    return seeds, eval_episodes, demos, env

@@ -1,4 +1,7 @@
-"""``irlax train {gcl,gail,airl,sqil}``: sample-based IRL and imitation on a control task from demonstrations.
+"""``irlax train {gcl,gail,airl,density,sqil,dagger}``: IRL and imitation on a control task from demonstrations.
+
+``irlax train dagger`` (:mod:`irlax.cli.dagger`) also takes ``--expert DIR``; it and SQIL learn no
+reward, so what follows about rewards and re-optimisation is for the IRL algorithms.
 
 The command trains one of the sample-based IRL algorithms of
 :mod:`irlax.algorithms.registry`, or SQIL (imitation by soft Q-learning, no reward
@@ -37,6 +40,7 @@ import numpy as np
 from irlax import tasks
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.registry import SAMPLE_IRL, get_algorithm_kind, make_algorithm, preset
+from irlax.cli import dagger
 from irlax.cli.runs import (
     BACKEND_HELP,
     CHECKPOINT,
@@ -47,16 +51,16 @@ from irlax.cli.runs import (
     integer,
     iqm_cells,
     longer,
-    open_env,
     prepare_output,
     resumed_settings,
     run_cleanup,
     start_or_resume,
     start_run_dir,
     summaries_over_seeds,
+    train_inputs,
     training_rows,
 )
-from irlax.data.demos import Demonstrations, check_demonstrations_fit, load_demonstrations, subset
+from irlax.data.demos import Demonstrations, load_demonstrations, subset
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import normalized_return, random_return
 from irlax.learners.registry import LEARNERS, config_from_dict, get_learner_kind, learner_config_from_dict
@@ -64,14 +68,15 @@ from irlax.report import plot_metric_curves, print_table, save_pytree, write_con
 from irlax.report.tensorboard import open_hint
 from irlax.run import assess, experts
 from irlax.run.driver import Driver
-from irlax.run.memory import check_evaluation_fits
 from irlax.settings import apply_overrides, parse_overrides
 
 TRAIN_ALGORITHMS = (*SAMPLE_IRL, "sqil")
-"""The algorithms ``irlax train`` runs."""
+"""The algorithms :func:`train_run` runs (DAgger, which also needs an expert, has :mod:`irlax.cli.dagger`)."""
 CHECKPOINT_CHUNKS = 20
 """Default checkpoints per run (``--checkpoint-every`` is about ``rounds / 20``)."""
 REWARD_FILE = "reward.npz"
+ALGORITHMS = (*TRAIN_ALGORITHMS, dagger.NAME)
+"""What ``irlax train`` trains."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -94,20 +99,12 @@ def algorithm_config_from_dict(name: str, fields: dict[str, Any], where: str) ->
 def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstrations]:
     """Validate the command line of a new run: what ``config.json`` records, and the demonstrations it uses."""
     if not args.algorithm:
-        raise IrlaxError(f"train needs an algorithm ({', '.join(TRAIN_ALGORITHMS)}) or --resume DIR")
+        raise IrlaxError(f"train needs an algorithm ({', '.join(ALGORITHMS)}) or --resume DIR")
     if args.algorithm not in TRAIN_ALGORITHMS:
-        raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(TRAIN_ALGORITHMS)}")
+        raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
     if not args.demos:
         raise IrlaxError("train needs --demos FILE (or --resume DIR)")
-    seeds = 1 if args.seeds is None else args.seeds
-    eval_episodes = 20 if args.eval_episodes is None else args.eval_episodes
-    for flag, value in (("seeds", seeds), ("eval_episodes", eval_episodes)):
-        if value < 1:
-            raise IrlaxError(f"--{flag.replace('_', '-')} must be at least 1")
-    demos = load_demonstrations(args.demos)
-    env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
-    check_demonstrations_fit(demos, env.spec, args.demos)
-    check_evaluation_fits(env.spec, seeds, eval_episodes, at_least=100)
+    seeds, eval_episodes, demos, env = train_inputs(args)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
     if args.transfer_expert and not args.transfer_env:
@@ -317,7 +314,12 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Sample-based IRL (GCL, GAIL, AIRL) or SQIL on a demonstrations file; ``--resume DIR`` continues a run."""
+    """IRL (GCL, GAIL, AIRL, density), SQIL or DAgger on a demonstrations file; ``--resume DIR`` continues a run."""
+    if dagger.is_dagger(args):
+        dagger.cmd_train_dagger(args)
+        return
+    if args.expert:
+        raise IrlaxError("--expert is for dagger; the other algorithms learn from the demonstrations alone")
     place = None if args.resume else prepare_output(args.out, parent=False)
     run_dir, settings, demos = train_setup(args, place)
     with run_cleanup(run_dir, "train", place):
@@ -416,12 +418,14 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` on the top-level parser."""
-    algorithms = "; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in TRAIN_ALGORITHMS)
-    p = sub.add_parser("train", help=f"IRL and imitation ({', '.join(TRAIN_ALGORITHMS)}) from a control task's "
+    algorithms = "; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in ALGORITHMS)
+    p = sub.add_parser("train", help=f"IRL and imitation ({', '.join(ALGORITHMS)}) from a control task's "
                        "demonstrations",
                        description=f"Sample-based IRL and imitation on a control task. Algorithms: {algorithms}.")
-    p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(TRAIN_ALGORITHMS)}")
+    p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(ALGORITHMS)}")
     p.add_argument("--demos", help="demonstrations file (from irlax demos)")
+    p.add_argument("--expert", metavar="DIR", help="dagger: the expert directory (from irlax expert) that labels the "
+                   "states the learner visits")
     p.add_argument("--env", help="environment (default: the demonstrations'): any Gymnasium id or one of "
                    f"irlax's tasks: {', '.join(tasks.TASKS)}")
     p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP + " (default: the demonstrations')")
@@ -429,7 +433,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=integer, help="seeds trained at once (vmapped; default 1)")
     p.add_argument("--seed", type=integer, help="base seed (default 0)")
     p.add_argument("--rounds", type=integer, help="rounds of training (default: the preset for the task, e.g. 100 for "
-                   "CartPole-v1 with PPO, 200 rounds of 100 SAC steps for Pendulum-v1)")
+                   "CartPole-v1 with PPO, 200 rounds of 100 SAC steps for Pendulum-v1; dagger: 10)")
     p.add_argument("--learner", help="forward learner, ppo or sac (default: ppo for discrete tasks, sac otherwise)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the algorithm's config")
     p.add_argument("--learner-set", action="append", metavar="KEY=VALUE",

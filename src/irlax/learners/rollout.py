@@ -7,6 +7,8 @@ The pieces every learner shares:
 - :func:`step_envs`: one step of all of them; the reward the learner sees is the
   environment's or, when given, ``reward_fn(reward_params, obs, action, next_obs, terminated)``
   (the learned reward of an IRL algorithm, which replaces the true one).
+- :func:`collect_steps`: some steps of a fixed policy, episodes continuing
+  (the samples of GAIL's and AIRL's discriminators, DAgger's rollouts);
 - :func:`rollout_episodes`: whole episodes from a policy, padded to the time
   limit with a mask (for evaluation and for recording demonstrations).
 
@@ -146,6 +148,29 @@ def record_step(
         carry.obs, action, reward, out.reward, out.next_obs, out.terminated, out.truncated, log_prob
     )
     return new_carry, transition, stats
+
+
+def collect_steps(
+    env: JaxEnv, act: ActFn, carry: EnvCarry, key: Array, num_steps: int
+) -> tuple[EnvCarry, Transition, EpisodeStats]:
+    """``num_steps`` steps of the fixed policy ``act`` in every environment of ``carry``, episodes continuing.
+
+    Returns the environments, the transitions ``[num_steps, E, ...]`` (with the acting policy's
+    log-probabilities) and the true-return statistics of the episodes that ended. Pure; ``act`` is static.
+    """
+    num_envs = carry.obs.shape[0]
+
+    def one_step(loop: tuple[EnvCarry, EpisodeStats], step_key: Array) -> tuple[tuple, Transition]:
+        carry, episodes = loop
+        act_key, env_key = jax.random.split(step_key)
+        action, log_prob = jax.vmap(act)(jax.random.split(act_key, num_envs), carry.obs)
+        carry, transition, ended = step_envs(env, carry, env_key, action, log_prob)
+        return (carry, episodes.add(ended)), transition
+
+    (carry, episodes), transitions = jax.lax.scan(
+        one_step, (carry, EpisodeStats.zero()), jax.random.split(key, num_steps)
+    )
+    return carry, transitions, episodes
 
 
 def rollout_episodes(env: JaxEnv, act: ActFn, key: Array, num_episodes: int) -> Episodes:
