@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from irlax import tasks
-from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, gail, gcl, maxent, mce, mmp
+from irlax.algorithms import airl, apprenticeship, bc, deep_maxent, gail, gcl, iq_learn, maxent, mce, mmp
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.tabular_fit import make_gradient_algorithm
 from irlax.envs.control import JaxEnv
@@ -89,6 +89,8 @@ ALGORITHMS: dict[str, AlgorithmKind] = {
         AlgorithmKind("gcl", gcl.GCLConfig, _control(gcl.make_gcl), "control", gcl.DESCRIPTION),
         AlgorithmKind("gail", gail.GAILConfig, _control(gail.make_gail), "control", gail.DESCRIPTION),
         AlgorithmKind("airl", airl.AIRLConfig, _control(airl.make_airl), "control", airl.DESCRIPTION),
+        AlgorithmKind("iq-learn", iq_learn.IQLearnConfig, _control(iq_learn.make_iq_learn), "control",
+                      iq_learn.DESCRIPTION),
     )
 }
 """Every algorithm, by name."""
@@ -149,6 +151,8 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
     ``spec`` (the task's :class:`~irlax.envs.spec.EnvSpec`) picks the default learner of a task outside the table.
     """
     kind = get_algorithm_kind(name, "control")
+    if name == "iq-learn":
+        return iq_learn.preset(env_name, learner)
     if name not in SAMPLE_IRL:
         return kind.config()
     if (learner or tasks.default_learner(env_name, spec)) != "sac":

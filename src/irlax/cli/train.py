@@ -1,7 +1,8 @@
-"""``irlax train {gcl,gail,airl}``: sample-based IRL on a control task from a demonstrations file.
+"""``irlax train {gcl,gail,airl,iq-learn}``: sample-based IRL on a control task from a demonstrations file.
 
 The command trains one of the sample-based IRL algorithms of
-:mod:`irlax.algorithms.registry` for several seeds at once through the run driver
+:mod:`irlax.algorithms.registry` (or IQ-Learn, online or, with ``--offline``, from
+the demonstrations alone) for several seeds at once through the run driver
 (:class:`irlax.run.driver.Driver`), in chunks of ``--checkpoint-every`` rounds with
 a checkpoint after each (``--resume DIR`` continues an interrupted run and ends
 exactly where an uninterrupted one would), then reports, with
@@ -64,6 +65,9 @@ from irlax.run.driver import Driver
 from irlax.run.memory import check_evaluation_fits
 from irlax.settings import apply_overrides, parse_overrides
 
+TRAIN_ALGORITHMS = (*SAMPLE_IRL, "iq-learn")
+"""What ``irlax train`` trains: the sample-based IRL algorithms and IQ-Learn (a learned reward and a learner that
+re-optimises it)."""
 CHECKPOINT_CHUNKS = 20
 """Default checkpoints per run (``--checkpoint-every`` is about ``rounds / 20``)."""
 REWARD_FILE = "reward.npz"
@@ -89,9 +93,12 @@ def algorithm_config_from_dict(name: str, fields: dict[str, Any], where: str) ->
 def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstrations]:
     """Validate the command line of a new run: what ``config.json`` records, and the demonstrations it uses."""
     if not args.algorithm:
-        raise IrlaxError(f"train needs an algorithm ({', '.join(SAMPLE_IRL)}) or --resume DIR")
-    if args.algorithm not in SAMPLE_IRL:
-        raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(SAMPLE_IRL)}")
+        raise IrlaxError(f"train needs an algorithm ({', '.join(TRAIN_ALGORITHMS)}) or --resume DIR")
+    if args.algorithm not in TRAIN_ALGORITHMS:
+        raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(TRAIN_ALGORITHMS)}")
+    if args.offline and args.algorithm != "iq-learn":
+        raise IrlaxError(f"--offline is for iq-learn (which can learn from the demonstrations alone), not "
+                         f"{args.algorithm}")
     if not args.demos:
         raise IrlaxError("train needs --demos FILE (or --resume DIR)")
     seeds = 1 if args.seeds is None else args.seeds
@@ -116,6 +123,8 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     overrides = parse_overrides(args.set or [])
     if args.rounds is not None:
         overrides["rounds"] = str(args.rounds)
+    if args.offline:
+        overrides["online"] = "false"
     learner_name = args.learner or overrides.pop("learner", "")
     if learner_name and learner_name not in LEARNERS:
         raise IrlaxError(f"unknown learner {learner_name!r}; choose one of {', '.join(LEARNERS)}")
@@ -191,6 +200,8 @@ def resumed_train_settings(args: argparse.Namespace, run_dir: Path) -> dict[str,
     where = str(run_dir / "config.json")
     stored = algorithm_config_from_dict(settings["algorithm"], config, where)
     overrides = parse_overrides(args.set or [])
+    if args.offline:
+        overrides["online"] = "false"
     rounds = overrides.pop("rounds", None) if args.rounds is None else str(args.rounds)
     for option, old, items in (("--set", stored, overrides),
                                ("--learner-set", stored.learner_config, parse_overrides(args.learner_set or []))):
@@ -306,7 +317,7 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Sample-based IRL (GCL, GAIL, AIRL) on a demonstrations file; ``--resume DIR`` continues a run."""
+    """Sample-based IRL (GCL, GAIL, AIRL) or IQ-Learn on a demonstrations file; ``--resume DIR`` continues a run."""
     place = None if args.resume else prepare_output(args.out, parent=False)
     run_dir, settings, demos = train_setup(args, place)
     with run_cleanup(run_dir, "train", place):
@@ -327,7 +338,8 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     label = f"{algo.name} ({algo.learner.name}) on {algo.env.name} ({seeds} seeds)"
     progress = chunked_run(driver, progress, rounds, every, label, args.quiet, run_dir / CHECKPOINT, run_dir)
     state = progress.state
-    save_pytree(run_dir / REWARD_FILE, state.reward_params)
+    reward_params = jax.vmap(algo.reward, in_axes=(0, None))(state, run.demos)
+    save_pytree(run_dir / REWARD_FILE, reward_params)
     write_metrics(run_dir, training_rows(progress.metrics, "round"))
     write_plots(run_dir, run, progress.metrics)
 
@@ -336,8 +348,8 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     random_score = random_return(env, random_key, max(settings["eval_episodes"], 100))
     norm = lambda r: np.asarray(normalized_return(r, random_score, expert_score), float)
     imitation = assess.policy_returns(algo, state, demos, eval_key, settings["eval_episodes"])
-    comparison = assess.reward_comparison(algo, state.reward_params, demos, metric_key)
-    reopt = reoptimization(run, settings, state.reward_params, reopt_key) if settings["reoptimize_steps"] > 0 \
+    comparison = assess.reward_comparison(algo, reward_params, demos, metric_key)
+    reopt = reoptimization(run, settings, reward_params, reopt_key) if settings["reoptimize_steps"] > 0 \
         else None
     env_steps = np.asarray(state.env_steps, float)
     final_loss = progress.metrics["reward_loss"][:, -1] if progress.done else np.full(seeds, np.nan)
@@ -397,10 +409,11 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` on the top-level parser."""
-    algorithms = "; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in SAMPLE_IRL)
-    p = sub.add_parser("train", help="sample-based IRL (gcl, gail, airl) on a control task's demonstrations",
+    algorithms = "; ".join(f"{name}: {get_algorithm_kind(name).description}" for name in TRAIN_ALGORITHMS)
+    p = sub.add_parser("train", help="sample-based IRL (gcl, gail, airl) and IQ-Learn on a control task's "
+                       "demonstrations",
                        description=f"Sample-based IRL on a control task. Algorithms: {algorithms}.")
-    p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(SAMPLE_IRL)}")
+    p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(TRAIN_ALGORITHMS)}")
     p.add_argument("--demos", help="demonstrations file (from irlax demos)")
     p.add_argument("--env", help="environment (default: the demonstrations'): any Gymnasium id or one of "
                    f"irlax's tasks: {', '.join(tasks.TASKS)}")
@@ -410,7 +423,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=integer, help="base seed (default 0)")
     p.add_argument("--rounds", type=integer, help="rounds of training (default: the preset for the task, e.g. 100 for "
                    "CartPole-v1 with PPO, 200 rounds of 100 SAC steps for Pendulum-v1)")
-    p.add_argument("--learner", help="forward learner, ppo or sac (default: ppo for discrete tasks, sac otherwise)")
+    p.add_argument("--learner", help="forward learner, ppo or sac (default: ppo for discrete tasks, sac otherwise); "
+                   "for iq-learn, the learner that re-optimises its recovered reward")
+    p.add_argument("--offline", action="store_true", help="iq-learn: learn from the demonstrations alone, without "
+                   "acting in the environment (same as --set online=false)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the algorithm's config")
     p.add_argument("--learner-set", action="append", metavar="KEY=VALUE",
                    help="any field of the learner's config (on top of its preset for the task)")
