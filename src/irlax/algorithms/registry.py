@@ -14,7 +14,21 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from irlax import tasks
-from irlax.algorithms import airl, apprenticeship, bc, dagger, deep_maxent, density, gail, gcl, maxent, mce, mmp, sqil
+from irlax.algorithms import (
+    airl,
+    apprenticeship,
+    bc,
+    dagger,
+    deep_maxent,
+    density,
+    gail,
+    gcl,
+    iq_learn,
+    maxent,
+    mce,
+    mmp,
+    sqil,
+)
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.tabular_fit import make_gradient_algorithm
 from irlax.envs.control import JaxEnv
@@ -94,6 +108,8 @@ ALGORITHMS: dict[str, AlgorithmKind] = {
                       density.DESCRIPTION),
         AlgorithmKind("sqil", sqil.SQILConfig, _control(sqil.make_sqil), "control", sqil.DESCRIPTION),
         AlgorithmKind("dagger", dagger.DAggerConfig, _control(dagger.make_dagger), "control", dagger.DESCRIPTION),
+        AlgorithmKind("iq-learn", iq_learn.IQLearnConfig, _control(iq_learn.make_iq_learn), "control",
+                      iq_learn.DESCRIPTION),
     )
 }
 """Every algorithm, by name."""
@@ -158,6 +174,8 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
     kind = get_algorithm_kind(name, "control")
     if name == "sqil":
         return sqil.preset(env_name)
+    if name == "iq-learn":
+        return iq_learn.preset(env_name, learner)
     if name not in SAMPLE_IRL:
         return kind.config()
     if (learner or tasks.default_learner(env_name, spec)) != "sac":

@@ -1,11 +1,9 @@
-"""``irlax train {gcl,gail,airl,density,sqil,dagger}``: IRL and imitation on a control task from demonstrations.
-
-``irlax train dagger`` (:mod:`irlax.cli.dagger`) also takes ``--expert DIR``; it and SQIL learn no
-reward, so what follows about rewards and re-optimisation is for the IRL algorithms.
+"""``irlax train {gcl,gail,airl,density,iq-learn,sqil,dagger}``: IRL and imitation on a control task.
 
 The command trains one of the sample-based IRL algorithms of
-:mod:`irlax.algorithms.registry`, or SQIL (imitation by soft Q-learning, no reward
-model), for several seeds at once through the run driver
+:mod:`irlax.algorithms.registry`, IQ-Learn (online or, with ``--offline``, from the
+demonstrations alone), or SQIL (imitation by soft Q-learning, no reward model), for
+several seeds at once through the run driver
 (:class:`irlax.run.driver.Driver`), in chunks of ``--checkpoint-every`` rounds with
 a checkpoint after each (``--resume DIR`` continues an interrupted run and ends
 exactly where an uninterrupted one would), then reports, with
@@ -70,7 +68,7 @@ from irlax.run import assess, experts
 from irlax.run.driver import Driver
 from irlax.settings import apply_overrides, parse_overrides
 
-TRAIN_ALGORITHMS = (*SAMPLE_IRL, "sqil")
+TRAIN_ALGORITHMS = (*SAMPLE_IRL, "iq-learn", "sqil")
 """The algorithms :func:`train_run` runs (DAgger, which also needs an expert, has :mod:`irlax.cli.dagger`)."""
 CHECKPOINT_CHUNKS = 20
 """Default checkpoints per run (``--checkpoint-every`` is about ``rounds / 20``)."""
@@ -102,6 +100,9 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         raise IrlaxError(f"train needs an algorithm ({', '.join(ALGORITHMS)}) or --resume DIR")
     if args.algorithm not in TRAIN_ALGORITHMS:
         raise IrlaxError(f"unknown algorithm {args.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    if args.offline and args.algorithm != "iq-learn":
+        raise IrlaxError(f"--offline is for iq-learn (which can learn from the demonstrations alone), not "
+                         f"{args.algorithm}")
     if not args.demos:
         raise IrlaxError("train needs --demos FILE (or --resume DIR)")
     seeds, eval_episodes, demos, env = train_inputs(args)
@@ -118,6 +119,8 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     overrides = parse_overrides(args.set or [])
     if args.rounds is not None:
         overrides["rounds"] = str(args.rounds)
+    if args.offline:
+        overrides["online"] = "false"
     learner_name = args.learner or overrides.pop("learner", "")
     if learner_name and learner_name not in LEARNERS:
         raise IrlaxError(f"unknown learner {learner_name!r}; choose one of {', '.join(LEARNERS)}")
@@ -197,6 +200,8 @@ def resumed_train_settings(args: argparse.Namespace, run_dir: Path) -> dict[str,
     where = str(run_dir / "config.json")
     stored = algorithm_config_from_dict(settings["algorithm"], config, where)
     overrides = parse_overrides(args.set or [])
+    if args.offline:
+        overrides["online"] = "false"
     rounds = overrides.pop("rounds", None) if args.rounds is None else str(args.rounds)
     for option, old, items in (("--set", stored, overrides),
                                ("--learner-set", stored.learner_config, parse_overrides(args.learner_set or []))):
@@ -314,7 +319,7 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """IRL (GCL, GAIL, AIRL, density), SQIL or DAgger on a demonstrations file; ``--resume DIR`` continues a run."""
+    """IRL (GCL, GAIL, AIRL, density, IQ-Learn), SQIL or DAgger from demonstrations; ``--resume DIR`` continues."""
     if dagger.is_dagger(args):
         dagger.cmd_train_dagger(args)
         return
@@ -341,8 +346,9 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     progress = chunked_run(driver, progress, rounds, every, label, args.quiet, run_dir / CHECKPOINT, run_dir)
     state = progress.state
     learns_reward = algo.reward_fn is not None
+    reward_params = jax.vmap(algo.reward, in_axes=(0, None))(state, run.demos) if learns_reward else None
     if learns_reward:
-        save_pytree(run_dir / REWARD_FILE, state.reward_params)
+        save_pytree(run_dir / REWARD_FILE, reward_params)
     write_metrics(run_dir, training_rows(progress.metrics, "round"))
     write_plots(run_dir, run, progress.metrics)
 
@@ -351,8 +357,8 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     random_score = random_return(env, random_key, max(settings["eval_episodes"], 100))
     norm = lambda r: np.asarray(normalized_return(r, random_score, expert_score), float)
     imitation = assess.policy_returns(algo, state, demos, eval_key, settings["eval_episodes"])
-    comparison = assess.reward_comparison(algo, state.reward_params, demos, metric_key) if learns_reward else {}
-    reopt = reoptimization(run, settings, state.reward_params, reopt_key) \
+    comparison = assess.reward_comparison(algo, reward_params, demos, metric_key) if learns_reward else {}
+    reopt = reoptimization(run, settings, reward_params, reopt_key) \
         if learns_reward and settings["reoptimize_steps"] > 0 else None
     env_steps = np.asarray(state.env_steps, float)
     # a reward trained by gradient steps reports its last loss (density-based rewards have none; SQIL its critic's)
@@ -434,7 +440,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=integer, help="base seed (default 0)")
     p.add_argument("--rounds", type=integer, help="rounds of training (default: the preset for the task, e.g. 100 for "
                    "CartPole-v1 with PPO, 200 rounds of 100 SAC steps for Pendulum-v1; dagger: 10)")
-    p.add_argument("--learner", help="forward learner, ppo or sac (default: ppo for discrete tasks, sac otherwise)")
+    p.add_argument("--learner", help="forward learner, ppo or sac (default: ppo for discrete tasks, sac otherwise); "
+                   "for iq-learn, the learner that re-optimises its recovered reward")
+    p.add_argument("--offline", action="store_true", help="iq-learn: learn from the demonstrations alone, without "
+                   "acting in the environment (same as --set online=false)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the algorithm's config")
     p.add_argument("--learner-set", action="append", metavar="KEY=VALUE",
                    help="any field of the learner's config (on top of its preset for the task)")
