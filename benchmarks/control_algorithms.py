@@ -5,9 +5,11 @@ For each task the script uses the benchmark cache's irlax expert and its 60 reco
 
     irlax train ALGO --demos DEMOS --episodes 10 --seeds 5 --reoptimize-steps 0 --eval-episodes 20
 
-with the algorithm's preset for the task, into ``benchmarks/runs/control_algorithms/ALGO-TASK``. A cell whose run
-directory holds a checkpoint but no summary is resumed (``irlax train --resume``), one with a summary is reused,
-so an interrupted benchmark goes on where it stopped. Each cell reports what ``irlax train`` measured: the
+with the algorithm's preset for the task (DAgger: ``--expert`` the cached expert instead of
+``--reoptimize-steps``; IQ-Learn once more from 1 demonstration, the row ``iq-learn-1demo``), into
+``benchmarks/runs/control_algorithms/ALGO-TASK``. A cell whose run directory holds a checkpoint but no summary
+is resumed (``irlax train --resume``), one with a summary is reused, so an interrupted benchmark goes on where
+it stopped. Each cell reports what ``irlax train`` measured: the
 imitation policy's deterministic return normalised between a uniformly random policy (0) and the
 demonstrations' mean (1), its IQM over seeds with a 95% bootstrap CI, environment steps per seed, and
 wall-clock for all seeds together (one vmapped run, compilation included).
@@ -15,7 +17,7 @@ wall-clock for all seeds together (one vmapped run, compilation included).
 Usage::
 
     PYTHONPATH=src python benchmarks/control_algorithms.py                          # every algorithm and task
-    PYTHONPATH=src python benchmarks/control_algorithms.py --algorithms density --tasks CartPole-v1
+    PYTHONPATH=src python benchmarks/control_algorithms.py --algorithms dagger sqil --tasks CartPole-v1
     PYTHONPATH=src python benchmarks/control_algorithms.py --report                 # rewrite the page from runs
 
 Writes ``benchmarks/results/control_algorithms.json`` and ``.md``.
@@ -34,44 +36,61 @@ from irlax.cli.main import main as irlax_main
 from irlax.metrics.aggregate import SeedSummary
 
 TASKS = ("CartPole-v1", "Acrobot-v1", "Pendulum-v1")
-ALGORITHMS = ("density",)
-"""The algorithms of the table (each one ``irlax train`` knows)."""
 DEMO_EPISODES, SEEDS, EVAL_EPISODES = 10, 5, 20
+ALGORITHMS: dict[str, tuple[str, int, float | None]] = {
+    "density": ("density", DEMO_EPISODES, None),
+    "dagger": ("dagger", DEMO_EPISODES, 0.99),
+    "iq-learn": ("iq-learn", DEMO_EPISODES, 0.95),
+    "iq-learn-1demo": ("iq-learn", 1, 0.95),
+    "sqil": ("sqil", DEMO_EPISODES, 0.95),
+}
+"""The rows of the table: label -> (the ``irlax train`` algorithm, demonstrations, issue 15's goal for the
+expert-normalised return or ``None``: reported as measured)."""
 RUNS = ROOT / "benchmarks" / "runs" / "control_algorithms"
 OUT = ROOT / "benchmarks" / "results" / "control_algorithms.json"
-GOALS = {"density": None}
-"""Issue 15's goal of each algorithm's expert-normalised return (``None``: reported as measured)."""
 
 
-def run_cell(algorithm: str, task: str, seeds: int) -> dict[str, Any]:
+def cell_argv(label: str, task: str, seeds: int, run_dir: Any) -> list[str]:
+    """The ``irlax train`` command line of a new cell."""
+    algorithm, episodes, _ = ALGORITHMS[label]
+    argv = ["train", algorithm, "--demos", str(ensure_demos(task)), "--episodes", str(episodes),
+            "--seeds", str(seeds), "--eval-episodes", str(EVAL_EPISODES), "--out", str(run_dir), "--quiet"]
+    if algorithm == "dagger":   # DAgger asks the benchmark's expert (the one that recorded the demonstrations)
+        return [*argv, "--expert", str(ROOT / "benchmarks" / ".cache" / f"expert-{task}")]
+    return [*argv, "--reoptimize-steps", "0"]
+
+
+def run_cell(label: str, task: str, seeds: int) -> dict[str, Any]:
     """Train (or resume, or reuse) one cell and return its summary."""
-    run_dir = RUNS / f"{algorithm}-{task}"
+    run_dir = RUNS / f"{label}-{task}"
     summary = run_dir / "summary.json"
     if not summary.exists():
         if (run_dir / "checkpoint.npz").exists():
             argv = ["train", "--resume", str(run_dir), "--quiet"]
         else:
-            argv = ["train", algorithm, "--demos", str(ensure_demos(task)), "--episodes", str(DEMO_EPISODES),
-                    "--seeds", str(seeds), "--reoptimize-steps", "0", "--eval-episodes", str(EVAL_EPISODES),
-                    "--out", str(run_dir), "--quiet"]
-        print(f"{algorithm} on {task}: irlax {' '.join(argv)}", flush=True)
+            argv = cell_argv(label, task, seeds, run_dir)
+        print(f"{label} on {task}: irlax {' '.join(argv)}", flush=True)
         if irlax_main(argv) != 0:
-            raise SystemExit(f"irlax train failed for {algorithm} on {task}")
+            raise SystemExit(f"irlax train failed for {label} on {task}")
     return json.loads(summary.read_text())
 
 
-def cell_record(summary: dict[str, Any]) -> dict[str, Any]:
-    """What the table keeps of a run's summary."""
-    norm = summary["over_seeds"].get("normalized_return")
+def cell_record(label: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """What the table keeps of a run's summary (the deterministic policy's return: DAgger's clone reports both)."""
+    key = "deterministic_normalized_return" if "deterministic_normalized_return" in summary["over_seeds"] \
+        else "normalized_return"
+    norm = summary["over_seeds"].get(key)
     return {
-        "algorithm": summary["algorithm"], "task": summary["env"], "learner": summary.get("learner"),
+        "label": label, "algorithm": summary["algorithm"], "task": summary["env"],
+        "learner": summary.get("learner") or "bc",
         "seeds": summary["seeds"], "rounds": summary["rounds"], "demo_episodes": summary["demo_episodes"],
         "env_steps": summary["env_steps"], "seconds": summary["seconds"],
         "compile_seconds": summary["compile_seconds"], "expert_return": summary["expert_return"],
         "random_return": summary["random_return"],
-        "normalized_returns": [row["normalized_return"] for row in summary["evaluation"]],
+        "normalized_returns": [row.get("deterministic_normalized_return", row["normalized_return"])
+                               for row in summary["evaluation"]],
         "normalized_iqm": norm, "expert_queries": summary.get("expert_queries"),
-        "goal": GOALS.get(summary["algorithm"]),
+        "goal": ALGORITHMS[label][2],
     }
 
 
@@ -84,14 +103,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"this page written {results['date']}, 1-minute load {one_minute(results['load_average_start'])}). "
         f"Machine: {machine_line(results['machine'])}.",
         "",
-        f"{DEMO_EPISODES} demonstrations of an irlax expert per task; `irlax train ALGO` with its preset, "
+        f"{DEMO_EPISODES} demonstrations (1 for `iq-learn-1demo`) of an irlax expert per task; `irlax train ALGO` "
+        "with its preset (DAgger with `--expert` the expert that recorded them), "
         f"{SEEDS} seeds in one vmapped run; the imitation policy evaluated deterministically over "
         f"{EVAL_EPISODES} episodes per seed and normalised between a uniformly random policy (0) and the "
         "demonstrations' mean (1). IQM over seeds with its 95% bootstrap CI; wall-clock for all seeds together, "
         "compilation included.", "",
-        "| algorithm | task | learner | normalised return, IQM [95% CI] | per seed | env steps per seed | "
-        "wall-clock | goal |",
-        "|---|---|---|---|---|---:|---:|---|",
+        "| algorithm | task | learner | demos | normalised return, IQM [95% CI] | per seed | env steps per seed | "
+        "expert queries per seed | wall-clock | goal |",
+        "|---|---|---|---:|---|---|---:|---:|---:|---|",
     ]
     for cell in results["cells"]:
         iqm = SeedSummary(**cell["normalized_iqm"]).text() if cell["normalized_iqm"] else "n/a"
@@ -100,8 +120,9 @@ def markdown(results: dict[str, Any]) -> str:
         if cell["goal"] is not None:
             met = cell["normalized_iqm"] is not None and cell["normalized_iqm"]["iqm"] >= cell["goal"]
             goal = f"≥ {cell['goal']}: {'met' if met else 'missed'}"
-        lines.append(f"| {cell['algorithm']} | {cell['task']} | {cell['learner']} | {iqm} | {per_seed} | "
-                     f"{cell['env_steps']:.0f} | {cell['seconds']:.0f} s | {goal} |")
+        queries = "" if cell.get("expert_queries") is None else f"{cell['expert_queries']:.0f}"
+        lines.append(f"| {cell['algorithm']} | {cell['task']} | {cell['learner']} | {cell['demo_episodes']} | {iqm} | "
+                     f"{per_seed} | {cell['env_steps']:.0f} | {queries} | {cell['seconds']:.0f} s | {goal} |")
     return "\n".join(lines) + "\n"
 
 
@@ -119,15 +140,16 @@ def main(argv: list[str] | None = None) -> None:
                 run_cell(algorithm, task, args.seeds)
     # the table: every finished cell, whichever invocation ran it (cells of the last report whose run directories
     # are not on this machine are kept)
-    earlier = {(c["algorithm"], c["task"]): c for c in json.loads(OUT.read_text())["cells"]} if OUT.exists() else {}
+    earlier = {(c.get("label", c["algorithm"]), c["task"]): c for c in json.loads(OUT.read_text())["cells"]} \
+        if OUT.exists() else {}
     cells = []
-    for algorithm in ALGORITHMS:
+    for label in ALGORITHMS:
         for task in TASKS:
-            path = RUNS / f"{algorithm}-{task}" / "summary.json"
+            path = RUNS / f"{label}-{task}" / "summary.json"
             if path.exists():
-                cells.append(cell_record(json.loads(path.read_text())))
-            elif (algorithm, task) in earlier:
-                cells.append(earlier[(algorithm, task)])
+                cells.append(cell_record(label, json.loads(path.read_text())))
+            elif (label, task) in earlier:
+                cells.append(earlier[(label, task)])
     results.update(cells=cells, load_average_end=load_average())
     write_report(OUT, results, markdown(results))
     print(markdown(results))

@@ -1,7 +1,7 @@
 """IQ-Learn (online or offline) on CartPole-v1, Acrobot-v1 and Pendulum-v1: expert-normalised return, time to 500.
 
-For each task: an irlax expert (``irlax expert``, 2 seeds, the best kept) and 20 of its
-episodes (``irlax demos``) are made in ``benchmarks/runs/`` when missing; IQ-Learn
+For each task the benchmark cache's irlax expert and its 60 recorded episodes
+(``imitation_compare.ensure_demos``, shared with the other benchmarks; made when missing); IQ-Learn
 (the task's preset, :func:`irlax.algorithms.iq_learn.preset`) trains on the first
 ``--demos`` episodes for ``--seeds`` seeds at once through the run driver, and its
 deterministic policy is evaluated after every tenth of the run. Reported per task:
@@ -29,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_machine import machine_line, report_header, write_report  # noqa: E402
+from imitation_compare import ensure_demos  # noqa: E402
 
 from irlax.algorithms.iq_learn import make_iq_learn, preset  # noqa: E402
-from irlax.cli.main import main as irlax_main  # noqa: E402
 from irlax.data.demos import load_demonstrations, subset  # noqa: E402
 from irlax.learners.evaluation import random_return  # noqa: E402
 from irlax.metrics.aggregate import seed_summary  # noqa: E402
@@ -40,19 +40,7 @@ from irlax.run.driver import Driver, Progress  # noqa: E402
 from irlax.tasks import default_learner, make_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-RUNS = ROOT / "runs"
-DEMO_EPISODES = 20
 EVALUATIONS = 10
-
-
-def ensure_demos(task: str) -> Path:
-    """The task's demonstrations: an irlax expert (2 seeds, the best kept) and 20 of its episodes."""
-    expert, demos = RUNS / f"iq-expert-{task}", RUNS / f"iq-demos-{task}.npz"
-    if not (expert / "expert.json").exists():
-        irlax_main(["expert", "--env", task, "--seeds", "2", "--out", str(expert), "--quiet"])
-    if not demos.exists():
-        irlax_main(["demos", "--expert", str(expert), "--episodes", str(DEMO_EPISODES), "--out", str(demos)])
-    return demos
 
 
 def run_task(task: str, seeds: int, episodes: int, rounds: int | None, offline: bool, eval_episodes: int

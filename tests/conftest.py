@@ -66,3 +66,29 @@ def only_run_dir(root: Path) -> Path:
 def run_dir_in() -> Callable[[Path], Path]:
     """``run_dir_in(root)``: the one run directory a command created under ``root``."""
     return only_run_dir
+
+
+@pytest.fixture
+def crash_train_run() -> Callable[[Path, int], object]:
+    """Rewind an ``irlax train`` run directory to its checkpoint after ``rounds`` rounds and drop its outputs, as a
+    crash after that checkpoint leaves it; returns the run's driver."""
+
+    def crash(run_dir: Path, rounds: int) -> object:
+        import json
+
+        import jax
+
+        from irlax.cli import train
+        from irlax.cli.runs import CHECKPOINT
+        from irlax.run.driver import Driver
+
+        settings = json.loads((run_dir / "config.json").read_text())
+        run = train.resolve_run(settings, "test")
+        train_key = jax.random.split(jax.random.PRNGKey(settings["seed"]), 5)[0]
+        driver = Driver(run.algo, run.demos, settings["seeds"])
+        driver.save(run_dir / CHECKPOINT, driver.advance(driver.start(train_key), rounds))
+        for name in ("reward.npz", "metrics.csv", "metrics.jsonl", "summary.json"):
+            (run_dir / name).unlink()
+        return driver
+
+    return crash

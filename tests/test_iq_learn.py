@@ -267,11 +267,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_train_iq_learn_resume_ends_where_an_uninterrupted_run_would(demos_file, tmp_path):
-    from irlax.cli import train
-    from irlax.cli.runs import CHECKPOINT
-    from irlax.run.driver import Driver
-
+def test_train_iq_learn_resume_ends_where_an_uninterrupted_run_would(demos_file, tmp_path, crash_train_run):
     offline = False  # (offline runs share the code path; the learning test covers them)
     flags = ["--offline"] if offline else []
     full, cut = tmp_path / "full", tmp_path / "cut"
@@ -285,14 +281,7 @@ def test_train_iq_learn_resume_ends_where_an_uninterrupted_run_would(demos_file,
     rows = read_metrics(full)
     assert len(rows) == 8 and {"reward_loss", "expert_reward", "policy_reward", "env_steps"} <= set(rows[0])
 
-    # simulate a crash after the first checkpoint (2 of 4 rounds): rewind it and drop the outputs
-    settings = json.loads((cut / "config.json").read_text())
-    run = train.resolve_run(settings, "test")
-    train_key = jax.random.split(jax.random.PRNGKey(settings["seed"]), 5)[0]
-    driver = Driver(run.algo, run.demos, settings["seeds"])
-    driver.save(cut / CHECKPOINT, driver.advance(driver.start(train_key), 2))
-    for name in ("reward.npz", "metrics.csv", "metrics.jsonl", "summary.json"):
-        (cut / name).unlink()
+    crash_train_run(cut, 2)   # a crash after the first checkpoint (2 of 4 rounds)
     assert main(["train", "--resume", str(cut), "--quiet"]) == 0
     assert read_metrics(cut) == read_metrics(full)
     for a, b in ((full / "reward.npz").read_bytes(), (cut / "reward.npz").read_bytes()), :

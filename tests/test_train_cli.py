@@ -98,24 +98,14 @@ def test_train_gail_writes_a_complete_run_directory(gail_run):
     assert reopt["expert_return"] == summary["expert_return"] and math.isfinite(reopt["mean_normalized_return"])
 
 
-def test_train_resume_ends_where_an_uninterrupted_run_would(gail_run, demos_dir, tmp_path):
+def test_train_resume_ends_where_an_uninterrupted_run_would(gail_run, demos_dir, tmp_path, crash_train_run):
     import jax
 
-    from irlax.cli import train
-    from irlax.cli.runs import CHECKPOINT
     from irlax.report import load_pytree
-    from irlax.run.driver import Driver
 
     cut = tmp_path / "cut"
     assert main([*GAIL_ARGS, "--demos", str(demos_dir / "cartpole.npz"), "--out", str(cut)]) == 0
-    # simulate a crash after the first checkpoint (2 of 4 rounds): rewind it and drop the outputs
-    settings = json.loads((cut / "config.json").read_text())
-    run = train.resolve_run(settings, "test")
-    train_key = jax.random.split(jax.random.PRNGKey(settings["seed"]), 5)[0]
-    driver = Driver(run.algo, run.demos, settings["seeds"])
-    driver.save(cut / CHECKPOINT, driver.advance(driver.start(train_key), 2))
-    for name in ("reward.npz", "metrics.csv", "metrics.jsonl", "summary.json"):
-        (cut / name).unlink()
+    driver = crash_train_run(cut, 2)   # a crash after the first checkpoint (2 of 4 rounds)
     assert main(["train", "--resume", str(cut), "--quiet"]) == 0
 
     assert read_metrics(cut) == read_metrics(gail_run)

@@ -368,11 +368,7 @@ def make_adversarial(
 
     def host_update(state: AdversarialState, demos: Demonstrations, num_rounds: int) -> tuple[AdversarialState, Any]:
         check_demos(demos, env.spec)
-        records = []
-        for _ in range(num_rounds):
-            state, metrics = host_round(demos, state)
-            records.append(metrics)
-        return state, host.stack_records(records)
+        return host.repeat_rounds(lambda s: host_round(demos, s), state, num_rounds)
 
     return Algorithm(
         name=name, config=config, num_steps=config.rounds, init=init, update=update, metrics=AdversarialMetrics,

@@ -367,11 +367,7 @@ def make_density(config: DensityConfig, env: JaxEnv) -> Algorithm:
 
     def host_update(state: DensityState, demos: Demonstrations, num_rounds: int) -> tuple[DensityState, Any]:
         check_demos(demos, spec)
-        records = []
-        for _ in range(num_rounds):
-            state, metrics = host_round(state, demos)
-            records.append(metrics)
-        return state, host.stack_records(records)
+        return host.repeat_rounds(lambda s: host_round(s, demos), state, num_rounds)
 
     return Algorithm(
         name="density", config=config, num_steps=config.rounds, init=init, update=update, metrics=DensityMetrics,

@@ -681,11 +681,7 @@ def make_iq_learn(config: IQLearnConfig, env: JaxEnv) -> Algorithm:
         check_demos(demos, spec)
         if not config.online:
             return host_offline(state, demos, num_rounds)
-        records = []
-        for _ in range(num_rounds):
-            state, metrics = host_round(demos, state)
-            records.append(metrics)
-        return state, host.stack_records(records)
+        return host.repeat_rounds(lambda s: host_round(demos, s), state, num_rounds)
 
     return Algorithm(
         name="iq-learn", config=config, num_steps=config.rounds, init=init, update=update, metrics=IQLearnMetrics,

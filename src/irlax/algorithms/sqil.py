@@ -313,13 +313,10 @@ def make_sqil(config: SQILConfig, env: JaxEnv) -> Algorithm:
 
     def host_update(state: SQILState, demos: Demonstrations, num_rounds: int) -> tuple[SQILState, Any]:
         check_demos(demos, spec)
-        records = []
-        for _ in range(num_rounds):
-            state, metrics = host_round(demos, state)
-            records.append(metrics)
-        if not records:
+        state, metrics = host.repeat_rounds(lambda s: host_round(demos, s), state, num_rounds)
+        if metrics is None:
             return state, SQILMetrics(*(np.zeros((state.key.shape[0], 0), np.float32) for _ in SQILMetrics._fields))
-        return state, host.stack_records(records)
+        return state, metrics
 
     return Algorithm(
         name="sqil", config=config, num_steps=config.rounds, init=init, update=update, metrics=SQILMetrics,

@@ -20,6 +20,7 @@ driver checkpoints and resumes them alike.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -218,6 +219,19 @@ def stack_records(records: list[Any]) -> Any:
     """Per-step records with leaves ``[K, ...]`` as one record with leaves ``[K, n, ...]`` (numpy)."""
     records = jax.device_get(records)
     return jax.tree.map(lambda *xs: np.stack(xs, axis=1), *records)
+
+
+def repeat_rounds(round_fn: Callable[[Any], tuple[Any, Any]], state: Any, num_rounds: int) -> tuple[Any, Any]:
+    """``num_rounds`` host-stepped rounds ``state -> (state, metrics)``; the metrics stacked (:func:`stack_records`).
+
+    The loop of every algorithm's ``host_update``. With ``num_rounds == 0`` the state comes back unchanged and the
+    metrics are ``None``.
+    """
+    records = []
+    for _ in range(num_rounds):
+        state, metrics = round_fn(state)
+        records.append(metrics)
+    return state, (stack_records(records) if records else None)
 
 
 def update(
