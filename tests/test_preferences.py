@@ -184,7 +184,7 @@ def test_bad_settings_are_refused(fields, message):
 
 
 def test_preferences_teach_cartpole_to_beat_random_clearly():
-    """A perfect oracle, 10 rounds of a small PPO: the deterministic policy lasts at least 3x a random one."""
+    """A perfect oracle, 12 rounds of PPO in 8 environments: the deterministic policy lasts at least 3x a random one."""
     env = make_env("CartPole-v1")
     demos = random_demos(env)
     ppo = replace(tasks.learner_config("CartPole-v1", "ppo"), num_envs=8)
@@ -251,3 +251,68 @@ def test_bad_preferences_input_gives_one_line_errors(demos_file, args, message, 
     fails_in_one_line(["train", "preferences", "--demos", str(demos_file), *args, "--out", str(tmp_path / "r")],
                       message)
     assert not (tmp_path / "r").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# a file of labelled pairs (human labels)
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
+    """Six labelled pairs of CartPole fragments of 3 steps, some cut short by a terminal step."""
+    env = make_env("CartPole-v1")
+    envs = init_envs(env, jax.random.PRNGKey(0), 3)
+    act = lambda k, obs: (jax.random.randint(k, (), 0, 2), jnp.float32(0.0))
+    _, transitions, _ = collect_steps(env, act, envs, jax.random.PRNGKey(1), 40)
+    first = sample_fragments(transitions, jax.random.PRNGKey(2), 6, 3)
+    second = sample_fragments(transitions, jax.random.PRNGKey(3), 6, 3)
+    labels = synthetic_oracle(PreferencesConfig(), env)(jax.random.PRNGKey(4), first, second)
+    path = tmp_path_factory.mktemp("pairs") / "pairs.npz"
+    preferences.save_preference_pairs(str(path), preferences.Pair(first, second, labels))
+    return path
+
+
+def test_a_preferences_file_round_trips(pairs_file):
+    pairs = preferences.load_preference_pairs(str(pairs_file), make_env("CartPole-v1").spec)
+    assert pairs.first.obs.shape == (6, 3, 4) and pairs.label.shape == (6,) and pairs.first.action.dtype == np.int32
+    stored = np.load(pairs_file)
+    np.testing.assert_array_equal(pairs.second.real, stored["real2"])
+    np.testing.assert_array_equal(pairs.first.terminated, stored["terminated1"])
+
+
+def test_train_preferences_learns_from_a_file_and_resumes(demos_file, pairs_file, tmp_path, crash_train_run):
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    for out in (full, cut):
+        assert main(["train", "preferences", "--demos", str(demos_file), "--preferences", str(pairs_file),
+                     *CLI_TINY, "--out", str(out)]) == 0
+    summary = json.loads((full / "summary.json").read_text())
+    assert summary["expert_queries"] == 6
+    config = json.loads((full / "config.json").read_text())
+    assert config["config"]["preferences"] == str(pairs_file.resolve())
+    crash_train_run(cut, 2)
+    assert main(["train", "--resume", str(cut), "--quiet"]) == 0
+    assert read_metrics(cut) == read_metrics(full)
+
+
+def bad_pairs(path, pairs_file, **changes):
+    arrays = dict(np.load(pairs_file))
+    arrays.update(changes)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"labels": None}, "lacks the array(s) labels"),
+    ({"labels": np.full(6, 2.0)}, "labels must lie in [0, 1]"),
+    ({"obs1": np.zeros((6, 3, 3))}, "obs1 must be [6 pairs, steps, 4] for CartPole-v1"),
+    ({"actions2": np.full((6, 3), 5)}, "actions2 must be integers in [0, 2)"),
+    ({"real1": np.array([[False, True, True]] * 6)}, "real1 must mark a non-empty prefix"),
+    ({"next_obs2": np.full((6, 3, 4), np.nan)}, "next_obs2 holds NaN or inf"),
+])
+def test_bad_preferences_files_give_one_line_errors(demos_file, pairs_file, changes, message, fails_in_one_line,
+                                                    tmp_path):
+    bad = bad_pairs(tmp_path / "bad.npz", pairs_file, **changes)
+    fails_in_one_line(["train", "preferences", "--demos", str(demos_file), "--preferences", str(bad), "--out",
+                       str(tmp_path / "r")], message)
+    fails_in_one_line(["train", "gail", "--demos", str(demos_file), "--preferences", str(pairs_file)],
+                      "--preferences is for preferences")

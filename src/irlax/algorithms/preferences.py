@@ -52,6 +52,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 
@@ -67,6 +68,7 @@ from irlax.algorithms.sample_irl import (
     reward_gradient_step,
     reward_optimizer,
 )
+from irlax.atomic import atomic_save_npz, read_npz
 from irlax.data.demos import Demonstrations
 from irlax.data.transitions import Transition
 from irlax.envs.control import JaxEnv
@@ -130,6 +132,10 @@ class PreferencesConfig(SampleIRLConfig):
     """Steps of each sampling environment per round (and in ``init``)."""
     gamma: float | None = None
     """Discount of the absorbing state's value; ``None``: the learner's."""
+    preferences: str = ""
+    """A file of labelled pairs (:func:`load_preference_pairs`): learn from its labels alone (no oracle, no
+    queries after it; ``fragment_length``, the query and selection settings don't apply); empty: the synthetic
+    oracle."""
 
 
 def check_config(config: PreferencesConfig) -> None:
@@ -293,6 +299,80 @@ def synthetic_oracle(config: PreferencesConfig, env: JaxEnv) -> Oracle:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# a file of labelled pairs (human preferences)
+
+PAIR_KEYS = ("obs1", "actions1", "next_obs1", "obs2", "actions2", "next_obs2", "labels")
+"""The arrays a preferences file must hold; ``real1``/``real2`` and ``terminated1``/``terminated2`` are optional."""
+
+
+def save_preference_pairs(path: str, pairs: Pair) -> None:
+    """Write labelled pairs (leaves ``[N, L, ...]``, labels ``[N]``) in the format :func:`load_preference_pairs`
+    reads."""
+    arrays = {}
+    for side, fragment in (("1", pairs.first), ("2", pairs.second)):
+        arrays.update({f"obs{side}": fragment.obs, f"actions{side}": fragment.action,
+                       f"next_obs{side}": fragment.next_obs, f"terminated{side}": fragment.terminated,
+                       f"real{side}": fragment.real})
+    atomic_save_npz(path, **{key: np.asarray(value) for key, value in {**arrays, "labels": pairs.label}.items()})
+
+
+def load_preference_pairs(path: str, spec: EnvSpec) -> Pair:
+    """Read and validate a preferences file (``.npz``) for the task ``spec``.
+
+    The file holds ``N`` pairs of fragments of ``L`` steps: ``obs1``, ``next_obs1`` ``[N, L, O]`` and ``actions1``
+    (``[N, L]`` integers for discrete actions, ``[N, L, D]`` otherwise) of the first fragments, the same with ``2``
+    of the second, and ``labels [N]`` in ``[0, 1]``: the probability that the first is preferred (1: the first,
+    0: the second, 0.5: a tie). Optional ``real1``, ``real2`` ``[N, L]`` bool mark the steps of the episode
+    (a prefix; the steps after an episode's terminal step are ``False``, default all ``True``) and ``terminated1``,
+    ``terminated2`` ``[N, L]`` bool the terminal steps (default: the last real step of a fragment cut short).
+
+    Raises:
+        IrlaxError: one line naming the file and the problem.
+    """
+    arrays = read_npz(path, "preferences")
+    where = f"preferences file {path}"
+    missing = [key for key in PAIR_KEYS if key not in arrays]
+    if missing:
+        raise IrlaxError(f"{where} lacks the array(s) {', '.join(missing)}")
+    labels = arrays["labels"]
+    if labels.ndim != 1 or labels.shape[0] < 1 or labels.dtype.kind not in "fiu":
+        raise IrlaxError(f"{where}: labels must be a non-empty vector of numbers, got shape {labels.shape}")
+    if not (np.isfinite(labels).all() and (labels >= 0).all() and (labels <= 1).all()):
+        raise IrlaxError(f"{where}: labels must lie in [0, 1] (1: the first fragment preferred, 0.5: a tie)")
+    count, obs = labels.shape[0], arrays["obs1"]
+    if obs.ndim != 3 or obs.shape[0] != count or obs.shape[2] != spec.obs_size:
+        raise IrlaxError(f"{where}: obs1 must be [{count} pairs, steps, {spec.obs_size}] for {spec.name}, got "
+                         f"{list(obs.shape)}")
+    length = obs.shape[1]
+    action_shape = (count, length) if spec.discrete else (count, length, spec.action_size)
+    fragments = []
+    for side in ("1", "2"):
+        expected = {f"obs{side}": (count, length, spec.obs_size), f"next_obs{side}": (count, length, spec.obs_size),
+                    f"actions{side}": action_shape, f"real{side}": (count, length),
+                    f"terminated{side}": (count, length)}
+        for key, shape in expected.items():
+            if key in arrays and arrays[key].shape != shape:
+                raise IrlaxError(f"{where}: {key} must have shape {list(shape)}, got {list(arrays[key].shape)}")
+            if key in arrays and arrays[key].dtype.kind not in ("b" if key[0] in "rt" else "fiu"):
+                raise IrlaxError(f"{where}: {key} has dtype {arrays[key].dtype}")
+            if key in arrays and key[0] not in "rt" and not np.isfinite(arrays[key]).all():
+                raise IrlaxError(f"{where}: {key} holds NaN or inf")
+        actions = arrays[f"actions{side}"]
+        if spec.discrete and (actions.dtype.kind == "f" or actions.min() < 0 or actions.max() >= spec.action_size):
+            raise IrlaxError(f"{where}: actions{side} must be integers in [0, {spec.action_size}) for {spec.name}")
+        real = arrays.get(f"real{side}", np.ones((count, length), bool))
+        if (np.diff(real.astype(np.int8), axis=1) > 0).any() or not real[:, 0].all():
+            raise IrlaxError(f"{where}: real{side} must mark a non-empty prefix of each fragment")
+        cut = real & ~np.concatenate([real[:, 1:], np.zeros((count, 1), bool)], axis=1) & ~real[:, -1:]
+        terminated = arrays.get(f"terminated{side}", cut) & real
+        fragments.append(Fragment(
+            np.asarray(arrays[f"obs{side}"], np.float32),
+            np.asarray(actions, np.int32 if spec.discrete else np.float32),
+            np.asarray(arrays[f"next_obs{side}"], np.float32), terminated, real))
+    return Pair(fragments[0], fragments[1], np.asarray(labels, np.float32))
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # the reward ensemble
 
 
@@ -422,7 +502,14 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
         raise IrlaxError(f"preferences runs only in pure-JAX tasks ({env.name} is a {spec.backend} environment): "
                          f"its synthetic oracle needs the task's reward as a function")
     learner = make_inner_learner(config, spec)
-    oracle = synthetic_oracle(config, env)
+    # human labels: the file's pairs are the whole data set (constants of ``init``; the path is in the config, so
+    # algorithms with other files differ); else the synthetic oracle of the task's reward
+    labelled = load_preference_pairs(config.preferences, spec) if config.preferences else None
+    oracle = synthetic_oracle(config, env) if labelled is None else None
+    length = config.fragment_length if labelled is None else labelled.first.obs.shape[1]
+    capacity = config.buffer_size if labelled is None else labelled.label.shape[0]
+    initial_queries = config.initial_queries if labelled is None else labelled.label.shape[0]
+    queries_per_round = config.queries_per_round if labelled is None else 0
     gamma = config.gamma if config.gamma is not None else learner.config.gamma
     network = mlp_transition_reward(spec, config.hidden, config.activation, config.state_only)
     optimizer = reward_optimizer(config)
@@ -441,7 +528,7 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
 
     def candidates(transitions: Transition, key: Array, count: int) -> tuple[Fragment, Fragment]:
         first_key, second_key = jax.random.split(key)
-        draw = lambda k: sample_fragments(transitions, k, count, config.fragment_length)
+        draw = lambda k: sample_fragments(transitions, k, count, length)
         return draw(first_key), draw(second_key)
 
     def ask(pairs: ReplayBuffer, key: Array, first: Fragment, second: Fragment) -> tuple[ReplayBuffer, Array]:
@@ -464,13 +551,14 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
         flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), transitions)
         members = jax.vmap(lambda k: member_init(network, k, sample_stats(flat)))(
             jax.random.split(reward_key, members_k))
-        pairs = init_replay(Pair(*[example_fragment(spec, config.fragment_length)] * 2, jnp.float32(0.0)),
-                            config.buffer_size)
-        if config.initial_queries:
-            pairs, _ = ask(pairs, oracle_key, *candidates(transitions, pair_key, config.initial_queries))
+        pairs = init_replay(Pair(*[example_fragment(spec, length)] * 2, jnp.float32(0.0)), capacity)
+        if labelled is not None:
+            pairs = replay_add(pairs, jax.tree.map(jnp.asarray, labelled))
+        elif initial_queries:
+            pairs, _ = ask(pairs, oracle_key, *candidates(transitions, pair_key, initial_queries))
         return PreferencesState(
             learner_state, normalisation(members, transitions), jax.vmap(optimizer.init)(members), envs, pairs, key,
-            jnp.float32(samples_per_round), jnp.float32(config.initial_queries), jnp.int32(0))
+            jnp.float32(samples_per_round), jnp.float32(initial_queries), jnp.int32(0))
 
     def member_step(params: dict, opt_state: optax.OptState, pairs: ReplayBuffer, key: Array
                     ) -> tuple[dict, optax.OptState, Array]:
@@ -496,28 +584,39 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
                                                     jax.random.split(key, config.reward_steps))
         return members, opt_state, losses[-1] if config.reward_steps else jnp.float32(jnp.nan)
 
-    def one_round(state: PreferencesState, demos: Demonstrations) -> tuple[PreferencesState, PreferencesMetrics]:
-        key, sample_key, pair_key, select_key, oracle_key, reward_key = jax.random.split(state.key, 6)
-        members = state.reward_params.members
-        envs, transitions = sample(learner.policy_params(state.learner.agent), state.envs, sample_key)
-        first, second = candidates(transitions, pair_key, config.queries_per_round * config.candidate_factor)
-        probabilities = ensemble_probabilities(network, members, first, second)
-        chosen = select_pairs(select_key, probabilities, config.queries_per_round, config.selection)
+    def query(state: PreferencesState, transitions: Transition, key: Array) -> tuple[ReplayBuffer, Array, Array,
+                                                                                     Array]:
+        """The round's queries: pairs, queries so far, the ensemble's accuracy on the new labels, disagreement."""
+        pair_key, select_key, oracle_key = jax.random.split(key, 3)
+        first, second = candidates(transitions, pair_key, queries_per_round * config.candidate_factor)
+        probabilities = ensemble_probabilities(network, state.reward_params.members, first, second)
+        chosen = select_pairs(select_key, probabilities, queries_per_round, config.selection)
         take = lambda f: jax.tree.map(lambda x: x[chosen], f)
         asked, labels = ask(state.pairs, oracle_key, take(first), take(second))
-        allowed = (config.max_queries == 0) | (state.queries + config.queries_per_round <= config.max_queries)
+        allowed = (config.max_queries == 0) | (state.queries + queries_per_round <= config.max_queries)
         pairs = jax.tree.map(lambda new, old: jnp.where(allowed, new, old), asked, state.pairs)
-        queries = state.queries + jnp.where(allowed, config.queries_per_round, 0)
+        queries = state.queries + jnp.where(allowed, queries_per_round, 0)
         predicted = jnp.mean(probabilities[:, chosen], axis=0)
         decided = (labels != 0.5).astype(jnp.float32)
         accuracy = jnp.sum(decided * ((predicted > 0.5) == (labels > 0.5))) / jnp.maximum(jnp.sum(decided), 1.0)
-        members, opt_state, loss = train_reward(members, state.reward_opt_state, pairs, reward_key)
+        return (pairs, queries, jnp.where(allowed, accuracy, jnp.nan),
+                jnp.mean(jnp.var(probabilities[:, chosen], axis=0)))
+
+    def one_round(state: PreferencesState, demos: Demonstrations) -> tuple[PreferencesState, PreferencesMetrics]:
+        key, sample_key, query_key, reward_key = jax.random.split(state.key, 4)
+        envs, transitions = sample(learner.policy_params(state.learner.agent), state.envs, sample_key)
+        if labelled is None:
+            pairs, queries, accuracy, disagreement = query(state, transitions, query_key)
+        else:   # a file's labels: nothing to ask
+            pairs, queries, accuracy, disagreement = state.pairs, state.queries, jnp.nan, jnp.nan
+        members, opt_state, loss = train_reward(state.reward_params.members, state.reward_opt_state, pairs,
+                                                reward_key)
         params = normalisation(members, transitions)
         learner_state, learner_metrics = base.update(
             learner, env, state.learner, config.policy_iterations, reward_fn, params)
         metrics = PreferencesMetrics(
             state.env_steps + round_steps, learner_mean_return(learner_metrics), queries, loss,
-            jnp.where(allowed, accuracy, jnp.nan), jnp.mean(jnp.var(probabilities[:, chosen], axis=0)))
+            jnp.float32(accuracy), jnp.float32(disagreement))
         return PreferencesState(learner_state, params, opt_state, envs, pairs, key, metrics.env_steps, queries,
                                 state.rounds + 1), metrics
 

@@ -122,6 +122,10 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         overrides["rounds"] = str(args.rounds)
     if args.offline:
         overrides["online"] = "false"
+    if args.preferences:
+        if args.algorithm != "preferences":
+            raise IrlaxError(f"--preferences is for preferences (a file of labelled pairs), not {args.algorithm}")
+        overrides["preferences"] = str(Path(args.preferences).resolve())
     learner_name = args.learner or overrides.pop("learner", "")
     if learner_name and learner_name not in LEARNERS:
         raise IrlaxError(f"unknown learner {learner_name!r}; choose one of {', '.join(LEARNERS)}")
@@ -203,6 +207,8 @@ def resumed_train_settings(args: argparse.Namespace, run_dir: Path) -> dict[str,
     overrides = parse_overrides(args.set or [])
     if args.offline:
         overrides["online"] = "false"
+    if args.preferences:
+        overrides["preferences"] = str(Path(args.preferences).resolve())
     rounds = overrides.pop("rounds", None) if args.rounds is None else str(args.rounds)
     for option, old, items in (("--set", stored, overrides),
                                ("--learner-set", stored.learner_config, parse_overrides(args.learner_set or []))):
@@ -453,6 +459,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "for iq-learn, the learner that re-optimises its recovered reward")
     p.add_argument("--offline", action="store_true", help="iq-learn: learn from the demonstrations alone, without "
                    "acting in the environment (same as --set online=false)")
+    p.add_argument("--preferences", metavar="FILE", help="preferences: learn from this file's labelled pairs of "
+                   "fragments (human labels, .npz) instead of the synthetic oracle (same as --set preferences=FILE)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the algorithm's config")
     p.add_argument("--learner-set", action="append", metavar="KEY=VALUE",
                    help="any field of the learner's config (on top of its preset for the task)")
