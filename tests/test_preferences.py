@@ -184,18 +184,18 @@ def test_bad_settings_are_refused(fields, message):
 
 
 def test_preferences_teach_cartpole_to_beat_random_clearly():
-    """A perfect oracle, 12 rounds of PPO in 8 environments: the deterministic policy lasts at least 3x a random one."""
+    """A perfect oracle, 8 rounds of PPO in 8 environments: the deterministic policy lasts at least 5x a random one."""
     env = make_env("CartPole-v1")
     demos = random_demos(env)
     ppo = replace(tasks.learner_config("CartPole-v1", "ppo"), num_envs=8)
-    config = replace(preset("preferences", env.name), learner_config=ppo, rounds=12, sample_envs=4, reward_steps=16)
+    config = replace(preset("preferences", env.name), learner_config=ppo, rounds=8, sample_envs=4, reward_steps=16)
     algo = make_algorithm("preferences", config, env)
     state, metrics = jax.jit(lambda k, d: algo.update(algo.init(k, d), d, config.rounds))(jax.random.PRNGKey(0), demos)
     policy = jax.tree.map(lambda x: x[None], algo.policy(state, demos))
     returns = float(evaluate_policies(algo.act, env, policy, jax.random.PRNGKey(1), 10, True).mean())
     random = random_return(env, jax.random.PRNGKey(2))
-    assert returns > 3 * random, f"preferences reached {returns:.1f} (random {random:.1f})"
-    assert float(metrics.queries[-1]) == 100 + 12 * 20
+    assert returns > 5 * random, f"preferences reached {returns:.1f} (random {random:.1f})"
+    assert float(metrics.queries[-1]) == 100 + 8 * 20
 
 
 # ---------------------------------------------------------------------------------------------------------------

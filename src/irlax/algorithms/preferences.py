@@ -11,7 +11,9 @@ labels under the Bradley-Terry model
 by cross-entropy (:func:`bradley_terry_loss`), each member on its own minibatches of
 the labelled pairs; the policy is trained by a forward learner (PPO or SAC) on the
 ensemble's mean reward, each member normalised to zero mean and unit standard
-deviation over the round's policy samples (as the paper does).
+deviation (as the paper does) over the steps of the labelled fragments, absorbing
+steps included (over the policy's samples alone, where a task rarely ends, a
+member's small spread made the absorbing state's value huge).
 
 One round (the paper's three asynchronous processes, run in turn):
 
@@ -125,7 +127,7 @@ class PreferencesConfig(SampleIRLConfig):
     state_only: bool = False
     """A reward of the state alone (else of the state and action)."""
     normalise: bool = True
-    """Normalise each member's reward to zero mean, unit deviation over the round's policy samples."""
+    """Normalise each member's reward to zero mean, unit deviation over the steps of the labelled fragments."""
     sample_envs: int = 8
     """Environments the policy's fragments are sampled in."""
     sample_steps: int = 100
@@ -417,10 +419,23 @@ def preference_reward(network: TransitionReward, gamma: float, params: Preferenc
     return norm(step) + absorbing_bonus(terminated, norm(absorbing), gamma)
 
 
-def member_normalisation(network: TransitionReward, members: Any, samples: Transition) -> tuple[Array, Array]:
-    """``shift [K]``, ``scale [K]``: each member's mean and standard deviation of the reward over ``samples [N]``."""
-    rewards = jax.vmap(lambda p: jax.vmap(lambda o, a: network.apply(p, o, a))(samples.obs, samples.action))(members)
-    return jnp.mean(rewards, axis=1), jnp.std(rewards, axis=1) + 1e-6
+def member_normalisation(network: TransitionReward, members: Any, pairs: ReplayBuffer) -> tuple[Array, Array]:
+    """``shift [K]``, ``scale [K]``: each member's mean and standard deviation of the reward over every step of the
+    labelled fragments in ``pairs``, absorbing steps at its absorbing reward (the steps the preference model sums);
+    0 and 1 while there are none."""
+    weights = (jnp.arange(pairs.capacity) < pairs.size).astype(jnp.float32)
+    weights = jnp.concatenate([weights, weights])[:, None]
+    fragments = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), pairs.data.first, pairs.data.second)
+
+    def one_member(params: dict) -> tuple[Array, Array]:
+        step = jax.vmap(lambda o, a: network.apply(params, o, a))
+        rewards = jnp.where(fragments.real, jax.vmap(step)(fragments.obs, fragments.action), absorbing_logit(params))
+        total = jnp.sum(weights) * rewards.shape[1]
+        mean = jnp.sum(weights * rewards) / jnp.maximum(total, 1.0)
+        std = jnp.sqrt(jnp.sum(weights * (rewards - mean) ** 2) / jnp.maximum(total, 1.0)) + 1e-6
+        return jnp.where(total > 0, mean, 0.0), jnp.where(total > 0, std, 1.0)
+
+    return jax.vmap(one_member)(members)
 
 
 def sample_stats(samples: Transition) -> InputStats:
@@ -467,7 +482,7 @@ class PreferencesMetrics(NamedTuple):
         queries: oracle queries so far (cumulative).
         reward_loss: the members' mean Bradley-Terry loss at the round's last reward step.
         reward_accuracy: the ensemble's agreement with this round's new labels before training on them (where the
-            label is not a tie).
+            label is not a tie; NaN when all are ties or none was asked).
         disagreement: mean variance of ``P`` across members over the round's queried pairs.
     """
 
@@ -535,11 +550,10 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
         labels = oracle(key, first, second)
         return replay_add(pairs, Pair(first, second, labels)), labels
 
-    def normalisation(members: Any, transitions: Transition) -> PreferenceReward:
-        flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), transitions)
+    def normalisation(members: Any, pairs: ReplayBuffer) -> PreferenceReward:
         if not config.normalise:
             return PreferenceReward(members, jnp.zeros(members_k), jnp.ones(members_k))
-        return PreferenceReward(members, *member_normalisation(network, members, flat))
+        return PreferenceReward(members, *member_normalisation(network, members, pairs))
 
     def init(key: Array, demos: Demonstrations) -> PreferencesState:
         check_demos(demos, spec)
@@ -557,7 +571,7 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
         elif initial_queries:
             pairs, _ = ask(pairs, oracle_key, *candidates(transitions, pair_key, initial_queries))
         return PreferencesState(
-            learner_state, normalisation(members, transitions), jax.vmap(optimizer.init)(members), envs, pairs, key,
+            learner_state, normalisation(members, pairs), jax.vmap(optimizer.init)(members), envs, pairs, key,
             jnp.float32(samples_per_round), jnp.float32(initial_queries), jnp.int32(0))
 
     def member_step(params: dict, opt_state: optax.OptState, pairs: ReplayBuffer, key: Array
@@ -599,7 +613,7 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
         predicted = jnp.mean(probabilities[:, chosen], axis=0)
         decided = (labels != 0.5).astype(jnp.float32)
         accuracy = jnp.sum(decided * ((predicted > 0.5) == (labels > 0.5))) / jnp.maximum(jnp.sum(decided), 1.0)
-        return (pairs, queries, jnp.where(allowed, accuracy, jnp.nan),
+        return (pairs, queries, jnp.where(allowed & (jnp.sum(decided) > 0), accuracy, jnp.nan),
                 jnp.mean(jnp.var(probabilities[:, chosen], axis=0)))
 
     def one_round(state: PreferencesState, demos: Demonstrations) -> tuple[PreferencesState, PreferencesMetrics]:
@@ -611,7 +625,7 @@ def make_preferences(config: PreferencesConfig, env: JaxEnv) -> Algorithm:
             pairs, queries, accuracy, disagreement = state.pairs, state.queries, jnp.nan, jnp.nan
         members, opt_state, loss = train_reward(state.reward_params.members, state.reward_opt_state, pairs,
                                                 reward_key)
-        params = normalisation(members, transitions)
+        params = normalisation(members, pairs)
         learner_state, learner_metrics = base.update(
             learner, env, state.learner, config.policy_iterations, reward_fn, params)
         metrics = PreferencesMetrics(
