@@ -43,6 +43,7 @@ ALGORITHMS: dict[str, tuple[str, int, float | None]] = {
     "iq-learn": ("iq-learn", DEMO_EPISODES, 0.95),
     "iq-learn-1demo": ("iq-learn", 1, 0.95),
     "sqil": ("sqil", DEMO_EPISODES, 0.95),
+    "preferences": ("preferences", DEMO_EPISODES, 0.9),
 }
 """The rows of the table: label -> (the ``irlax train`` algorithm, demonstrations, issue 15's goal for the
 expert-normalised return or ``None``: reported as measured)."""

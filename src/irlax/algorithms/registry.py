@@ -27,6 +27,7 @@ from irlax.algorithms import (
     maxent,
     mce,
     mmp,
+    preferences,
     sqil,
 )
 from irlax.algorithms.base import Algorithm
@@ -110,11 +111,13 @@ ALGORITHMS: dict[str, AlgorithmKind] = {
         AlgorithmKind("dagger", dagger.DAggerConfig, _control(dagger.make_dagger), "control", dagger.DESCRIPTION),
         AlgorithmKind("iq-learn", iq_learn.IQLearnConfig, _control(iq_learn.make_iq_learn), "control",
                       iq_learn.DESCRIPTION),
+        AlgorithmKind("preferences", preferences.PreferencesConfig, _control(preferences.make_preferences),
+                      "control", preferences.DESCRIPTION),
     )
 }
 """Every algorithm, by name."""
 
-SAMPLE_IRL = ("gcl", "gail", "airl", "density")
+SAMPLE_IRL = ("gcl", "gail", "airl", "density", "preferences")
 """The sample-based IRL algorithms (a learned reward and a forward learner inside)."""
 
 
@@ -168,7 +171,8 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
     (:func:`irlax.tasks.irl_learner_steps`); with PPO a round is one PPO iteration and there are 100 rounds (about
     300k environment steps with the samples). These were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0
     (``benchmarks/imitation_compare.py``, ``benchmarks/maze_transfer.py``). SQIL:
-    :func:`irlax.algorithms.sqil.preset` (its SAC config and rounds by task). Other algorithms: their defaults.
+    :func:`irlax.algorithms.sqil.preset` (its SAC config and rounds by task); preference comparisons:
+    :func:`irlax.algorithms.preferences.preset`. Other algorithms: their defaults.
     ``spec`` (the task's :class:`~irlax.envs.spec.EnvSpec`) picks the default learner of a task outside the table.
     """
     kind = get_algorithm_kind(name, "control")
@@ -176,6 +180,8 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
         return sqil.preset(env_name)
     if name == "iq-learn":
         return iq_learn.preset(env_name, learner)
+    if name == "preferences":
+        return preferences.preset(env_name, learner, spec)
     if name not in SAMPLE_IRL:
         return kind.config()
     if (learner or tasks.default_learner(env_name, spec)) != "sac":

@@ -62,7 +62,7 @@ CHECKPOINT_CHUNKS = 20
 
 NOT_FOR_DAGGER = {"learner": "--learner", "learner_set": "--learner-set", "reoptimize_steps": "--reoptimize-steps",
                   "transfer_env": "--transfer-env", "transfer_backend": "--transfer-backend",
-                  "transfer_expert": "--transfer-expert"}
+                  "transfer_expert": "--transfer-expert", "preferences": "--preferences"}
 """Options of ``irlax train`` that DAgger has no use for (no forward learner, no learned reward)."""
 
 DAGGER_SETTINGS = {"algorithm": str, "env": str, "demos": str, "expert": str, "episodes": (int, 1),

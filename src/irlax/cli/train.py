@@ -1,4 +1,4 @@
-"""``irlax train {gcl,gail,airl,density,iq-learn,sqil,dagger}``: IRL and imitation on a control task.
+"""``irlax train {gcl,gail,airl,density,preferences,iq-learn,sqil,dagger}``: IRL and imitation on a control task.
 
 The command trains one of the sample-based IRL algorithms of
 :mod:`irlax.algorithms.registry`, IQ-Learn (online or, with ``--offline``, from the
@@ -18,7 +18,8 @@ exactly where an uninterrupted one would), then reports, with
   and on random-policy transitions and the EPIC distance over both; NaN when the
   true reward is constant (CartPole).
 
-An algorithm without a learned reward (SQIL) skips the last two: its run directory has no ``reward.npz``.
+An algorithm without a learned reward (SQIL) skips the last two: its run directory has no ``reward.npz``. One
+that asks an oracle (preference comparisons) reports its queries per seed (``expert_queries``).
 
 The run directory holds ``config.json``, ``checkpoint.npz``, ``metrics.csv``/``.jsonl``,
 ``reward.npz``, ``return.png``, ``losses.png`` and ``summary.json``.
@@ -121,6 +122,10 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         overrides["rounds"] = str(args.rounds)
     if args.offline:
         overrides["online"] = "false"
+    if args.preferences:
+        if args.algorithm != "preferences":
+            raise IrlaxError(f"--preferences is for preferences (a file of labelled pairs), not {args.algorithm}")
+        overrides["preferences"] = str(Path(args.preferences).resolve())
     learner_name = args.learner or overrides.pop("learner", "")
     if learner_name and learner_name not in LEARNERS:
         raise IrlaxError(f"unknown learner {learner_name!r}; choose one of {', '.join(LEARNERS)}")
@@ -202,6 +207,8 @@ def resumed_train_settings(args: argparse.Namespace, run_dir: Path) -> dict[str,
     overrides = parse_overrides(args.set or [])
     if args.offline:
         overrides["online"] = "false"
+    if args.preferences:
+        overrides["preferences"] = str(Path(args.preferences).resolve())
     rounds = overrides.pop("rounds", None) if args.rounds is None else str(args.rounds)
     for option, old, items in (("--set", stored, overrides),
                                ("--learner-set", stored.learner_config, parse_overrides(args.learner_set or []))):
@@ -306,7 +313,7 @@ def write_plots(run_dir: Path, run: TrainRun, metrics: dict[str, np.ndarray]) ->
                        title=f"{name} ({run.algo.learner.name}) on {run.algo.env.name}")
     curves = {label: np.asarray(metrics[key], float) for key, label in (
         ("reward_loss", "reward loss"), ("expert_accuracy", "expert accuracy"), ("policy_accuracy", "policy accuracy"),
-        ("critic_loss", "critic loss"))
+        ("reward_accuracy", "accuracy on new labels"), ("critic_loss", "critic loss"))
         if key in metrics and np.isfinite(np.asarray(metrics[key], float)).any()}
     what = "reward (discriminator) training" if run.algo.reward_fn is not None else "soft Q-function training"
     plot_metric_curves(run_dir / "losses.png", curves, "loss / accuracy", "round",
@@ -319,7 +326,8 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """IRL (GCL, GAIL, AIRL, density, IQ-Learn), SQIL or DAgger from demonstrations; ``--resume DIR`` continues."""
+    """IRL (GCL, GAIL, AIRL, density, preferences, IQ-Learn), SQIL or DAgger from demonstrations; ``--resume DIR``
+    continues."""
     if dagger.is_dagger(args):
         dagger.cmd_train_dagger(args)
         return
@@ -365,10 +373,13 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     loss_key = "reward_loss" if learns_reward else "critic_loss"
     final_loss = progress.metrics[loss_key][:, -1] if progress.done and loss_key in progress.metrics \
         else np.full(seeds, np.nan)
+    queries = np.asarray(state.queries, float) if hasattr(state, "queries") else None  # preference comparisons
     rows = []
     for s in range(seeds):
         row = {"seed": s, "return": float(imitation[s]), "normalized_return": float(norm(imitation[s])),
                f"final_{loss_key}": float(final_loss[s]), "env_steps": float(env_steps[s])}
+        if queries is not None:
+            row["expert_queries"] = float(queries[s])
         if learns_reward:
             row.update(pearson_expert=comparison["pearson_expert"][s], pearson_random=comparison["pearson_random"][s],
                        epic=comparison["epic"][s])
@@ -389,6 +400,8 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
                    **{k: v for k, v in comparison.items() if k in ("note", "transitions")}} if learns_reward else None,
         "reoptimization": reopt, "evaluation": rows, "over_seeds": summaries_over_seeds(rows),
     }
+    if queries is not None:
+        summary["expert_queries"] = mean(queries)
     write_summary(run_dir, summary)
 
     columns = ["seed", "return", "normalised"] + (["rho expert", "rho random", "EPIC"] if learns_reward else [])
@@ -416,6 +429,8 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
         normalised = reopt["mean_normalized_return"]
         print(f"re-optimised on the learned reward in {reopt['env']} ({reopt['steps']} steps): return "
               f"{reopt['mean_return']:.2f}" + (f" (normalised {normalised:.3f})" if normalised is not None else ""))
+    if queries is not None:
+        print(f"oracle queries: {queries.mean():.0f} per seed")
     if "note" in comparison:
         print(f"note: {comparison['note']}")
     print(f"run directory: {run_dir}")
@@ -444,6 +459,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "for iq-learn, the learner that re-optimises its recovered reward")
     p.add_argument("--offline", action="store_true", help="iq-learn: learn from the demonstrations alone, without "
                    "acting in the environment (same as --set online=false)")
+    p.add_argument("--preferences", metavar="FILE", help="preferences: learn from this file's labelled pairs of "
+                   "fragments (human labels, .npz) instead of the synthetic oracle (same as --set preferences=FILE)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of the algorithm's config")
     p.add_argument("--learner-set", action="append", metavar="KEY=VALUE",
                    help="any field of the learner's config (on top of its preset for the task)")
