@@ -30,6 +30,11 @@ FRAGMENTS = (
     ("benchmarks/results/mujoco_experts.md", "python benchmarks/mujoco_experts.py"),
     ("benchmarks/results/compile_speed.md", "python benchmarks/compile_speed.py"),
     ("benchmarks/results/sqil.md", "python benchmarks/sqil_bench.py"),
+    ("benchmarks/results/dagger.md", "python benchmarks/dagger_bench.py"),
+    ("benchmarks/results/iq_learn.md", "python benchmarks/iq_learn_bench.py"),
+    ("benchmarks/results/iq_learn_cartpole_10demos.md", "python benchmarks/iq_learn_bench.py --demos 10"),
+    ("benchmarks/results/iq_learn_cartpole_offline.md", "python benchmarks/iq_learn_bench.py --offline"),
+    ("benchmarks/results/control_algorithms.md", "python benchmarks/control_algorithms.py"),
 )
 
 INTRO = """# irlax benchmark results
@@ -63,6 +68,10 @@ Contents:
    their progress so far).
 10. Compilation: seconds each command compiles, first and repeated with the
    persistent compilation cache.
+11. SQIL, DAgger and IQ-Learn on CartPole-v1, Acrobot-v1 and Pendulum-v1:
+   expert-normalised return, environment steps, expert queries, wall-clock.
+12. The `irlax train` algorithms side by side on the same three tasks (one
+   resumable run directory per cell; the cells finished so far).
 """
 
 
