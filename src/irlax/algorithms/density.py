@@ -53,7 +53,7 @@ from jax import Array
 from irlax.algorithms.adversarial import collect_transitions
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.gail import gail_policy_reward
-from irlax.algorithms.sample_irl import check_demos, learner_mean_return, make_inner_learner
+from irlax.algorithms.sample_irl import LearnerRoundsConfig, check_demos, learner_mean_return, make_inner_learner
 from irlax.data.demos import Demonstrations
 from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
@@ -63,7 +63,6 @@ from irlax.learners.base import LearnerState
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add
 from irlax.learners.rollout import EnvCarry, example_transition, init_envs
 from irlax.rewards.transition import absorbing_bonus
-from irlax.settings import check_fields
 
 DESCRIPTION = "density-based reward: log-density of the expert's data, then a forward learner (as imitation's)"
 
@@ -75,17 +74,10 @@ REWARD_TYPES = ("softplus", "logit", "log_density")
 
 
 @dataclass(frozen=True)
-class DensityConfig:
-    """Configuration of density-based reward modelling (defaults: the ``imitation`` library's)."""
+class DensityConfig(LearnerRoundsConfig):
+    """Configuration of density-based reward modelling (defaults: the ``imitation`` library's; the learner and
+    rounds fields are :class:`~irlax.algorithms.sample_irl.LearnerRoundsConfig`'s)."""
 
-    learner: str = ""
-    """Forward learner, ``"ppo"`` or ``"sac"``; empty: the task's default (PPO for discrete, SAC for continuous)."""
-    learner_config: Any = None
-    """The learner's frozen config; ``None``: its preset for the task."""
-    rounds: int = 100
-    """Rounds of (policy samples, policy improvement)."""
-    policy_iterations: int = 1
-    """Learner iterations per round."""
     density_type: str = "state_action"
     """What the density is of: ``"state"``, ``"state_action"`` or ``"transition"`` (state and successor)."""
     bandwidth: float = 0.5
@@ -104,8 +96,6 @@ class DensityConfig:
     buffer_size: int = 2048
     """Most recent policy transitions ``p_pi`` is fitted to (the ratio forms)."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)
 
 
 def check_config(config: DensityConfig) -> None:

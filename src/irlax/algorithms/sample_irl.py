@@ -42,8 +42,8 @@ from irlax.settings import check_fields
 
 
 @dataclass(frozen=True)
-class SampleIRLConfig:
-    """Fields shared by the configs of GCL, GAIL and AIRL."""
+class LearnerRoundsConfig:
+    """Fields of every algorithm that trains a forward learner in rounds (sample-based IRL, density reward)."""
 
     learner: str = ""
     """Forward learner, ``"ppo"`` or ``"sac"``; empty: the task's default (PPO for discrete, SAC for continuous)."""
@@ -53,6 +53,15 @@ class SampleIRLConfig:
     """Rounds of (sample, reward steps, policy improvement)."""
     policy_iterations: int = 1
     """Learner iterations per round (``steps_per_iteration`` env steps each): the "little" policy improvement."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True)
+class SampleIRLConfig(LearnerRoundsConfig):
+    """Fields shared by the configs of GCL, GAIL, AIRL and preference comparisons (a reward network's)."""
+
     reward_steps: int = 4
     """Gradient steps of the reward (discriminator) per round."""
     reward_lr: float = 3e-4
@@ -64,8 +73,6 @@ class SampleIRLConfig:
     max_grad_norm: float = 10.0
     """Global-norm clip of the reward's gradients."""
 
-    def __post_init__(self) -> None:
-        check_fields(self)
 
 
 def check_sample_irl_config(config: SampleIRLConfig) -> None:
