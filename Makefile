@@ -22,10 +22,13 @@ demo: $(BIN)/.installed
 X64_TESTS := tests/test_planning_exact.py tests/test_sampling.py tests/test_feature_matching.py tests/test_worlds.py \
 	tests/test_numerics.py
 
+# the three runs share one fresh JAX compilation cache (tests/conftest.py): a program one test compiled is loaded, not
+# compiled again, by every later test (in any worker) that builds the same program
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=15 --ignore=tests/test_gym.py
-	$(BIN)/python -m pytest -q -n auto --dist worksteal tests/test_gym.py
+	export IRLAX_TEST_COMPILE_CACHE=$$(mktemp -d) && trap 'rm -rf "$$IRLAX_TEST_COMPILE_CACHE"' EXIT && \
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=15 --ignore=tests/test_gym.py && \
+	$(BIN)/python -m pytest -q -n auto --dist worksteal tests/test_gym.py && \
 	JAX_ENABLE_X64=1 $(BIN)/python -m pytest -q -n auto --dist worksteal $(X64_TESTS)
 
 lint: $(BIN)/.installed

@@ -13,6 +13,22 @@ from irlax.cli.main import main
 # The commands the tests run leave the user's compilation cache alone (test_compile_cache.py tests it in
 # processes of its own, with a cache folder of their own).
 os.environ["IRLAX_COMPILE_CACHE"] = "0"
+# The test processes share one compilation cache of their own when IRLAX_TEST_COMPILE_CACHE names a folder (the
+# Makefile's test target makes a fresh one per run): a program compiled by one test (or xdist worker) is loaded,
+# not compiled again, by the next test that builds the same program.
+TEST_CACHE = os.environ.get("IRLAX_TEST_COMPILE_CACHE")
+
+
+def use_test_compile_cache() -> None:
+    """Point JAX's persistent compilation cache at the tests' own (when ``IRLAX_TEST_COMPILE_CACHE`` names one):
+    at import, and again after a test that moved or turned off the cache."""
+    if TEST_CACHE:
+        from irlax.run.compile_cache import enable_compile_cache
+
+        enable_compile_cache(TEST_CACHE)
+
+
+use_test_compile_cache()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import jax
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from irlax.algorithms import bc, dagger
-from irlax.algorithms.registry import make_algorithm
+from irlax.algorithms.registry import make_algorithm, preset
 from irlax.cli.main import main
 from irlax.data.demos import from_episodes, save_demonstrations
 from irlax.errors import IrlaxError
@@ -88,6 +89,12 @@ def test_beta_schedules():
     exponential = dagger.DAggerConfig(beta_schedule="exponential", beta0=0.8, beta_decay=0.5)
     np.testing.assert_allclose([float(dagger.dagger_beta(exponential, i)) for i in range(4)],
                                [0.8, 0.4, 0.2, 0.1], rtol=1e-6)
+
+
+def test_the_preset_trains_longer_on_continuous_actions():
+    assert preset("dagger", "CartPole-v1").epochs == dagger.DAggerConfig().epochs == 4
+    assert preset("dagger", "Pendulum-v1").epochs == dagger.CONTINUOUS_EPOCHS
+    assert preset("dagger", "CartPole-v1", spec=make_env("Pendulum-v1").spec).epochs == dagger.CONTINUOUS_EPOCHS
 
 
 def test_the_aggregate_grows_by_the_rolled_out_states_with_expert_labels(cartpole, dagger_run):
@@ -218,7 +225,7 @@ def test_train_dagger_writes_a_run_directory_and_resumes_exactly(cli_run, cli_in
     assert summary["expert_return"] == DEMO_STEPS and "reward" not in summary  # the cut demonstration's
 
     cut = tmp_path / "cut"
-    assert main(train_args(cli_inputs, cut)) == 0
+    shutil.copytree(cli_run, cut)   # the same command's run directory; the first rounds are recomputed below
     # simulate a crash after the first checkpoint (2 of 4 rounds): rewind it and drop the outputs
     settings = json.loads((cut / "config.json").read_text())
     run = dagger_cli.resolve_run(settings, "test")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import jax
@@ -271,8 +272,8 @@ def test_train_iq_learn_resume_ends_where_an_uninterrupted_run_would(demos_file,
     offline = False  # (offline runs share the code path; the learning test covers them)
     flags = ["--offline"] if offline else []
     full, cut = tmp_path / "full", tmp_path / "cut"
-    for out in (full, cut):
-        assert main(["train", "iq-learn", "--demos", str(demos_file), *TINY, *flags, "--out", str(out)]) == 0
+    assert main(["train", "iq-learn", "--demos", str(demos_file), *TINY, *flags, "--out", str(full)]) == 0
+    shutil.copytree(full, cut)   # the crash below recomputes the first rounds afresh
     summary = json.loads((full / "summary.json").read_text())
     assert summary["algorithm"] == "iq-learn" and summary["learner"] == "ppo" and len(summary["evaluation"]) == 2
     assert summary["env_steps"] == (0 if offline else 4 * 5) and summary["reoptimization"]["steps"] == 32

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from dataclasses import replace
 
 import jax
@@ -223,8 +224,8 @@ def read_metrics(run_dir):
 
 def test_train_preferences_reports_queries_and_resumes_where_it_stopped(demos_file, tmp_path, crash_train_run, capsys):
     full, cut = tmp_path / "full", tmp_path / "cut"
-    for out in (full, cut):
-        assert main(["train", "preferences", "--demos", str(demos_file), *CLI_TINY, "--out", str(out)]) == 0
+    assert main(["train", "preferences", "--demos", str(demos_file), *CLI_TINY, "--out", str(full)]) == 0
+    shutil.copytree(full, cut)   # the crash below recomputes the first rounds afresh
     printed = capsys.readouterr().out
     assert "oracle queries: 12 per seed" in printed
     summary = json.loads((full / "summary.json").read_text())
@@ -282,9 +283,9 @@ def test_a_preferences_file_round_trips(pairs_file):
 
 def test_train_preferences_learns_from_a_file_and_resumes(demos_file, pairs_file, tmp_path, crash_train_run):
     full, cut = tmp_path / "full", tmp_path / "cut"
-    for out in (full, cut):
-        assert main(["train", "preferences", "--demos", str(demos_file), "--preferences", str(pairs_file),
-                     *CLI_TINY, "--out", str(out)]) == 0
+    assert main(["train", "preferences", "--demos", str(demos_file), "--preferences", str(pairs_file),
+                 *CLI_TINY, "--out", str(full)]) == 0
+    shutil.copytree(full, cut)
     summary = json.loads((full / "summary.json").read_text())
     assert summary["expert_queries"] == 6
     config = json.loads((full / "config.json").read_text())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import use_test_compile_cache
 
 from irlax.cli.main import main
 from irlax.errors import IrlaxError
@@ -357,3 +358,4 @@ def test_a_two_by_two_sweep_runs_on_ray_and_resumes_without_rerunning(cli_world,
         assert not (out / "tune" / "run-2").exists()
     finally:
         disable_compile_cache()
+        use_test_compile_cache()

@@ -172,7 +172,8 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
     300k environment steps with the samples). These were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0
     (``benchmarks/imitation_compare.py``, ``benchmarks/maze_transfer.py``). SQIL:
     :func:`irlax.algorithms.sqil.preset` (its SAC config and rounds by task); preference comparisons:
-    :func:`irlax.algorithms.preferences.preset`. Other algorithms: their defaults.
+    :func:`irlax.algorithms.preferences.preset`; DAgger: :func:`irlax.algorithms.dagger.preset` (more epochs
+    a round for continuous actions). Other algorithms: their defaults.
     ``spec`` (the task's :class:`~irlax.envs.spec.EnvSpec`) picks the default learner of a task outside the table.
     """
     kind = get_algorithm_kind(name, "control")
@@ -182,6 +183,8 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
         return iq_learn.preset(env_name, learner)
     if name == "preferences":
         return preferences.preset(env_name, learner, spec)
+    if name == "dagger":
+        return dagger.preset(spec if spec is not None else tasks.make_env(env_name).spec)
     if name not in SAMPLE_IRL:
         return kind.config()
     if (learner or tasks.default_learner(env_name, spec)) != "sac":
