@@ -14,6 +14,7 @@ from test_train_cli import record_demos
 from irlax.algorithms.registry import make_algorithm, preset
 from irlax.algorithms.sqil import (
     SQILConfig,
+    absorbing_rewards,
     balanced_batch,
     expert_count,
     make_sqil,
@@ -86,6 +87,27 @@ def test_balanced_batch_has_k_expert_transitions_rewarded_1_and_the_rest_agent_o
             seen |= set(first[:k])
         assert seen == demo_values  # every real step is drawn
     np.testing.assert_array_equal(sqil_rewards(3, 5), [1, 1, 1, 0, 0])
+
+
+def test_terminal_steps_enter_an_absorbing_state_that_keeps_their_label():
+    gamma = 0.9
+    reward = jnp.array([1.0, 1.0, 0.0, 0.0])
+    terminated = jnp.array([True, False, True, False])
+    np.testing.assert_allclose(absorbing_rewards(reward, terminated, gamma), [1.0 + 9.0, 1.0, 0.0, 0.0], rtol=1e-6)
+    env = make_env("CartPole-v1")
+    spec, learner = env.spec, sac.make_sac(TINY_SAC, env.spec)
+    agent = learner.init(jax.random.PRNGKey(0))[0]
+    agent = agent._replace(buffer=agent_buffer(spec, 6, TINY_SAC.buffer_size))
+    demos, key, pair = fixed_demos(spec), jax.random.PRNGKey(8), (agent.params, agent.opt_state)
+    got = sqil_gradient_step(TINY_SAC, spec, 4, demos, agent, pair, key, absorbing=True)
+    sample_key, target_key, actor_key = jax.random.split(key, 3)
+    batch, reward = balanced_batch(demos, agent.buffer, sample_key, 8, 4)
+    assert bool(batch.terminated[:4].any()), "the drawn demonstration steps should include a terminal one"
+    bonus = np.where(np.asarray(batch.terminated), TINY_SAC.gamma / (1 - TINY_SAC.gamma) * np.asarray(reward), 0.0)
+    want = sac.sac_batch_step(TINY_SAC, spec, pair, agent.obs_stats, batch, reward + bonus, target_key, actor_key)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), got, want)
+    with pytest.raises(IrlaxError, match="gamma below 1"):
+        make_sqil(SQILConfig(learner_config=dataclasses.replace(TINY_SAC, gamma=1.0)), env)
 
 
 def test_sqil_step_is_sacs_step_on_the_balanced_batch_with_sqil_rewards():

@@ -16,8 +16,12 @@ from states off them, where they decay to 0: the reward has no parameters to
 fit, so no adversary (GAIL) or density model is needed.
 
 Episode ends: a transition that ends in a terminal state (``terminated``, the
-expert's or the agent's) does not bootstrap, as in SAC; one truncated by the time
-limit bootstraps from its true successor.
+expert's or the agent's) does not bootstrap, as in SAC, but by default enters an
+absorbing state that keeps its label for ever (:func:`absorbing_rewards`, as
+Kostrikov et al. 2019 treat terminal steps in adversarial imitation): without it
+a demonstration's terminal step, reaching Acrobot's goal, is worth 1 while staying
+on demonstrated states is worth up to ``1 / (1 - gamma)``, and the agent learns
+never to finish. One truncated by the time limit bootstraps from its true successor.
 
 One *round* is ``round_iterations`` SAC iterations: the agent acts with SAC's
 ``explore`` (uniformly random actions for the first ``learning_starts`` steps)
@@ -62,6 +66,7 @@ from irlax.learners.base import Learner, LearnerMetrics
 from irlax.learners.replay import ReplayBuffer, replay_add, replay_sample
 from irlax.learners.rollout import EnvCarry
 from irlax.learners.sac import SACAgent, SACConfig, SACLossInfo, learning_steps, make_sac, sac_batch_step
+from irlax.rewards.transition import absorbing_bonus
 from irlax.settings import check_fields
 
 DESCRIPTION = "soft Q imitation learning: SAC with reward 1 on demonstrations, 0 on its own steps (Reddy et al. 2020)"
@@ -83,6 +88,11 @@ class SQILConfig:
     expert_fraction: float = field(default=0.5, metadata={"check": "probability"})
     """Fraction of each minibatch drawn from the demonstrations (reward 1); the rest comes from the agent's replay
     buffer (reward 0). The paper balances them: 0.5."""
+    absorbing: bool = True
+    """A terminal step enters an absorbing state that keeps the step's label for ever (:func:`absorbing_rewards`):
+    a demonstration's terminal step is worth ``1 + gamma / (1 - gamma)``, the agent's ``0``. Off: terminal steps
+    are worth their label alone, so reaching a goal (Acrobot-v1) is worth less than hovering on demonstrated
+    states (the survival bias of positive rewards; Kostrikov et al. 2019)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -133,6 +143,8 @@ def check_config(config: SQILConfig, sac_config: SACConfig) -> None:
                          f"{k} demonstration and {sac_config.batch_size - k} agent transitions; SQIL needs both")
     if sac_config.gradient_steps < 1:
         raise IrlaxError("SQIL learns by gradient steps: the learner's gradient_steps must be at least 1")
+    if config.absorbing and sac_config.gamma >= 1.0:
+        raise IrlaxError("SQIL's absorbing state needs the learner's gamma below 1 (or absorbing=false)")
 
 
 def sqil_rewards(num_expert: int, batch_size: int) -> Array:
@@ -156,6 +168,13 @@ def balanced_batch(
     return batch, sqil_rewards(num_expert, batch_size)
 
 
+def absorbing_rewards(reward: Array, terminated: Array, gamma: float) -> Array:
+    """SQIL's rewards with the value of the absorbing state a terminal step enters: the episode stays there, each
+    step labelled as the terminal step was (a demonstration's 1, the agent's 0), so a terminal step is worth
+    ``r + gamma / (1 - gamma) r`` (:func:`~irlax.rewards.transition.absorbing_bonus`) and does not bootstrap."""
+    return reward + absorbing_bonus(terminated, reward, gamma)
+
+
 def sqil_gradient_step(
     sac_config: SACConfig,
     spec: Any,
@@ -164,13 +183,17 @@ def sqil_gradient_step(
     agent: SACAgent,
     learner: tuple[Any, Any],
     key: Array,
+    absorbing: bool = False,
 ) -> tuple[tuple[Any, Any], SACLossInfo]:
-    """One SAC step (:func:`~irlax.learners.sac.sac_batch_step`) on a :func:`balanced_batch` with SQIL's rewards.
+    """One SAC step (:func:`~irlax.learners.sac.sac_batch_step`) on a :func:`balanced_batch` with SQIL's rewards
+    (with :func:`absorbing_rewards` on terminal steps when ``absorbing``).
 
     ``agent`` supplies the replay buffer and observation statistics, ``learner`` the (params, optimiser states).
     """
     sample_key, target_key, actor_key = jax.random.split(key, 3)
     batch, reward = balanced_batch(demos, agent.buffer, sample_key, sac_config.batch_size, num_expert)
+    if absorbing:
+        reward = absorbing_rewards(reward, batch.terminated, sac_config.gamma)
     return sac_batch_step(sac_config, spec, learner, agent.obs_stats, batch, reward, target_key, actor_key)
 
 
@@ -244,7 +267,8 @@ def make_sqil(config: SQILConfig, env: JaxEnv) -> Algorithm:
         """The iteration's transitions ``[T, E]`` into the agent's buffer, then the balanced gradient steps."""
         agent = agent._replace(buffer=replay_add(agent.buffer, jax.tree.map(
             lambda x: x.reshape((-1, *x.shape[2:])), transitions)))
-        step = functools.partial(sqil_gradient_step, sac_config, spec, num_expert, demos, agent)
+        step = functools.partial(sqil_gradient_step, sac_config, spec, num_expert, demos, agent,
+                                 absorbing=config.absorbing)
         return learning_steps(sac_config, agent, key, step)
 
     def start(agent: SACAgent, envs: EnvCarry, key: Array) -> SQILState:
