@@ -24,10 +24,13 @@ deterministic dynamics the successor ``s' = T(s, a)`` of each pair is known, so 
 
        L(g, h) = sum_{s,a} rho_E(s, a) softplus(-(f - log pi)) + rho_pi(s, a) softplus(f - log pi)
 
-2. the policy update: the entropy-regularised (temperature 1) policy that is optimal for the reward
-   ``log D - log(1 - D) = f - log pi``. By the AIRL identity that is the soft-optimal policy for ``f``;
-   here it is computed exactly, by soft value iteration on ``f`` to the planner's tolerance (not by a few
-   policy-iteration steps: the policy is always the best response to the current discriminator).
+2. the policy update: the policy is trained on the reward ``log D - log(1 - D) = f - log pi``. With the
+   ``pi`` inside ``D`` the policy being trained, its return ``E_pi[sum_t gamma^t (f - log pi)]`` is the
+   entropy-regularised (temperature 1) return of ``f`` (the AIRL identity), so the best policy is the
+   soft-optimal policy for ``f``. Here it is computed exactly, by soft value iteration on ``f`` to the
+   planner's tolerance, not by a few soft policy-iteration steps: the policy is always the best response to
+   the current discriminator. (Holding the ``pi`` inside the reward fixed instead would make the reward
+   ``V_f(s) - gamma V_f(s')``, a pure shaping, whose soft-optimal policy ignores ``f``.)
 
 The entropy temperature is fixed at 1, the expert's. The state is a :class:`TabularAIRLState` (``g``,
 ``h``, the log-policy, the optimiser state); ``g`` and ``h`` start at zero, so there is no randomness.
