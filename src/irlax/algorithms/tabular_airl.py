@@ -29,8 +29,9 @@ deterministic dynamics the successor ``s' = T(s, a)`` of each pair is known, so 
    entropy-regularised (temperature 1) return of ``f`` (the AIRL identity), so the best policy is the
    soft-optimal policy for ``f``. Here it is computed exactly, by soft value iteration on ``f`` to the
    planner's tolerance, not by a few soft policy-iteration steps: the policy is always the best response to
-   the current discriminator. (Holding the ``pi`` inside the reward fixed instead would make the reward
-   ``V_f(s) - gamma V_f(s')``, a pure shaping, whose soft-optimal policy ignores ``f``.)
+   the current discriminator. (Holding the ``pi`` inside the reward fixed and adding an entropy bonus on
+   top would count the entropy twice: at ``pi = pi_f`` that reward is ``V_f(s) - gamma V_f(s')``, a pure
+   shaping, whose soft-optimal policy ignores ``f``.)
 
 The entropy temperature is fixed at 1, the expert's. The state is a :class:`TabularAIRLState` (``g``,
 ``h``, the log-policy, the optimiser state); ``g`` and ``h`` start at zero, so there is no randomness.
