@@ -20,7 +20,7 @@ demo: $(BIN)/.installed
 # process) run in processes of their own
 # the exact tabular tests run once more in float64 (JAX_ENABLE_X64=1), a supported mode
 X64_TESTS := tests/test_planning_exact.py tests/test_sampling.py tests/test_feature_matching.py tests/test_worlds.py \
-	tests/test_numerics.py
+	tests/test_numerics.py tests/test_tabular_airl.py
 
 # the three runs share one fresh JAX compilation cache (tests/conftest.py): a program one test compiled is loaded, not
 # compiled again, by every later test (in any worker) that builds the same program

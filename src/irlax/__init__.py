@@ -10,7 +10,7 @@ expectations, sampling) and ``nn`` (network pieces); ``rewards`` and ``metrics``
 interface); ``run`` (the run driver, experts, assessment); ``cli``.
 """
 
-from irlax.algorithms import apprenticeship, deep_maxent, maxent, mce, mmp
+from irlax.algorithms import apprenticeship, deep_maxent, maxent, mce, mmp, tabular_airl
 from irlax.algorithms.tabular_fit import IterationMetrics, TabularIRLResult
 from irlax.data.trajectories import Trajectories, load_trajectories, make_trajectories, save_trajectories
 from irlax.envs.tabular import TabularMDP, from_dense, make_mdp
@@ -37,4 +37,5 @@ __all__ = [
     "mce",
     "mmp",
     "save_trajectories",
+    "tabular_airl",
 ]
