@@ -128,3 +128,55 @@ def test_typed_keys_and_tabular_data_checked_before_tracing() -> None:
     bad = make_trajectories(np.array([[0, 7, 2]]), np.array([[0, 1, 0]]))  # state 7 of a 3-state MDP
     with pytest.raises(IrlaxError, match="7"):
         Driver(algo, TabularData(mdp, bad), seeds=1)
+
+
+def test_the_command_asks_jax_for_one_cpu_device_per_core_unless_told_otherwise() -> None:
+    from irlax.cli import DEVICE_COUNT_FLAG, cpu_device_count, use_cpu_cores
+
+    environ = {"XLA_FLAGS": "--xla_cpu_use_thunk_runtime=true", "IRLAX_CPU_DEVICES": "3"}
+    assert use_cpu_cores(environ) == 3 and environ["XLA_FLAGS"].endswith(f"{DEVICE_COUNT_FLAG}=3")
+    mine = {"XLA_FLAGS": f"{DEVICE_COUNT_FLAG}=5", "IRLAX_CPU_DEVICES": "3"}
+    assert use_cpu_cores(mine) is None and mine["XLA_FLAGS"] == f"{DEVICE_COUNT_FLAG}=5"   # the user's stands
+    one = {"IRLAX_CPU_DEVICES": "1"}
+    assert use_cpu_cores(one) is None and "XLA_FLAGS" not in one
+    assert cpu_device_count({"IRLAX_CPU_DEVICES": "many"}) == cpu_device_count({}) >= 1
+
+
+SHARDED_RUN = """
+import sys
+import irlax.cli  # sets XLA_FLAGS from IRLAX_CPU_DEVICES before JAX starts
+import jax, numpy as np
+from irlax import tasks
+from irlax.learners.registry import make_learner
+from irlax.learners.sac import SACConfig
+from irlax.run.driver import Driver
+from irlax.run.experts import expert_program
+env = tasks.make_env("Pendulum-v1")
+program = expert_program(make_learner(SACConfig(hidden=(8, 8), learning_starts=4, batch_size=8, buffer_size=64),
+                                      env.spec), env, 8)
+driver = Driver(program, None, seeds=4)
+progress = driver.run(driver.start(jax.random.PRNGKey(0)), 8, every=4)
+leaf = jax.tree.leaves(progress.state)[0]
+np.savez(sys.argv[1], *[np.asarray(x) for x in jax.tree.leaves(progress.state)])
+print(len(jax.devices()), len(leaf.sharding.device_set))
+"""
+
+
+def test_seeds_split_over_cpu_devices_and_end_where_one_device_ends(tmp_path) -> None:
+    """4 seeds on 2 CPU devices (2 each) end where the same run on one device does."""
+    import os
+    import subprocess
+    import sys
+
+    outputs, devices = {}, 2
+    for count in (1, devices):
+        env = {**os.environ, "IRLAX_CPU_DEVICES": str(count)}
+        env.pop("XLA_FLAGS", None)
+        path = tmp_path / f"{count}.npz"
+        done = subprocess.run([sys.executable, "-c", SHARDED_RUN, str(path)], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split() == [str(count), str(count)]   # the devices, and those holding the seeds' state
+        outputs[count] = np.load(path)
+    for name in outputs[1].files:
+        np.testing.assert_allclose(outputs[devices][name], outputs[1][name], rtol=1e-5, atol=1e-6)
