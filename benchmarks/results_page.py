@@ -29,12 +29,11 @@ FRAGMENTS = (
     ("benchmarks/results/mujoco_speed.md", "python benchmarks/mujoco_speed.py"),
     ("benchmarks/results/mujoco_experts.md", "python benchmarks/mujoco_experts.py"),
     ("benchmarks/results/compile_speed.md", "python benchmarks/compile_speed.py"),
-    ("benchmarks/results/sqil.md", "python benchmarks/sqil_bench.py"),
-    ("benchmarks/results/dagger.md", "python benchmarks/dagger_bench.py"),
     ("benchmarks/results/iq_learn.md", "python benchmarks/iq_learn_bench.py"),
     ("benchmarks/results/iq_learn_cartpole_10demos.md", "python benchmarks/iq_learn_bench.py --demos 10"),
     ("benchmarks/results/iq_learn_cartpole_offline.md", "python benchmarks/iq_learn_bench.py --offline"),
     ("benchmarks/results/control_algorithms.md", "python benchmarks/control_algorithms.py"),
+    ("benchmarks/results/seed_scaling.md", "python benchmarks/seed_scaling.py"),
 )
 
 INTRO = """# irlax benchmark results
@@ -68,10 +67,14 @@ Contents:
    their progress so far).
 10. Compilation: seconds each command compiles, first and repeated with the
    persistent compilation cache.
-11. SQIL, DAgger and IQ-Learn on CartPole-v1, Acrobot-v1 and Pendulum-v1:
-   expert-normalised return, environment steps, expert queries, wall-clock.
-12. The `irlax train` algorithms side by side on the same three tasks (one
-   resumable run directory per cell; the cells finished so far).
+11. IQ-Learn on CartPole-v1 from 1 and 10 demonstrations, online and offline:
+   expert-normalised return and the time to a return of 500.
+12. The imitation and IRL algorithms of `irlax train` (density-based reward, DAgger,
+   IQ-Learn, SQIL, preference comparisons) side by side on CartPole-v1, Acrobot-v1
+   and Pendulum-v1 (one resumable run directory per cell): expert-normalised
+   return, environment steps, expert queries, wall-clock.
+13. Seeds at scale: eight seeds of PPO against one, in one vmap on one device and
+   split over the CPU cores by the run driver.
 """
 
 

@@ -554,8 +554,15 @@ def gradient_step(
 
 PRESETS: dict[str, dict[str, Any]] = {
     "CartPole-v1": {},  # the defaults were tuned here (one demonstration, online)
+    # continuous actions: a slowly moving target critic, a learned temperature, 30k steps
+    "Pendulum-v1": {"rounds": 300, "autotune": True, "critic_lr": 3e-4, "target_tau": 0.005},
 }
-"""Tuned settings per task; a task without an entry gets the defaults (Acrobot-v1 and Pendulum-v1 are not tuned)."""
+"""Tuned settings per task; a task without an entry gets the defaults (Acrobot-v1 reaches the expert with them).
+
+Pendulum-v1 (10 demonstrations, 5 seeds, expert-normalised, deterministic; ``irlax train iq-learn --set ...``):
+the defaults (2k steps) -0.07; 10k steps with a learned temperature 0.44, with ``alpha=0.01`` instead 0.28; 30k
+steps 0.50, with ``critic_lr=3e-4`` 0.56, and 100k steps of that 0.64; the same 30k with the target critic moving
+by ``target_tau=0.005`` a step (Polyak averaging, instead of a copy every step) 1.00 [0.99, 1.03]."""
 
 
 def preset(env_name: str, learner: str = "") -> IQLearnConfig:
