@@ -21,7 +21,7 @@ from irlax.algorithms.sample_irl import (
     sample_expert_transitions,
 )
 from irlax.data.demos import from_episodes, make_demonstrations
-from irlax.data.transitions import Transition
+from irlax.data.transitions import Episodes, Transition
 from irlax.envs.control import make_jax_env
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import (
@@ -32,6 +32,7 @@ from irlax.learners.evaluation import (
     random_return,
 )
 from irlax.learners.ppo import PPOConfig, make_ppo
+from irlax.learners.replay import ReplayBuffer
 from irlax.learners.sac import SACConfig, make_sac
 from irlax.rewards.transition import (
     InputStats,
@@ -114,6 +115,54 @@ def test_episode_rewards_ignore_padding():
     rewards = jax.jit(lambda p: gcl.episode_rewards(net, p, obs, actions, mask))(params)
     assert np.all(np.asarray(rewards)[1, 2:] == 0)
     np.testing.assert_allclose(rewards[1, 1], net.apply(params, obs[1, 1], actions[1, 1]), rtol=1e-6)
+
+
+def test_terminated_episodes_sit_in_the_absorbing_state_until_the_time_limit():
+    """GCL's absorbing state: a terminated episode's return adds ``(T - length) r_abs``; a truncated or padded one
+    adds nothing; the learner's reward adds the state's discounted value ``gamma / (1 - gamma) r_abs``."""
+    mask = jnp.array([[True, True, True, False, False], [True, True, True, True, True], [True, False, False, False,
+                                                                                          False]])
+    terminated = jnp.array([[False, False, True, False, False], [False] * 5, [False] * 5])
+    absorbed = gcl.absorbing_steps(mask, terminated, 8)
+    np.testing.assert_array_equal(absorbed, [5.0, 0.0, 0.0])   # 8 - 3 for the terminated one only
+    step_rewards = jnp.where(mask, 1.0, 0.0)
+    np.testing.assert_allclose(gcl.episode_returns(step_rewards, absorbed, jnp.float32(-2.0)), [3 - 10.0, 5, 1])
+    env = make_env("CartPole-v1")
+    config = gcl.GCLConfig()
+    algo = gcl.make_gcl(config, env)
+    params = {"net": algo.init(jax.random.PRNGKey(0), random_demos(env)).reward_params["net"],
+              "absorbing": jnp.float32(-0.5)}
+    obs, action = jnp.ones(4), jnp.int32(1)
+    plain = algo.reward_fn(params, obs, action, obs, jnp.bool_(False))
+    gamma = algo.learner.config.gamma
+    np.testing.assert_allclose(algo.reward_fn(params, obs, action, obs, jnp.bool_(True)),
+                               plain - 0.5 * gamma / (1 - gamma), rtol=1e-5)
+    off = gcl.make_gcl(replace(config, absorbing=False), env)
+    assert float(off.reward_fn(params, obs, action, obs, jnp.bool_(True))) == pytest.approx(float(plain))
+    with pytest.raises(IrlaxError, match="gamma below 1"):
+        gcl.make_gcl(replace(config, learner_config=replace(
+            algo.learner.config, gamma=1.0)), env)
+
+
+def test_the_absorbing_reward_learns_to_be_low_when_only_the_policy_terminates():
+    """One reward step on expert episodes cut by the time limit against policy episodes that terminate early:
+    ``r_abs`` goes down (the MaxEnt gradient ``E_expert - E_policy`` of its steps)."""
+    env = make_env("CartPole-v1")
+    config = gcl.GCLConfig(estimator="plain", episodes_per_round=2, buffer_episodes=2)
+    net = gcl.reward_network(config, env.spec)
+    demos = random_demos(env)
+    params = {"net": net.init(jax.random.PRNGKey(0), demo_input_stats(demos)), "absorbing": jnp.float32(0.0)}
+    steps = demos.mask.shape[1]
+    term = jnp.zeros_like(demos.terminated).at[:, 2].set(True)
+    policy_mask = jnp.arange(steps)[None, :].repeat(demos.num_episodes, 0) < 3
+    transitions = Transition(demos.obs, demos.actions, demos.rewards, jnp.zeros(demos.mask.shape), demos.next_obs,
+                             term & policy_mask, jnp.zeros_like(term), jnp.zeros(demos.mask.shape))
+    buffer = ReplayBuffer(Episodes(transitions, policy_mask), jnp.int32(0), jnp.int32(demos.num_episodes))
+    expert = demos.replace(terminated=jnp.zeros_like(demos.terminated), truncated=demos.mask)
+    opt = gcl.reward_optimizer(config)
+    (new, _), _ = gcl.reward_step(config, net, env.spec.max_steps, expert, buffer, (params, opt.init(params)),
+                                  jax.random.PRNGKey(1))
+    assert float(new["absorbing"]) < 0.0
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -19,6 +19,16 @@ The loss :func:`gcl_loss` is ``-mean_E R_psi + log sum_j w_j`` (its gradient is 
 estimator above), plus ``reward_l2`` times the mean squared per-step reward, which
 keeps the otherwise scale-free reward bounded. The policy is trained on ``r_psi``.
 Episodes are whole and padded with a mask, so any lengths mix.
+
+Early termination (``absorbing=True``, the default): an episode that ends in a
+terminal state sits, for the rest of the task's time limit ``T``, in an absorbing
+state whose reward ``r_abs`` is learned with the rest, so ``R_psi(tau)`` adds
+``(T - len(tau)) r_abs`` (:func:`episode_returns`; the L2 term counts those steps
+too). Without it a reward that is positive everywhere makes short episodes cheap
+to explain (CartPole's policy episodes end early, the expert's never: 1 of 3 seeds
+matched the expert). The learner sees the discounted value of the same state on a
+terminal step, ``gamma / (1 - gamma) r_abs`` (:func:`irlax.rewards.transition.absorbing_bonus`,
+as GAIL's and AIRL's absorbing state), and so does the ``reward_fn``.
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ from irlax.learners import base
 from irlax.learners.base import LearnerState
 from irlax.learners.evaluation import policy_episodes
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
-from irlax.rewards.transition import TransitionReward, demo_input_stats, mlp_transition_reward
+from irlax.rewards.transition import TransitionReward, absorbing_bonus, demo_input_stats, mlp_transition_reward
 
 DESCRIPTION = "sample-based MaxEnt IRL with importance weights, Guided Cost Learning (Finn et al. 2016)"
 
@@ -76,6 +86,8 @@ class GCLConfig(SampleIRLConfig):
     """A reward of the state alone, ``r(s)``, instead of ``r(s, a)``."""
     reward_l2: float = 1e-3
     """Weight of the mean squared per-step reward in the loss."""
+    absorbing: bool = True
+    """Terminated episodes sit in an absorbing state of learned reward until the time limit (see the module)."""
 
 
 def check_config(config: GCLConfig) -> None:
@@ -119,9 +131,22 @@ def gcl_loss(expert_returns: Array, policy_returns: Array, policy_log_q: Array, 
 
 
 def episode_rewards(net: TransitionReward, params: Any, obs: Array, actions: Array, mask: Array) -> Array:
-    """``[N, T]`` per-step learned rewards of padded episodes, 0 on padding."""
+    """``[N, T]`` per-step learned rewards of padded episodes, 0 on padding (``params``: the network's)."""
     per_step = jax.vmap(jax.vmap(net.apply, in_axes=(None, 0, 0)), in_axes=(None, 0, 0))(params, obs, actions)
     return jnp.where(mask, per_step, 0.0)
+
+
+def absorbing_steps(mask: Array, terminated: Array, max_steps: int) -> Array:
+    """``[N]`` steps each padded episode spends in the absorbing state: ``max_steps - length`` for one that ended
+    in a terminal state, 0 for one cut by the time limit (or still running)."""
+    ended = jnp.any(terminated & mask, axis=1)
+    return jnp.where(ended, max_steps - jnp.sum(mask, axis=1), 0).astype(jnp.float32)
+
+
+def episode_returns(step_rewards: Array, absorbed: Array, absorbing_reward: Array) -> Array:
+    """``[N]`` ``R_psi(tau) = sum_t r_psi(s_t, a_t) + absorbed * r_abs`` (``step_rewards [N, T]`` with 0 on
+    padding, ``absorbed [N]`` from :func:`absorbing_steps`)."""
+    return jnp.sum(step_rewards, axis=1) + absorbed * absorbing_reward
 
 
 class GCLState(NamedTuple):
@@ -169,17 +194,30 @@ def reward_network(config: GCLConfig, spec: EnvSpec) -> TransitionReward:
     return mlp_transition_reward(spec, config.hidden, config.activation, config.state_only)
 
 
-def learned_reward(config: GCLConfig, spec: EnvSpec) -> RewardFn:
-    """``r_psi`` as a ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``."""
+def learned_reward(config: GCLConfig, spec: EnvSpec, gamma: float) -> RewardFn:
+    """``r_psi`` as a ``reward_fn(params, obs, action, next_obs, terminated)`` of ``state.reward_params``
+    (``{"net": ..., "absorbing": r_abs}``), plus the absorbing state's value ``gamma / (1 - gamma) r_abs`` on
+    terminal steps when ``config.absorbing``."""
     net = reward_network(config, spec)
-    return lambda params, obs, action, next_obs, terminated: net.apply(params, obs, action)
+
+    def reward_fn(params: Any, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
+        reward = net.apply(params["net"], obs, action)
+        if config.absorbing:
+            reward = reward + absorbing_bonus(terminated, params["absorbing"], gamma)
+        return reward
+
+    return reward_fn
 
 
 def reward_step(
-    config: GCLConfig, net: TransitionReward, demos: Demonstrations, buffer: ReplayBuffer,
+    config: GCLConfig, net: TransitionReward, max_steps: int, demos: Demonstrations, buffer: ReplayBuffer,
     carry: tuple[Any, optax.OptState], key: Array,
 ) -> tuple[tuple[Any, optax.OptState], tuple[Array, Array]]:
-    """One gradient step of :func:`gcl_loss` (+ the L2 term); returns (loss, mean expert step reward)."""
+    """One gradient step of :func:`gcl_loss` (+ the L2 term); returns (loss, mean expert step reward).
+
+    ``carry``'s parameters are ``{"net": ..., "absorbing": r_abs}``; with ``config.absorbing`` the episodes'
+    returns and the L2 term count their steps in the absorbing state (until ``max_steps``, the time limit).
+    """
     importance = config.estimator == "importance"
     expert_key, policy_key = jax.random.split(key)
     if importance:  # minibatches of expert episodes and of past policies' episodes
@@ -189,14 +227,20 @@ def reward_step(
         rows, policy = jnp.arange(demos.num_episodes), buffer.data
     p_mask, tr = policy.mask, policy.transitions
     log_q = jnp.sum(jnp.where(p_mask, tr.log_prob, 0.0), axis=1)
+    e_mask = demos.mask[rows]
+    scale = 1.0 if config.absorbing else 0.0
+    e_absorbed = scale * absorbing_steps(e_mask, demos.terminated[rows], max_steps)
+    p_absorbed = scale * absorbing_steps(p_mask, tr.terminated, max_steps)
 
     def loss_fn(params: Any) -> tuple[Array, Array]:
-        expert_r = episode_rewards(net, params, demos.obs[rows], demos.actions[rows], demos.mask[rows])
-        policy_r = episode_rewards(net, params, tr.obs, tr.action, p_mask)
-        loss = gcl_loss(expert_r.sum(axis=1), policy_r.sum(axis=1), log_q, importance)
-        steps = jnp.sum(demos.mask[rows]) + jnp.sum(p_mask)
-        l2 = (jnp.sum(expert_r**2) + jnp.sum(policy_r**2)) / steps
-        return loss + config.reward_l2 * l2, jnp.sum(expert_r) / jnp.sum(demos.mask[rows])
+        expert_r = episode_rewards(net, params["net"], demos.obs[rows], demos.actions[rows], e_mask)
+        policy_r = episode_rewards(net, params["net"], tr.obs, tr.action, p_mask)
+        r_abs = params["absorbing"]
+        loss = gcl_loss(episode_returns(expert_r, e_absorbed, r_abs), episode_returns(policy_r, p_absorbed, r_abs),
+                        log_q, importance)
+        steps = jnp.sum(e_mask) + jnp.sum(p_mask) + jnp.sum(e_absorbed) + jnp.sum(p_absorbed)
+        squares = jnp.sum(expert_r**2) + jnp.sum(policy_r**2) + (jnp.sum(e_absorbed) + jnp.sum(p_absorbed)) * r_abs**2
+        return loss + config.reward_l2 * squares / steps, jnp.sum(expert_r) / jnp.sum(e_mask)
 
     params, opt_state = carry
     params, opt_state, loss, expert_reward = reward_gradient_step(
@@ -213,8 +257,12 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
     """
     check_config(config)
     learner = make_inner_learner(config, env.spec)
+    if config.absorbing and not learner.config.gamma < 1.0:
+        raise IrlaxError("GCL's absorbing state needs the learner's gamma below 1 (or absorbing=false)")
     net = reward_network(config, env.spec)
-    policy_reward = policy_reward_fn(lambda p, obs, a, next_obs, done, log_pi: net.apply(p, obs, a), learner, False)
+    reward_fn = learned_reward(config, env.spec, learner.config.gamma)
+    policy_reward = policy_reward_fn(lambda p, obs, a, next_obs, done, log_pi: reward_fn(p, obs, a, next_obs, done),
+                                     learner, False)
     capacity = config.buffer_episodes if config.estimator == "importance" else config.episodes_per_round
 
     def sample_episodes(learner_state: LearnerState, key: Array, num: int) -> Episodes:
@@ -225,7 +273,7 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
         check_demos(demos, env.spec)
         learner_key, reward_key, key = jax.random.split(key, 3)
         learner_state = base.init_state(learner, env, learner_key)
-        reward_params = net.init(reward_key, demo_input_stats(demos))
+        reward_params = {"net": net.init(reward_key, demo_input_stats(demos)), "absorbing": jnp.float32(0.0)}
         example = jax.eval_shape(lambda k: sample_episodes(learner_state, k, 1), key)
         buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), capacity)
         return GCLState(learner_state, reward_params, reward_optimizer(config).init(reward_params), buffer, key,
@@ -235,7 +283,7 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
         key, sample_key, reward_key = jax.random.split(state.key, 3)
         episodes = sample_episodes(state.learner, sample_key, config.episodes_per_round)
         buffer = replay_add(state.buffer, episodes)
-        step = lambda carry, k: reward_step(config, net, demos, buffer, carry, k)
+        step = lambda carry, k: reward_step(config, net, env.spec.max_steps, demos, buffer, carry, k)
         (reward_params, opt_state), (losses, expert_reward) = jax.lax.scan(
             step, (state.reward_params, state.reward_opt_state), jax.random.split(reward_key, config.reward_steps)
         )
@@ -245,8 +293,8 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
         )
         sampled = env.spec.max_steps * config.episodes_per_round  # every step the sampler executes, padding included
         env_steps = state.env_steps + config.policy_iterations * learner.steps_per_iteration + sampled
-        step_rewards = episode_rewards(net, reward_params, episodes.transitions.obs, episodes.transitions.action,
-                                       episodes.mask)
+        step_rewards = episode_rewards(net, reward_params["net"], episodes.transitions.obs,
+                                       episodes.transitions.action, episodes.mask)
         last = lambda x: x[-1] if config.reward_steps else jnp.float32(jnp.nan)
         metrics = GCLMetrics(
             env_steps, learner_mean_return(learner_metrics), last(losses),
@@ -261,6 +309,6 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
     return Algorithm(
         name="gcl", config=config, num_steps=config.rounds, init=init, update=update, metrics=GCLMetrics,
         policy=lambda state, demos: learner.policy_params(state.learner.agent),
-        reward=lambda state, demos: state.reward_params, act=learner, reward_fn=learned_reward(config, env.spec),
+        reward=lambda state, demos: state.reward_params, act=learner, reward_fn=reward_fn,
         spec=env.spec, env=env, learner=learner, description=DESCRIPTION,
     )
