@@ -228,9 +228,8 @@ def reward_step(
     p_mask, tr = policy.mask, policy.transitions
     log_q = jnp.sum(jnp.where(p_mask, tr.log_prob, 0.0), axis=1)
     e_mask = demos.mask[rows]
-    scale = 1.0 if config.absorbing else 0.0
-    e_absorbed = scale * absorbing_steps(e_mask, demos.terminated[rows], max_steps)
-    p_absorbed = scale * absorbing_steps(p_mask, tr.terminated, max_steps)
+    e_absorbed = absorbing_steps(e_mask, demos.terminated[rows], max_steps) if config.absorbing else 0.0
+    p_absorbed = absorbing_steps(p_mask, tr.terminated, max_steps) if config.absorbing else 0.0
 
     def loss_fn(params: Any) -> tuple[Array, Array]:
         expert_r = episode_rewards(net, params["net"], demos.obs[rows], demos.actions[rows], e_mask)
