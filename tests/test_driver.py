@@ -177,3 +177,15 @@ def test_seeds_split_over_cpu_devices_and_end_where_one_device_ends() -> None:
     done = subprocess.run([sys.executable, "-c", SHARDED_RUN], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["2", "2"]   # the devices, and those holding the seeds' state
+
+
+def test_importing_irlax_leaves_jax_unstarted() -> None:
+    """``import irlax`` (which ``irlax.cli`` runs first) must not start JAX's backend, or the command's device
+    count would come too late (the split over the cores silently off)."""
+    import subprocess
+    import sys
+
+    probe = "import irlax; from jax._src import xla_bridge; print(bool(xla_bridge._backends))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False", "a module imported by irlax/__init__.py starts JAX's backend on import"

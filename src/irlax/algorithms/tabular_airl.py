@@ -49,12 +49,11 @@ import numpy as np
 import optax
 from jax import Array
 
-from irlax.algorithms.airl import airl_logits, airl_shaped_reward
+# (no import of irlax.algorithms.airl or irlax.rewards: those start JAX's backend on import, and ``import irlax``
+# must not, so that the ``irlax`` command can still give JAX one CPU device per core; see irlax.cli)
 from irlax.algorithms.tabular_fit import OPTIMIZERS, is_concrete
 from irlax.envs.tabular import TabularMDP, state_action_reward
 from irlax.errors import IrlaxError
-from irlax.rewards.transition import discriminator_accuracy
-from irlax.rewards.transition import discriminator_loss as weighted_discriminator_loss
 from irlax.settings import check_fields
 from irlax.tabular.occupancy import occupancy_discounted
 from irlax.tabular.planning import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, soft_value_iteration
@@ -221,8 +220,12 @@ def shaped_reward(g: Array, h: Array, successors: Array, discount: float) -> Arr
         successors: ``[S, A]`` the deterministic successors (:func:`deterministic_successors`).
         discount: gamma.
     """
-    g_sa = state_action_reward(g, successors.shape[1])
-    return airl_shaped_reward(g_sa, h[:, None], h[successors], jnp.zeros(successors.shape, bool), discount)
+    return state_action_reward(g, successors.shape[1]) + discount * h[successors] - h[:, None]
+
+
+def discriminator_logits(f: Array, log_policy: Array) -> Array:
+    """``log D - log(1 - D) = f - log pi(a|s)``, the logit of AIRL's discriminator: ``[S, A]``."""
+    return f - log_policy
 
 
 def discriminator_loss(
@@ -247,9 +250,10 @@ def discriminator_loss(
         expert_occupancy, policy_occupancy: ``[S, A]`` non-negative (normalised here).
     """
     g, h = params
-    logits = airl_logits(shaped_reward(g, h, successors, discount), log_policy).ravel()
-    # the deep discriminator's loss with the occupancies as the samples' weights
-    return weighted_discriminator_loss(logits, logits, expert_occupancy.ravel(), policy_occupancy.ravel())
+    logits = discriminator_logits(shaped_reward(g, h, successors, discount), log_policy)
+    expert = expert_occupancy / jnp.sum(expert_occupancy)
+    policy = policy_occupancy / jnp.sum(policy_occupancy)
+    return jnp.sum(expert * jax.nn.softplus(-logits)) + jnp.sum(policy * jax.nn.softplus(logits))
 
 
 def soft_optimal_policy(mdp: TabularMDP, reward: Array, config: TabularAIRLConfig | None = None):
@@ -319,14 +323,13 @@ def step(
         discriminator_step, ((state.g, state.h), state.opt_state), None, length=config.discriminator_steps
     )
     f = shaped_reward(g, h, successors, mdp.discount)
-    logits = airl_logits(f, state.log_policy).ravel()
+    logits = discriminator_logits(f, state.log_policy)
     plan = soft_optimal_policy(mdp, f, config)
     new_policy = normalised_occupancy(mdp, plan.policy, config)
-    expert_accuracy, policy_accuracy = discriminator_accuracy(logits, logits, expert.ravel(), policy.ravel())
     metrics = TabularAIRLMetrics(
         loss=loss_fn((g, h)),
-        expert_accuracy=expert_accuracy,
-        policy_accuracy=policy_accuracy,
+        expert_accuracy=jnp.sum(expert * (logits > 0)),
+        policy_accuracy=jnp.sum(policy * (logits < 0)),
         occupancy_gap=0.5 * jnp.sum(jnp.abs(expert - new_policy)),
         planning_converged=plan.converged,
     )
