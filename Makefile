@@ -16,20 +16,14 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/irlax demo
 
-# the tests run in one worker per core (pytest-xdist); the Gymnasium tests (MuJoCo, Box2D, pygame in the
-# process) run in processes of their own
-# the exact tabular tests run once more in float64 (JAX_ENABLE_X64=1), a supported mode
-X64_TESTS := tests/test_planning_exact.py tests/test_sampling.py tests/test_feature_matching.py tests/test_worlds.py \
-	tests/test_numerics.py tests/test_tabular_airl.py
-
-# the three runs share one fresh JAX compilation cache (tests/conftest.py): a program one test compiled is loaded, not
+# the tests run in one worker per core (pytest-xdist); the exact tabular tests run twice, in float32 and in float64
+# (a supported mode: JAX_ENABLE_X64=1), see FLOAT64_TOO in tests/conftest.py.
+# The workers share one fresh JAX compilation cache (tests/conftest.py): a program one test compiled is loaded, not
 # compiled again, by every later test (in any worker) that builds the same program
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	export IRLAX_TEST_COMPILE_CACHE=$$(mktemp -d) && trap 'rm -rf "$$IRLAX_TEST_COMPILE_CACHE"' EXIT && \
-	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=15 --ignore=tests/test_gym.py && \
-	$(BIN)/python -m pytest -q -n auto --dist worksteal tests/test_gym.py && \
-	JAX_ENABLE_X64=1 $(BIN)/python -m pytest -q -n auto --dist worksteal $(X64_TESTS)
+	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=15
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -97,6 +98,25 @@ def write_report(out: Path, results: dict[str, Any], markdown: str) -> None:
     """The JSON report at ``out`` and its markdown fragment beside it (``.md``), both written atomically."""
     atomic_write_json(out, results)
     atomic_write_text(out.with_suffix(".md"), markdown)
+
+
+Cell = dict[str, Any]
+
+
+def write_cell_table(out: Path, results: dict[str, Any], cells: list[tuple[tuple[str, str], Cell | None]],
+                     key: Callable[[Cell], tuple[str, str]], markdown: Callable[[dict[str, Any]], str]) -> None:
+    """Write the report of a benchmark of resumable cells (one run directory each) and print its page.
+
+    ``cells``: every ``(row, task)`` of the table in order with its record, or ``None`` when its run directory is
+    not finished on this machine: then the record of the last report (``out``, matched by ``key``) is kept, so a
+    table assembled over several machines or sessions keeps its finished cells.
+    """
+    earlier = {key(c): c for c in json.loads(out.read_text())["cells"]} if out.exists() else {}
+    kept = [record if record is not None else earlier[name] for name, record in cells
+            if record is not None or name in earlier]
+    results.update(cells=kept, load_average_end=load_average())
+    write_report(out, results, markdown(results))
+    print(markdown(results))
 
 
 def wall(fn: Callable[[], Any]) -> float:

@@ -29,7 +29,7 @@ import argparse
 import json
 from typing import Any
 
-from bench_machine import ROOT, load_average, machine_line, one_minute, report_header, write_report
+from bench_machine import ROOT, machine_line, one_minute, report_header, write_cell_table
 from imitation_compare import ensure_demos
 
 from irlax.cli.main import main as irlax_main
@@ -149,19 +149,12 @@ def main(argv: list[str] | None = None) -> None:
                 run_cell(algorithm, task, args.seeds)
     # the table: every finished cell, whichever invocation ran it (cells of the last report whose run directories
     # are not on this machine are kept)
-    earlier = {(c.get("label", c["algorithm"]), c["task"]): c for c in json.loads(OUT.read_text())["cells"]} \
-        if OUT.exists() else {}
     cells = []
     for label in ALGORITHMS:
         for task in TASKS:
             path = RUNS / f"{label}-{task}" / "summary.json"
-            if path.exists():
-                cells.append(cell_record(label, json.loads(path.read_text())))
-            elif (label, task) in earlier:
-                cells.append(earlier[(label, task)])
-    results.update(cells=cells, load_average_end=load_average())
-    write_report(OUT, results, markdown(results))
-    print(markdown(results))
+            cells.append(((label, task), cell_record(label, json.loads(path.read_text())) if path.exists() else None))
+    write_cell_table(OUT, results, cells, lambda c: (c.get("label", c["algorithm"]), c["task"]), markdown)
 
 
 if __name__ == "__main__":

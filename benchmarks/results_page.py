@@ -34,6 +34,7 @@ FRAGMENTS = (
     ("benchmarks/results/iq_learn_cartpole_offline.md", "python benchmarks/iq_learn_bench.py --offline"),
     ("benchmarks/results/control_algorithms.md", "python benchmarks/control_algorithms.py"),
     ("benchmarks/results/seed_scaling.md", "python benchmarks/seed_scaling.py"),
+    ("benchmarks/results/modified_dynamics.md", "python benchmarks/modified_dynamics.py"),
 )
 
 INTRO = """# irlax benchmark results
@@ -73,8 +74,11 @@ Contents:
    IQ-Learn, SQIL, preference comparisons) side by side on CartPole-v1, Acrobot-v1
    and Pendulum-v1 (one resumable run directory per cell): expert-normalised
    return, environment steps, expert queries, wall-clock.
-13. Seeds at scale: eight seeds of PPO against one, in one vmap on one device and
-   split over the CPU cores by the run driver.
+13. Seeds at scale: eight (and five) seeds of PPO against one, in one vmap on one
+   device and split over the CPU cores by the run driver.
+14. Rewards re-optimised under modified dynamics: GAIL, AIRL (state-only and
+   state-action), GCL and the true reward learned on CartPole, Acrobot and Pendulum
+   and re-optimised with heavier gravity, links or pendulum.
 """
 
 

@@ -10,6 +10,9 @@ c. eight seeds through the run driver, which splits the seed axis over this proc
    (:func:`irlax.run.driver.seed_shardings`): importing ``irlax.cli`` gives JAX's CPU backend one device per core
    (``XLA_FLAGS=--xla_force_host_platform_device_count``), as the ``irlax`` command does.
 
+And the same for ``--odd-seeds`` (5) seeds, a count that isn't a multiple of the devices': the driver pads it to
+the next multiple (:func:`irlax.run.driver.over_padded_seeds`), against one ``vmap`` of 5 seeds on one device.
+
 Goal: on two CPU cores, eight seeds at most 4x one seed (c / a); on a GPU, 64 seeds at most 2x one seed
 (``--seeds 64`` on a machine with a GPU: there the seeds stay on the one GPU).
 
@@ -29,7 +32,7 @@ from bench_machine import ROOT, load_average, machine_line, one_minute, report_h
 
 import irlax.cli  # noqa: F401  (one CPU device per core, before JAX starts)
 from irlax.learners.registry import make_learner
-from irlax.run.driver import Driver, seed_shardings
+from irlax.run.driver import Driver, padded_seeds, seed_shardings
 from irlax.run.experts import expert_program
 from irlax.tasks import learner_config, make_env
 
@@ -76,7 +79,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"| {r['seeds']} seeds, one `vmap` on one device | {r['one_device_s']:.2f} s | "
         f"{r['one_device_ratio']:.2f}x |",
         f"| {r['seeds']} seeds, run driver (seed axis split over {r['seed_devices']} device(s)) | "
-        f"{r['driver_s']:.2f} s | {r['driver_ratio']:.2f}x |", "",
+        f"{r['driver_s']:.2f} s | {r['driver_ratio']:.2f}x |",
+        f"| {r['odd_seeds']} seeds, one `vmap` on one device | {r['odd_one_device_s']:.2f} s | "
+        f"{r['odd_one_device_s'] / r['one_seed_s']:.2f}x |",
+        f"| {r['odd_seeds']} seeds, run driver (padded to {r['odd_padded']}, split over {r['seed_devices']} "
+        f"device(s)) | {r['odd_driver_s']:.2f} s | {r['odd_driver_s'] / r['one_seed_s']:.2f}x |", "",
         f"Goal ({'GPU' if r['platform'] == 'gpu' else 'two CPU cores'}): at most {goal:.0f}x one seed: "
         f"{met} it.", "",
     ])
@@ -86,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=250_000, help="environment steps per seed")
     parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--odd-seeds", type=int, default=5, help="a seed count the driver pads (default 5)")
     args = parser.parse_args(argv)
     results = report_header("seed_scaling.py", argv)
     env = make_env(TASK)
@@ -98,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.seeds} seeds, one device: {single:.2f} s ({single / one:.2f}x)", flush=True)
     many, many_compile = driver_seconds(program, args.seeds, iterations)
     print(f"{args.seeds} seeds, run driver: {many:.2f} s ({many / one:.2f}x)", flush=True)
+    odd_single = one_device_vmap_seconds(program, args.odd_seeds, iterations)
+    odd, _ = driver_seconds(program, args.odd_seeds, iterations)
+    print(f"{args.odd_seeds} seeds: one device {odd_single:.2f} s, run driver {odd:.2f} s", flush=True)
     shardings = seed_shardings(args.seeds)
     results.update(
         task=TASK, steps=iterations * learner.steps_per_iteration, iterations=iterations, seeds=args.seeds,
@@ -106,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         one_seed_s=one, one_device_s=single, driver_s=many, one_device_ratio=single / one, driver_ratio=many / one,
         one_seed_compile_s=one_compile, driver_compile_s=many_compile, load_average_end=load_average(),
         goal=GPU_GOAL if jax.default_backend() == "gpu" else CPU_GOAL,
+        odd_seeds=args.odd_seeds, odd_padded=padded_seeds(args.odd_seeds, len(jax.local_devices())),
+        odd_one_device_s=odd_single, odd_driver_s=odd,
     )
     write_report(OUT, results, markdown(results))
     print(markdown(results))

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from irlax.cli.main import main
+# Compiling dominates the suite's time (most tests run a program for a few steps): XLA's CPU backend compiles with
+# LLVM's level-1 optimisations and without its expensive passes here (a seventh off the control-task tests' time).
+# Level 0 would save twice that but computes tanh less exactly (|tanh| can pass 1: SAC's log-probabilities turned NaN
+# on Hopper); level 1 gives the same bits as the default on tanh, exp, log and softplus. Set before JAX starts
+# (irlax.cli adds its device count to the same flags); a user's XLA_FLAGS are kept. Benchmarks and the irlax command
+# compile with XLA's defaults.
+CHEAP_COMPILE = "--xla_backend_optimization_level=1 --xla_llvm_disable_expensive_passes=true"
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {CHEAP_COMPILE}".strip()
+
+from irlax.cli.main import main  # noqa: E402
 
 # The commands the tests run leave the user's compilation cache alone (test_compile_cache.py tests it in
 # processes of its own, with a cache folder of their own).
@@ -108,3 +118,28 @@ def crash_train_run() -> Callable[[Path, int], object]:
         return driver
 
     return crash
+
+
+# The exact tabular tests run twice, in float32 and in float64 (a supported mode: JAX_ENABLE_X64=1), in the same
+# processes: every test of these files is parametrised by ``precision`` and runs under ``jax.enable_x64``.
+FLOAT64_TOO = {"test_planning_exact.py", "test_sampling.py", "test_worlds.py", "test_numerics.py",
+               "test_tabular_airl.py"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.path.name in FLOAT64_TOO:
+        metafunc.parametrize("precision", ["float32", "float64"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def precision(request):
+    """The float width a test runs in: ``float64`` (under ``jax.enable_x64``) for the second run of the files in
+    ``FLOAT64_TOO``, else the process's."""
+    width = getattr(request, "param", None)
+    if width is None:
+        yield None
+        return
+    import jax
+
+    with jax.enable_x64(width == "float64"):
+        yield width

@@ -225,7 +225,10 @@ def test_bc_on_observations_too_large_is_refused_before_its_run_directory(tmp_pa
     from irlax.data.demos import make_demonstrations, save_demonstrations
 
     n, t = 2, 5
-    arrays = {"obs": np.full((n, t, 4), 1e30, np.float32), "next_obs": np.full((n, t, 4), 1e30, np.float32),
+    # +-1e30: their variance overflows float32 in any summation order (a constant 1e30 has none, or an overflowing
+    # one, depending on how the mean rounds)
+    huge = np.broadcast_to(np.where(np.arange(t) % 2 == 0, 1e30, -1e30)[None, :, None], (n, t, 4)).astype(np.float32)
+    arrays = {"obs": huge.copy(), "next_obs": huge.copy(),
               "actions": np.zeros((n, t), np.int32), "rewards": np.ones((n, t), np.float32),
               "terminated": np.zeros((n, t), bool), "truncated": np.zeros((n, t), bool),
               "log_probs": np.zeros((n, t), np.float32), "mask": np.ones((n, t), bool)}

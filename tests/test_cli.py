@@ -220,6 +220,8 @@ def test_expert_demos_and_bc_end_to_end(cartpole_expert, tmp_path, capsys, run_d
     info = json.loads((cartpole_expert / "expert.json").read_text())
     assert info["env"] == "CartPole-v1" and info["learner"] == "ppo" and info["env_steps"] == 512
     assert info["config"]["num_steps"] == 32 and len(info["seed_returns"]) == 2 and info["return"]["mean"] > 0
+    best = info["best_seed"]
+    assert info["seed_deterministic_returns"][best] == pytest.approx(info["deterministic_return"]["mean"])
     assert len((cartpole_expert / "metrics.jsonl").read_text().splitlines()) == 2 * 4
 
     demos_file = tmp_path / "demos.npz"

@@ -54,6 +54,26 @@ def test_every_registered_env_is_listed():
     assert set(GYMNAX) <= set(TASKS)
 
 
+@pytest.mark.parametrize(("name", "original", "changed"), [
+    ("CartPoleGravity20-v1", "CartPole-v1", {"gravity": 20.0, "total_mass": 1.1, "polemass_length": 0.05}),
+    ("AcrobotHeavy-v1", "Acrobot-v1", {"link_mass_1": 1.5, "link_mass_2": 1.5}),
+    ("PendulumHeavy-v1", "Pendulum-v1", {"m": 1.3, "max_torque": 2.5}),
+])
+def test_modified_dynamics_tasks_change_only_their_parameters_and_move_otherwise(name, original, changed):
+    """Each modified task is its original with the named parameters changed: the same sizes, the other parameters
+    equal, and the same state and action lead elsewhere."""
+    env, base = make_env(name), make_env(original)
+    assert (env.spec.obs_size, env.spec.discrete, env.spec.action_size, env.spec.max_steps) == (
+        base.spec.obs_size, base.spec.discrete, base.spec.action_size, base.spec.max_steps)
+    for field, value in vars(base.params).items():
+        want = changed.get(field, value)
+        np.testing.assert_allclose(np.asarray(getattr(env.params, field)), np.asarray(want), rtol=1e-6)
+    _, state = base.reset(jax.random.PRNGKey(0))
+    action = constant_act(base, 1)(None, None)[0]
+    moved = [e.step(jax.random.PRNGKey(1), state, action).next_obs for e in (base, env)]
+    assert not np.allclose(np.asarray(moved[0]), np.asarray(moved[1]), rtol=0, atol=1e-7)
+
+
 def test_terminated_and_truncated_are_kept_apart():
     # CartPole pushed always left falls over: terminated, not truncated, well before the limit
     cart = make_env("CartPole-v1")

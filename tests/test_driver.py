@@ -143,6 +143,7 @@ def test_the_command_asks_jax_for_one_cpu_device_per_core_unless_told_otherwise(
 
 
 SHARDED_RUN = """
+import sys
 import irlax.cli  # sets XLA_FLAGS from IRLAX_CPU_DEVICES before JAX starts
 import jax, numpy as np
 from irlax import tasks
@@ -153,30 +154,56 @@ from irlax.run.experts import expert_program
 env = tasks.make_env("Pendulum-v1")
 program = expert_program(make_learner(SACConfig(hidden=(8, 8), learning_starts=4, batch_size=8, buffer_size=64),
                                       env.spec), env, 8)
-driver = Driver(program, None, seeds=4)
-progress = driver.run(driver.start(jax.random.PRNGKey(0)), 8, every=4)
-# the same seeds in one vmap on the default device, in the same chunks
-state = jax.jit(jax.vmap(lambda k: program.init(k, None)))(driver.keys(jax.random.PRNGKey(0)))
-update = jax.jit(jax.vmap(lambda s: program.update(s, None, 4)[0]))
-plain = update(update(state))
-assert jax.tree.leaves(plain)[0].sharding.device_set == {jax.devices()[0]}
-for a, b in zip(jax.tree.leaves(progress.state), jax.tree.leaves(plain), strict=True):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
-print(len(jax.devices()), len(jax.tree.leaves(progress.state)[0].sharding.device_set))
+for seeds in map(int, sys.argv[1:]):
+    driver = Driver(program, None, seeds=seeds)
+    progress = driver.run(driver.start(jax.random.PRNGKey(0)), 8, every=4)
+    # the same seeds in one vmap on the default device, in the same chunks
+    state = jax.jit(jax.vmap(lambda k: program.init(k, None)))(driver.keys(jax.random.PRNGKey(0)))
+    update = jax.jit(jax.vmap(lambda s: program.update(s, None, 4)[0]))
+    plain = update(update(state))
+    assert jax.tree.leaves(plain)[0].sharding.device_set == {jax.devices()[0]}
+    for a, b in zip(jax.tree.leaves(progress.state), jax.tree.leaves(plain), strict=True):
+        assert a.shape == b.shape, (a.shape, b.shape)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    assert progress.metrics["env_steps"].shape[0] == seeds
+    print(seeds, len(jax.devices()), len(jax.tree.leaves(progress.state)[0].sharding.device_set))
 """
 
 
 def test_seeds_split_over_cpu_devices_and_end_where_one_device_ends() -> None:
-    """4 seeds through the driver on 2 CPU devices (2 seeds each) end where one vmap on one device ends."""
+    """4 seeds through the driver on 2 CPU devices (2 seeds each), and 3 (padded to 4, the copy dropped again), end
+    where one vmap on one device ends."""
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "IRLAX_CPU_DEVICES": "2"}
-    env.pop("XLA_FLAGS", None)
-    done = subprocess.run([sys.executable, "-c", SHARDED_RUN], env=env, capture_output=True, text=True, timeout=600)
+    from conftest import CHEAP_COMPILE
+
+    env = {**os.environ, "IRLAX_CPU_DEVICES": "2", "XLA_FLAGS": CHEAP_COMPILE}  # irlax.cli adds the device count
+    done = subprocess.run([sys.executable, "-c", SHARDED_RUN, "4", "3"], env=env, capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == ["2", "2"]   # the devices, and those holding the seeds' state
+    # the seeds, the devices, and those holding the seeds' state
+    assert done.stdout.split() == ["4", "2", "2", "3", "2", "2"]
+
+
+def test_padding_repeats_the_first_seeds_and_drops_them_again() -> None:
+    """The padded function sees the first seeds repeated at the end; its result keeps only the real seeds."""
+    from irlax.run.driver import over_padded_seeds, padded_seeds
+
+    assert [padded_seeds(s, 2) for s in (1, 2, 3, 5, 8)] == [2, 2, 4, 6, 8] and padded_seeds(3, 8) == 8
+    seen = []
+
+    def fn(batched, data):
+        seen.append(batched["x"])
+        return {"y": batched["x"] * data, "z": batched["x"][:, None]}
+
+    mesh = jax.sharding.Mesh(np.asarray(jax.local_devices()[:1]), ("seeds",))
+    per_seed = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds"))
+    out = over_padded_seeds(fn, 3, 8, per_seed)({"x": jnp.arange(1.0, 4.0)}, 2.0)
+    np.testing.assert_array_equal(seen[0], [1, 2, 3, 1, 2, 3, 1, 2])
+    np.testing.assert_array_equal(out["y"], [2, 4, 6])
+    assert out["z"].shape == (3, 1)
 
 
 def test_importing_irlax_leaves_jax_unstarted() -> None:

@@ -106,7 +106,7 @@ def run_steps(env: JaxEnv, key, num_envs: int, steps: int):
 def test_every_pure_jax_environment_has_a_true_reward():
     for name in jax_tasks():
         true_reward_fn(make_env(name))
-    assert [name for name in TASKS if is_constant_reward(make_env(name))] == ["CartPole-v1"]
+    assert [name for name in TASKS if is_constant_reward(make_env(name))] == ["CartPole-v1", "CartPoleGravity20-v1"]
     # a Gymnasium task's reward is not a function irlax knows (MuJoCo's reads positions outside the observation)
     assert has_true_reward(make_env("Pendulum-v1")) and not has_true_reward(make_env("Hopper-v5"))
     assert not has_true_reward(make_env("Pendulum-v1", "gymnasium"))
@@ -117,11 +117,12 @@ def test_every_pure_jax_environment_has_a_true_reward():
 @pytest.mark.parametrize("name", jax_tasks())
 def test_true_reward_matches_the_environment(name):
     env = make_env(name)
-    steps = 40 if name == "CartPole-v1" else 10  # pushed left, a pole falls within 40 steps
+    cartpole = name.startswith("CartPole")
+    steps = 40 if cartpole else 10  # pushed left, a pole falls within 40 steps
     _, _, _, reward, terminated, got = run_steps(env, jax.random.PRNGKey(0), NUM_ENVS, steps)
     assert got.shape == reward.shape and got.dtype == jnp.float32
     np.testing.assert_allclose(np.asarray(got), np.asarray(reward), rtol=0, atol=1e-5)
-    if name == "CartPole-v1":
+    if cartpole:
         assert np.asarray(terminated).sum() >= 16  # terminal transitions are included
     if name == "MountainCarContinuous-v0":
         assert np.asarray(terminated).any() and (np.asarray(reward) > 50).any()  # goal bonus included

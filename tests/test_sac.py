@@ -217,7 +217,8 @@ def test_task_table_entries():
     assert learner_config("Nope", "sac") == sac.SACConfig()
     assert learner_config("Acrobot-v1", "sac") == sac.SACConfig()  # no tuned config: the defaults
     tuned = {name for name, task in TASKS.items() if "sac" in task.learners and task.backend == "jax"}
-    assert tuned == {"Pendulum-v1", "MountainCarContinuous-v0", "PointMaze-v0", "PointMazeShifted-v0", "CartPole-v1"}
+    assert tuned == {"Pendulum-v1", "MountainCarContinuous-v0", "PointMaze-v0", "PointMazeShifted-v0", "CartPole-v1",
+                     "PendulumHeavy-v1"}
     mujoco = {name for name, task in TASKS.items() if task.backend == "gymnasium"}
     assert mujoco == {"Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5", "InvertedPendulum-v5"}
     for name in mujoco:  # the usual MuJoCo setting: 256 x 256, batch 256, a buffer of 1M
@@ -251,19 +252,17 @@ def test_act_and_log_prob_agree(name):
         np.testing.assert_allclose(total(obs), 0.0, atol=1e-5)
 
 
-def test_jit_and_no_jit_agree_and_update_resumes():
+def test_update_resumes_where_an_uninterrupted_update_ends():
+    """4 iterations in one call equal 2 and 2 more from the state in between (SAC compiled and op by op agree:
+    ``test_sample_irl.test_jitted_and_eager_runs_agree[sac]``)."""
     env = make_env("Pendulum-v1")
     learner = sac.make_sac(TINY, env.spec)
     state = base.init_state(learner, env, jax.random.PRNGKey(0))
     jitted, jit_metrics = base.update_jit(learner, env, state, 4)
     half, _ = base.update_jit(learner, env, state, 2)
-    resumed, resumed_metrics = base.update_jit(learner, env, half, 2)
-    with jax.disable_jit():  # op by op (slow): only the two iterations that learn
-        plain, plain_metrics = base.update(learner, env, half, 2)
+    resumed, _ = base.update_jit(learner, env, half, 2)
     assert int(jitted.agent.env_steps) == 16 and int(jitted.agent.grad_steps) == 3 * 2  # learning from 8 steps on
     assert np.isnan(np.asarray(jit_metrics.losses.critic_loss[0])) and np.isfinite(jit_metrics.losses.critic_loss[-1])
-    for a, b in zip(jax.tree.leaves((resumed, resumed_metrics)), jax.tree.leaves((plain, plain_metrics)), strict=True):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=1e-5)
     for a, b in zip(jax.tree.leaves(jitted), jax.tree.leaves(resumed), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
 

@@ -4,6 +4,7 @@ against eager execution, and a learning test."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from irlax.algorithms import airl, gail, gcl
-from irlax.algorithms.adversarial import absorbing_logit
+from irlax.algorithms.adversarial import absorbing_logit, expert_gradient_penalty
 from irlax.algorithms.bc import BCConfig, make_bc
 from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, preset
 from irlax.algorithms.sample_irl import (
@@ -305,6 +306,7 @@ def test_airl_policy_reward_auto_follows_the_learner():
         ("gail", {"sample_envs": 64, "sample_steps": 64, "buffer_size": 100}, "must hold one round's samples"),
         ("gail", {"reward_type": "bogus"}, "unknown GAIL reward_type"),
         ("airl", {"policy_reward": "bogus"}, "unknown AIRL policy_reward"),
+        ("airl", {"gradient_penalty": -1.0}, "gradient_penalty must be non-negative"),
         ("gcl", {"estimator": "bogus"}, "unknown GCL estimator"),
         ("gcl", {"activation": "bogus"}, "unknown activation"),
     ],
@@ -334,6 +336,41 @@ def test_presets_size_rounds_by_learner():
     assert maze.rounds * maze.policy_iterations == 30_000  # SAC's expert budget for the maze
     assert preset("gcl", "Pendulum-v1").policy_iterations == 200
     assert preset("gail", "Pendulum-v1", "ppo").policy_iterations == 1
+    assert preset("airl", "CartPole-v1").gradient_penalty == 100.0
+    assert preset("airl", "Acrobot-v1").gradient_penalty == preset("gail", "CartPole-v1").gradient_penalty == 0.0
+
+
+def test_the_gradient_penalty_is_the_squared_norm_of_the_logits_input_gradient():
+    """For a logit ``w . obs + v . next_obs + u . action`` the penalty is ``|w|^2 + |v|^2`` (+ ``|u|^2`` when the
+    action is continuous), whatever the batch; a discrete action contributes nothing."""
+    w, v, u = jnp.array([1.0, -2.0]), jnp.array([0.5, 3.0]), jnp.array([4.0])
+    batch = Transition(jnp.ones((3, 2)), jnp.ones((3, 1)), jnp.zeros(3), jnp.zeros(3), 2 * jnp.ones((3, 2)),
+                       jnp.zeros(3, bool), jnp.zeros(3, bool), jnp.zeros(3))
+    logit = lambda t: jnp.dot(w, t.obs) + jnp.dot(v, t.next_obs) + jnp.dot(u, t.action)
+    assert float(expert_gradient_penalty(logit, batch)) == pytest.approx(1 + 4 + 0.25 + 9 + 16)
+    discrete = batch._replace(action=jnp.ones(3, jnp.int32))
+    logit = lambda t: jnp.dot(w, t.obs) ** 2 + jnp.dot(v, t.next_obs) + t.action
+    # d/d obs of (w . obs)^2 = 2 (w . obs) w = 2 (-1) w at obs = (1, 1)
+    assert float(expert_gradient_penalty(logit, discrete)) == pytest.approx(4 * 5 + 0.25 + 9)
+
+
+def test_the_gradient_penalty_flattens_the_discriminator_around_the_expert():
+    """The same discriminator steps with and without the penalty: with it, the logit's input gradient on expert
+    transitions ends smaller."""
+    env = make_env("CartPole-v1")
+    demos = random_demos(env)
+    expert = sample_expert_transitions(demos, jax.random.PRNGKey(2), 64)
+    ends = {}
+    for penalty in (0.0, 100.0):
+        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, reward_steps=30, batch_size=32,
+                         rounds=1, learner_config=TINY_PPO, sample_envs=4, sample_steps=16, buffer_size=64)
+        algo = airl.make_airl(config, env)
+        state = algo.init(jax.random.PRNGKey(0), demos)
+        state, _ = jax.jit(algo.update, static_argnums=2)(state, demos, 1)
+        disc = airl.discriminator(config, env.spec, algo.learner)
+        logit = partial(disc.logit, state.reward_params, log_pi=jnp.float32(0.0))
+        ends[penalty] = float(expert_gradient_penalty(logit, expert))
+    assert ends[100.0] < 0.5 * ends[0.0], ends
 
 
 def test_gcl_records_no_discriminator_accuracies():

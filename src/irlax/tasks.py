@@ -27,7 +27,7 @@ from typing import Any
 from jax import Array
 
 from irlax.envs import true_rewards
-from irlax.envs.control import JaxEnv, gymnax_env, make_jax_env, point_maze_env
+from irlax.envs.control import JaxEnv, gymnax_env, make_jax_env, modified_gymnax_env, point_maze_env
 from irlax.envs.gym import BACKEND as GYMNASIUM
 from irlax.envs.gym import GymEnv, make_gym_env
 from irlax.errors import IrlaxError
@@ -157,6 +157,23 @@ TASKS: dict[str, TaskSpec] = {
                 ppo=dataclasses.replace(MUJOCO_PPO, gamma=0.9999)),
         # a cheap MuJoCo task: SAC balances it within about 10k steps
         _mujoco("InvertedPendulum-v5", expert=20_000, sac=dataclasses.replace(MUJOCO_SAC, learning_starts=1000)),
+        # Modified dynamics, to re-optimise learned rewards in (benchmarks/modified_dynamics.py), as jaxirl's
+        # transfer suite: the same observations, actions and true reward as the original task.
+        TaskSpec(
+            "CartPoleGravity20-v1", functools.partial(modified_gymnax_env, "CartPole-v1", gravity=20.0),
+            true_rewards.cartpole_reward, constant_reward=True, default_learner="ppo", expert_steps=500_000,
+            learners={"ppo": PPOConfig()},
+        ),
+        TaskSpec(
+            "AcrobotHeavy-v1", functools.partial(modified_gymnax_env, "Acrobot-v1", link_mass_1=1.5, link_mass_2=1.5),
+            true_rewards.acrobot_reward, default_learner="ppo", expert_steps=500_000,
+            learners={"ppo": PPOConfig(num_envs=16, num_steps=256, num_epochs=4, minibatch_size=256, gae_lambda=0.94)},
+        ),
+        TaskSpec(
+            "PendulumHeavy-v1", functools.partial(modified_gymnax_env, "Pendulum-v1", m=1.3, max_torque=2.5),
+            true_rewards.pendulum_reward, default_learner="sac", expert_steps=20_000, sac_steps=20_000,
+            irl_sac_steps=10_000, learners={"sac": SACConfig(learning_starts=100, **_FAST_SAC)},
+        ),
         TaskSpec(
             "PointMazeShifted-v0", functools.partial(point_maze_env, True), true_rewards.point_maze_reward,
             default_learner="sac", expert_steps=100_000, sac_steps=30_000,

@@ -73,6 +73,8 @@ class AdversarialConfig(SampleIRLConfig):
     ending an episode early pays."""
     gamma: float | None = None
     """Discount of the absorbing state's value and of AIRL's shaping; ``None``: the learner's."""
+    gradient_penalty: float = 0.0
+    """Weight of the zero-centred gradient penalty on expert inputs (:func:`expert_gradient_penalty`); 0: none."""
 
 
 def check_adversarial_config(config: AdversarialConfig) -> None:
@@ -81,6 +83,8 @@ def check_adversarial_config(config: AdversarialConfig) -> None:
     for name in ("batch_size", "sample_envs", "sample_steps", "buffer_size"):
         if getattr(config, name) < 1:
             raise IrlaxError(f"{name} must be positive, got {getattr(config, name)}")
+    if not config.gradient_penalty >= 0:
+        raise IrlaxError(f"gradient_penalty must be non-negative, got {config.gradient_penalty}")
     if config.sample_envs * config.sample_steps > config.buffer_size:
         raise IrlaxError(f"buffer_size ({config.buffer_size}) must hold one round's samples "
                          f"(sample_envs x sample_steps = {config.sample_envs * config.sample_steps})")
@@ -174,6 +178,23 @@ def round_env_steps(config: AdversarialConfig, learner: Learner) -> int:
     return config.policy_iterations * learner.steps_per_iteration + config.sample_envs * config.sample_steps
 
 
+def expert_gradient_penalty(logit: Callable[[Transition], Array], batch: Transition) -> Array:
+    """Mean squared norm of the logit's gradient in the float inputs of each transition of ``batch``.
+
+    The zero-centred penalty ``E_expert ||grad_x logit(x)||^2`` (Mescheder, Geiger & Nowozin 2018, "R1"): it keeps the
+    discriminator from sharpening without bound around the expert's data, where the policy's reward would otherwise
+    fall off a cliff. ``x`` is the observation and next observation, and the action when it is continuous.
+    """
+    def squared_norm(transition: Transition) -> Array:
+        floats = {"obs": transition.obs, "next_obs": transition.next_obs}
+        if jnp.issubdtype(transition.action.dtype, jnp.floating):
+            floats["action"] = transition.action
+        grads = jax.grad(lambda x: logit(transition._replace(**x)))(floats)
+        return sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads))
+
+    return jnp.mean(jax.vmap(squared_norm)(batch))
+
+
 def collect_transitions(
     learner: Learner, env: JaxEnv, policy: Any, envs: EnvCarry, key: Array, num_steps: int
 ) -> tuple[EnvCarry, Transition]:
@@ -229,6 +250,11 @@ def discriminator_step(
         expert_logits = with_absorbing(params, logits(params, expert, expert_log_pi))
         policy_logits = with_absorbing(params, logits(params, samples, policy_log_pi))
         loss = discriminator_loss(expert_logits, policy_logits, expert_weights, policy_weights)
+        if config.gradient_penalty:
+            # log pi is held fixed: the penalty is on the discriminator's own function of the inputs
+            penalty = expert_gradient_penalty(
+                lambda t: discriminator.logit(params, t, jnp.float32(0.0)), expert)
+            loss = loss + config.gradient_penalty * penalty
         return loss, (expert_logits, policy_logits)
 
     params, opt_state = carry

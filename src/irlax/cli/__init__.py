@@ -26,8 +26,8 @@ def use_cpu_cores(environ: dict[str, str] | None = None) -> int | None:
     returns the count, or ``None`` when the flags already name one (the user's choice stands) or it is 1.
 
     Takes effect only if JAX's backend has not started yet in this process (the ``irlax`` command calls it on
-    import). A run's seeds then split evenly over the devices when their number is a multiple of the count
-    (8 seeds of PPO on CartPole on 2 cores: 3.56x one seed's time instead of 7.32x; ``benchmarks/seed_scaling.py``).
+    import). A run's seeds then split over the devices, padded to a multiple of the count (8 seeds of PPO on
+    CartPole on 2 cores: 3.13x one seed's time instead of 6.07x, 5 seeds 2.47x; ``benchmarks/seed_scaling.py``).
     """
     environ = os.environ if environ is None else environ
     flags = environ.get("XLA_FLAGS", "")

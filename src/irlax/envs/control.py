@@ -89,6 +89,19 @@ def gymnax_env(name: str) -> tuple[Any, Any]:
     return gymnax.make(name)
 
 
+def modified_gymnax_env(name: str, **changes: float) -> tuple[Any, Any]:
+    """gymnax's ``name`` with some of its ``EnvParams`` changed (a task of modified dynamics, for transfer).
+
+    CartPole's derived fields (``total_mass``, ``polemass_length``) follow its masses and length.
+    """
+    env, params = gymnax_env(name)
+    params = params.replace(**changes)
+    if name == "CartPole-v1":
+        params = params.replace(total_mass=params.masscart + params.masspole,
+                                polemass_length=params.masspole * params.length)
+    return env, params
+
+
 def point_maze_env(shifted: bool) -> tuple[Any, Any]:
     """irlax's point-mass maze (:mod:`irlax.envs.point_maze`), original or shifted, and its parameters."""
     from irlax.envs.point_maze import make_point_maze

@@ -7,7 +7,8 @@ its config. On disk it is a directory::
     <expert dir>/
         expert.json   env, learner, config fields, evaluation returns (mean, std;
                       stochastic and deterministic), every seed's mean return with
-                      their IQM and its 95% CI, env steps, seconds, irlax version
+                      their IQM and its 95% CI (seed_returns; seed_deterministic_returns
+                      the deterministic policies'), env steps, seconds, irlax version
         policy.npz    the policy parameters' leaves (irlax.report.checkpoint format)
 
 Training (:func:`train_expert`) runs ``K`` seeds at once through the run driver
@@ -150,6 +151,7 @@ def expert_info(env: JaxEnv, learner: Learner, env_steps: int, seconds: float, b
         "return": stats(returns["stochastic"][best]),
         "deterministic_return": stats(returns["deterministic"][best]),
         "seed_returns": [float(r) for r in returns["stochastic"].mean(axis=1)],
+        "seed_deterministic_returns": [float(r) for r in returns["deterministic"].mean(axis=1)],
         "seed_returns_summary": seed_summary(seed_means).as_dict() if np.all(np.isfinite(seed_means)) else None,
         "irlax_version": __version__,
     }

@@ -269,6 +269,8 @@ def iterate_to_tolerance(update, v0: Array, tolerance: float, max_iterations: in
         v_new = update(v)
         return v_new, it + 1, jnp.max(jnp.abs(v_new - v))
 
+    # inputs of mixed widths (a float64 model, a float32 reward) iterate in the width of their update
+    v0 = v0.astype(jax.eval_shape(update, v0).dtype)
     init = (v0, jnp.asarray(0), jnp.asarray(jnp.inf, v0.dtype))
     return jax.lax.while_loop(cond, body, init)
 
