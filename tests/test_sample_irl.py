@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from irlax.algorithms import airl, gail, gcl
-from irlax.algorithms.adversarial import absorbing_logit, expert_gradient_penalty
+from irlax.algorithms.adversarial import absorbing_logit, discriminator_step, expert_gradient_penalty
 from irlax.algorithms.bc import BCConfig, make_bc
 from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, preset
 from irlax.algorithms.sample_irl import (
@@ -33,7 +33,8 @@ from irlax.learners.evaluation import (
     random_return,
 )
 from irlax.learners.ppo import PPOConfig, make_ppo
-from irlax.learners.replay import ReplayBuffer
+from irlax.learners.replay import ReplayBuffer, init_replay, replay_add
+from irlax.learners.rollout import example_transition
 from irlax.learners.sac import SACConfig, make_sac
 from irlax.rewards.transition import (
     InputStats,
@@ -355,21 +356,27 @@ def test_the_gradient_penalty_is_the_squared_norm_of_the_logits_input_gradient()
 
 
 def test_the_gradient_penalty_flattens_the_discriminator_around_the_expert():
-    """The same discriminator steps with and without the penalty: with it, the logit's input gradient on expert
-    transitions ends smaller."""
+    """The same 30 discriminator steps (``adversarial.discriminator_step``, AIRL's on CartPole) with and without the
+    penalty: with it, the logit's input gradient on expert transitions ends smaller."""
     env = make_env("CartPole-v1")
     demos = random_demos(env)
     expert = sample_expert_transitions(demos, jax.random.PRNGKey(2), 64)
+    # the policy's samples: another random policy's steps
+    others = random_demos(env, seed=9)
+    samples = sample_expert_transitions(others, jax.random.PRNGKey(3), 64)
     ends = {}
     for penalty in (0.0, 100.0):
-        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, reward_steps=30, batch_size=32,
-                         rounds=1, learner_config=TINY_PPO, sample_envs=4, sample_steps=16, buffer_size=64)
-        algo = airl.make_airl(config, env)
-        state = algo.init(jax.random.PRNGKey(0), demos)
-        state, _ = jax.jit(algo.update, static_argnums=2)(state, demos, 1)
-        disc = airl.discriminator(config, env.spec, algo.learner)
-        logit = partial(disc.logit, state.reward_params, log_pi=jnp.float32(0.0))
-        ends[penalty] = float(expert_gradient_penalty(logit, expert))
+        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, batch_size=32, buffer_size=64,
+                         learner_config=TINY_PPO)
+        learner = make_inner_learner(config, env.spec)
+        policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
+        disc = airl.discriminator(config, env.spec, learner)
+        params = disc.init(jax.random.PRNGKey(1), demo_input_stats(demos))
+        buffer = replay_add(init_replay(example_transition(env.spec), 64), samples)
+        step = partial(discriminator_step, config, disc, learner, demos, policy, buffer)
+        (params, _), _ = jax.jit(partial(jax.lax.scan, step))(
+            (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
+        ends[penalty] = float(expert_gradient_penalty(partial(disc.logit, params, log_pi=jnp.float32(0.0)), expert))
     assert ends[100.0] < 0.5 * ends[0.0], ends
 
 
@@ -396,9 +403,9 @@ def short_env(name: str, max_steps: int = 4):
     return make_jax_env(name, env.env, env.params.replace(max_steps_in_episode=max_steps))
 
 
-def random_demos(env, episodes: int = 2):
+def random_demos(env, episodes: int = 2, seed: int = 5):
     """Demonstrations of the uniformly random policy."""
-    return from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(5), episodes),
+    return from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(seed), episodes),
                          env.spec)
 
 
@@ -425,24 +432,25 @@ def test_a_chunked_driver_run_compiles_each_program_once():
 
 
 def jit_case(name: str):
-    """``(program, data, steps)`` of one case of :func:`test_jitted_and_eager_runs_agree`: a few steps, each with a
-    gradient step or two (eagerly, every primitive is compiled on first use and each step costs seconds)."""
+    """``(program, data, steps)`` of one case of :func:`test_jitted_and_eager_runs_agree`: one step (SAC: one random
+    step, then one that learns), each with a gradient step or two (eagerly, every primitive is compiled on first use
+    and each step costs seconds)."""
     cartpole, pendulum = short_env("CartPole-v1"), short_env("Pendulum-v1")
     if name == "ppo":
-        return expert_program(make_ppo(TINY_PPO, cartpole.spec), cartpole, 16), None, 2
+        return expert_program(make_ppo(TINY_PPO, cartpole.spec), cartpole, 16), None, 1
     if name == "sac":  # one random step (learning_starts), then every iteration learns
-        return expert_program(make_sac(TINY_SAC, pendulum.spec), pendulum, 3), None, 3
+        return expert_program(make_sac(TINY_SAC, pendulum.spec), pendulum, 2), None, 2
     if name == "bc":
         return make_bc(BCConfig(hidden=(8,), epochs=2, batch_size=8), cartpole.spec), random_demos(cartpole), 2
     if name == "gcl":
         config = gcl.GCLConfig(learner="sac", learner_config=TINY_SAC, episodes_per_round=1, buffer_episodes=2,
                                batch_episodes=2, **TINY_ROUNDS)
-        return gcl.make_gcl(config, pendulum), random_demos(pendulum), 2
+        return gcl.make_gcl(config, pendulum), random_demos(pendulum), 1
     if name == "gail":
         config = gail.GAILConfig(learner="ppo", learner_config=TINY_PPO, **TINY_ADVERSARIAL)
-        return gail.make_gail(config, cartpole), random_demos(cartpole), 2
+        return gail.make_gail(config, cartpole), random_demos(cartpole), 1
     config = airl.AIRLConfig(learner="sac", learner_config=TINY_SAC, **TINY_ADVERSARIAL)
-    return airl.make_airl(config, pendulum), random_demos(pendulum), 2
+    return airl.make_airl(config, pendulum), random_demos(pendulum), 1
 
 
 def init_and_update(program, key, data, steps: int):
