@@ -7,12 +7,10 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
-# --no-compile: no bytecode for every file of every dependency at install (Ray alone has thousands); Python compiles
-# what is imported, once, on first import (32 s of a 53 s install)
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 demo: $(BIN)/.installed
