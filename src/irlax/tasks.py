@@ -74,6 +74,15 @@ class TaskSpec:
 
 _FAST_SAC = {"hidden": (64, 64), "actor_lr": 1e-3, "critic_lr": 1e-3, "alpha_lr": 1e-3}
 
+ACROBOT_PPO = PPOConfig(num_envs=16, num_steps=256, num_epochs=4, minibatch_size=256, gae_lambda=0.94)
+"""rl-baselines3-zoo's Acrobot setting (16 envs x 256 steps, gae 0.94, 4 epochs, normalised observations), with
+minibatches of 256 (Acrobot-v1 and AcrobotHeavy-v1)."""
+
+PENDULUM_SAC = SACConfig(learning_starts=100, **_FAST_SAC)
+"""rl-baselines3-zoo's Pendulum setting (learning rate 1e-3, SB3's 100 random steps) with 64 x 64 networks, which
+learn as fast as 256 x 256 in environment steps at a tenth of the CPU time: a mean return better than -200 within
+20k steps (benchmarks/sac_pendulum.py). Pendulum-v1 and PendulumHeavy-v1."""
+
 MUJOCO_SAC = SACConfig(hidden=(256, 256), learning_starts=10_000, buffer_size=1_000_000, batch_size=256)
 """SAC on MuJoCo locomotion: the paper's and rl-baselines3-zoo's setting (256 x 256, batch 256, learning rate 3e-4,
 10k random steps, a buffer of 1M, one gradient step per environment step)."""
@@ -109,9 +118,7 @@ TASKS: dict[str, TaskSpec] = {
             "Acrobot-v1", functools.partial(gymnax_env, "Acrobot-v1"), true_rewards.acrobot_reward,
             default_learner="ppo", expert_steps=500_000,
             learners={
-                # rl-baselines3-zoo's Acrobot setting (16 envs x 256 steps, gae 0.94, 4 epochs, normalised
-                # observations), with minibatches of 256.
-                "ppo": PPOConfig(num_envs=16, num_steps=256, num_epochs=4, minibatch_size=256, gae_lambda=0.94),
+                "ppo": ACROBOT_PPO,
             },
         ),
         TaskSpec(
@@ -122,10 +129,7 @@ TASKS: dict[str, TaskSpec] = {
             # tuning runs at 10k steps all scored 0.97-1.0 normalised.
             irl_sac_steps=10_000,
             learners={
-                # rl-baselines3-zoo's Pendulum setting (learning rate 1e-3, SB3's 100 random steps) with 64 x 64
-                # networks, which learn as fast as 256 x 256 in environment steps at a tenth of the CPU time: a
-                # mean return better than -200 within 20k steps (benchmarks/sac_pendulum.py).
-                "sac": SACConfig(learning_starts=100, **_FAST_SAC),
+                "sac": PENDULUM_SAC,
             },
         ),
         TaskSpec(
@@ -167,12 +171,12 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec(
             "AcrobotHeavy-v1", functools.partial(modified_gymnax_env, "Acrobot-v1", link_mass_1=1.5, link_mass_2=1.5),
             true_rewards.acrobot_reward, default_learner="ppo", expert_steps=500_000,
-            learners={"ppo": PPOConfig(num_envs=16, num_steps=256, num_epochs=4, minibatch_size=256, gae_lambda=0.94)},
+            learners={"ppo": ACROBOT_PPO},
         ),
         TaskSpec(
             "PendulumHeavy-v1", functools.partial(modified_gymnax_env, "Pendulum-v1", m=1.3, max_torque=2.5),
             true_rewards.pendulum_reward, default_learner="sac", expert_steps=20_000, sac_steps=20_000,
-            irl_sac_steps=10_000, learners={"sac": SACConfig(learning_starts=100, **_FAST_SAC)},
+            irl_sac_steps=10_000, learners={"sac": PENDULUM_SAC},
         ),
         TaskSpec(
             "PointMazeShifted-v0", functools.partial(point_maze_env, True), true_rewards.point_maze_reward,
