@@ -79,6 +79,18 @@ def collect(tasks: list[str], learners: list[str], seeds: list[int]) -> list[dic
     return rows
 
 
+def carried_over(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` plus the previous report's finished cells whose run directory is not on this machine (a cell
+    trained in another checkout), marked ``"carried": true``; in the task table's order."""
+    if not OUT.exists():
+        return rows
+    here = {(r["task"], r["learner"], r["seed"]) for r in rows}
+    old = [dict(r, carried=True) for r in json.loads(OUT.read_text()).get("cells", [])
+           if (r["task"], r["learner"], r["seed"]) not in here]
+    order = lambda r: (TASKS.index(r["task"]), list(STEPS).index(r["learner"]), r["seed"])
+    return sorted(rows + old, key=order)
+
+
 def in_progress(tasks: list[str], learners: list[str], seeds: list[int], recent: int = 10_000) -> list[dict[str, Any]]:
     """The unfinished cells with a checkpoint: steps done, seconds so far, and the training return of the last
     ``recent`` environment steps (the mean over the episodes that ended there, true reward, stochastic policy)."""
@@ -128,7 +140,7 @@ def markdown(rows: list[dict[str, Any]], header: dict[str, Any], running: list[d
         goal = "" if r["goal"] is None else f"{r['goal']:.0f} ({'met' if r['goal_met'] else 'missed'})"
         lines.append(f"| {r['task']} | {r['learner']} | {r['seed']} | {r['env_steps']:,} | {r['return']:.1f} "
                      f"+- {r['return_std']:.1f} | {r['deterministic_return']:.1f} | {goal} | "
-                     f"{r['seconds'] / 3600:.2f} h |")
+                     f"{r['seconds'] / 3600:.2f} h{' (earlier run)' if r.get('carried') else ''} |")
     if not rows:
         lines.append("| (no cell finished yet) | | | | | | | |")
     if running:
@@ -162,7 +174,7 @@ def main() -> None:
                     if status != 0:
                         print(f"{task} {learner} seed {seed} failed with status {status}", flush=True)
     header = report_header("mujoco_experts.py", sys.argv[1:])
-    rows = collect(list(TASKS), list(STEPS), sorted({0, *args.seeds}))
+    rows = carried_over(collect(list(TASKS), list(STEPS), sorted({0, *args.seeds})))
     running = in_progress(list(TASKS), list(STEPS), sorted({0, *args.seeds}))
     write_report(OUT, {**header, "goals": GOALS, "steps": STEPS, "cells": rows, "unfinished": running},
                  markdown(rows, header, running))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from irlax import tasks
+from irlax.algorithms.gcl import GCLConfig, make_gcl
 from irlax.cli.main import main
 from irlax.data.demos import load_demonstrations, save_demonstrations
 from irlax.envs.gym import GymState, make_gym_env
@@ -208,6 +209,34 @@ def test_density_reward_runs_on_hopper_through_the_host_loop(hopper, tmp_path):
     policy_weights, absorbing = reward["leaf_5"], reward["leaf_6"]
     assert policy_weights.shape == (2, 32) and (policy_weights.sum(axis=1) == 32).all()
     assert absorbing.shape == (2,) and np.isfinite(absorbing).all()
+
+
+def test_gcl_runs_on_hopper_through_the_host_loop(hopper):
+    """GCL's host phases for 2 seeds: the host's episodes (cut at the longest) are padded to the time limit in
+    the buffer, with their steps and masks intact, and the reward learns (its loss and parameters move)."""
+    expert, demos, _ = hopper
+    config = GCLConfig(learner="sac", learner_config=TINY_SAC, rounds=2, policy_iterations=10, episodes_per_round=2,
+                       buffer_episodes=4, batch_episodes=2, reward_steps=3, hidden=(16,))
+    program = make_gcl(config, expert.env)
+    assert program.on_host
+    driver = Driver(program, demos, 2)
+    start = driver.start(jax.random.PRNGKey(5))
+    progress = driver.run(start, 2, every=2)
+    buffer = progress.state.buffer
+    episodes, mask = buffer.data, np.asarray(buffer.data.mask)
+    assert mask.shape == (2, 4, 1000) and np.asarray(buffer.size).tolist() == [4, 4]
+    lengths = mask.sum(axis=2)
+    assert (lengths > 0).all() and (lengths < 1000).all()  # every (random-ish) episode fell before the limit
+    assert (mask == (np.arange(1000) < lengths[..., None])).all()  # the real steps are a prefix
+    ended = np.take_along_axis(np.asarray(episodes.transitions.terminated), lengths[..., None] - 1, axis=2)
+    assert ended.all()  # each ends on a terminal step (Hopper falls), recorded before the padding
+    assert not np.asarray(episodes.transitions.obs)[:, :, lengths.max():].any()  # past the longest: padding
+    steps = progress.metrics["env_steps"]
+    assert steps.shape == (2, 2) and (np.diff(steps, axis=1) >= 10 * program.learner.steps_per_iteration).all()
+    assert np.isfinite(progress.metrics["reward_loss"]).all()
+    before, after = start.state.reward_params, progress.state.reward_params
+    learned = lambda params: jax.tree.leaves({"absorbing": params["absorbing"], "net": params["net"]["net"]})
+    assert all(not np.allclose(a, b) for a, b in zip(learned(before), learned(after), strict=True))
 
 
 def test_host_run_resumes_where_an_uninterrupted_run_ends(tmp_path):

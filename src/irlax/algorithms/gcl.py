@@ -29,6 +29,11 @@ to explain (CartPole's policy episodes end early, the expert's never: 1 of 3 see
 matched the expert). The learner sees the discounted value of the same state on a
 terminal step, ``gamma / (1 - gamma) r_abs`` (:func:`irlax.rewards.transition.absorbing_bonus`,
 as GAIL's and AIRL's absorbing state), and so does the ``reward_fn``.
+
+In a Gymnasium environment (host-stepped) the same phases run from a Python loop
+(``host_init`` / ``host_update``): the episodes are stepped on the host, padded to
+the time limit (:func:`pad_episodes`), and the reward and finishing phases are the
+jitted functions of the JAX path, vmapped over seeds.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 
@@ -58,10 +64,11 @@ from irlax.data.transitions import Episodes, RewardFn
 from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
-from irlax.learners import base
+from irlax.learners import base, host
 from irlax.learners.base import LearnerState
 from irlax.learners.evaluation import policy_episodes
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
+from irlax.learners.rollout import example_transition
 from irlax.rewards.transition import TransitionReward, absorbing_bonus, demo_input_stats, mlp_transition_reward
 
 DESCRIPTION = "sample-based MaxEnt IRL with importance weights, Guided Cost Learning (Finn et al. 2016)"
@@ -147,6 +154,26 @@ def episode_returns(step_rewards: Array, absorbed: Array, absorbing_reward: Arra
     """``[N]`` ``R_psi(tau) = sum_t r_psi(s_t, a_t) + absorbed * r_abs`` (``step_rewards [N, T]`` with 0 on
     padding, ``absorbed [N]`` from :func:`absorbing_steps`)."""
     return jnp.sum(step_rewards, axis=1) + absorbed * absorbing_reward
+
+
+def example_episode(spec: EnvSpec) -> Episodes:
+    """A zero episode of the task ``spec`` padded to its time limit (leaves ``[T, ...]``): the buffer's template."""
+    steps = spec.max_steps
+    transitions = jax.tree.map(lambda x: jnp.zeros((steps, *x.shape), x.dtype), example_transition(spec))
+    return Episodes(transitions, jnp.zeros((steps,), bool))
+
+
+def pad_episodes(episodes: Episodes, steps: int) -> Episodes:
+    """Episodes ``[..., N, T, ...]`` padded with masked-out zero steps to ``T = steps`` (numpy, on the host)."""
+    length = episodes.mask.shape[-1]
+    lead = episodes.mask.ndim - 1
+
+    def pad(x: Any) -> Any:
+        x = np.asarray(x)
+        widths = [(0, 0)] * lead + [(0, steps - length)] + [(0, 0)] * (x.ndim - lead - 1)
+        return np.pad(x, widths)
+
+    return jax.tree.map(pad, episodes)
 
 
 class GCLState(NamedTuple):
@@ -268,29 +295,32 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
         """``num`` whole episodes of the current policy, with the log-probabilities it acted with."""
         return policy_episodes(learner, env, learner.policy_params(learner_state.agent), key, num)
 
-    def init(key: Array, demos: Demonstrations) -> GCLState:
-        check_demos(demos, env.spec)
-        learner_key, reward_key, key = jax.random.split(key, 3)
-        learner_state = base.init_state(learner, env, learner_key)
+    def start(learner_state: LearnerState, reward_key: Array, key: Array, demos: Demonstrations) -> GCLState:
+        """The state of a fresh run around a fresh learner: the reward, its optimiser and an empty buffer."""
         reward_params = {"net": net.init(reward_key, demo_input_stats(demos)), "absorbing": jnp.float32(0.0)}
-        example = jax.eval_shape(lambda k: sample_episodes(learner_state, k, 1), key)
-        buffer = init_replay(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), capacity)
+        buffer = init_replay(example_episode(env.spec), capacity)
         return GCLState(learner_state, reward_params, reward_optimizer(config).init(reward_params), buffer, key,
                         jnp.float32(0), jnp.int32(0))
 
-    def one_round(demos: Demonstrations, state: GCLState) -> tuple[GCLState, GCLMetrics]:
-        key, sample_key, reward_key = jax.random.split(state.key, 3)
-        episodes = sample_episodes(state.learner, sample_key, config.episodes_per_round)
+    def init(key: Array, demos: Demonstrations) -> GCLState:
+        check_demos(demos, env.spec)
+        learner_key, reward_key, key = jax.random.split(key, 3)
+        return start(base.init_state(learner, env, learner_key), reward_key, key, demos)
+
+    def train_reward(demos: Demonstrations, state: GCLState, episodes: Episodes,
+                     reward_key: Array) -> tuple[ReplayBuffer, Any, optax.OptState, Array, Array]:
+        """The round's episodes into the buffer, then ``reward_steps`` steps of the reward (pure)."""
         buffer = replay_add(state.buffer, episodes)
         step = lambda carry, k: reward_step(config, net, env.spec.max_steps, demos, buffer, carry, k)
         (reward_params, opt_state), (losses, expert_reward) = jax.lax.scan(
             step, (state.reward_params, state.reward_opt_state), jax.random.split(reward_key, config.reward_steps)
         )
-        learner_state, learner_metrics = base.update(
-            learner, env, state.learner, config.policy_iterations, policy_reward,
-            PolicyRewardParams(reward_params, None),
-        )
-        sampled = env.spec.max_steps * config.episodes_per_round  # every step the sampler executes, padding included
+        return buffer, reward_params, opt_state, losses, expert_reward
+
+    def finish(state: GCLState, buffer: ReplayBuffer, reward_params: Any, opt_state: optax.OptState,
+               losses: Array, expert_reward: Array, episodes: Episodes, learner_state: LearnerState,
+               learner_metrics: Any, key: Array, sampled: Array) -> tuple[GCLState, GCLMetrics]:
+        """The round's new state and metrics (pure); ``sampled``: the environment steps the sampler executed."""
         env_steps = state.env_steps + config.policy_iterations * learner.steps_per_iteration + sampled
         step_rewards = episode_rewards(net, reward_params["net"], episodes.transitions.obs,
                                        episodes.transitions.action, episodes.mask)
@@ -301,13 +331,58 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
         )
         return GCLState(learner_state, reward_params, opt_state, buffer, key, env_steps, state.rounds + 1), metrics
 
+    def one_round(demos: Demonstrations, state: GCLState) -> tuple[GCLState, GCLMetrics]:
+        key, sample_key, reward_key = jax.random.split(state.key, 3)
+        episodes = sample_episodes(state.learner, sample_key, config.episodes_per_round)
+        buffer, reward_params, opt_state, losses, expert_reward = train_reward(demos, state, episodes, reward_key)
+        learner_state, learner_metrics = base.update(
+            learner, env, state.learner, config.policy_iterations, policy_reward,
+            PolicyRewardParams(reward_params, None),
+        )
+        sampled = jnp.float32(env.spec.max_steps * config.episodes_per_round)  # every step, padding included
+        return finish(state, buffer, reward_params, opt_state, losses, expert_reward, episodes, learner_state,
+                      learner_metrics, key, sampled)
+
     def update(state: GCLState, demos: Demonstrations, num_rounds: int) -> tuple[GCLState, GCLMetrics]:
         check_demos(demos, env.spec)
         return jax.lax.scan(lambda s, _: one_round(demos, s), state, None, length=num_rounds)
+
+    # host-stepped environments: the episodes stepped from Python, the pure phases jitted and vmapped over seeds
+    seeds = lambda f, *axes: jax.jit(jax.vmap(f, in_axes=axes))
+    host_start = seeds(start, 0, 0, 0, None)
+    host_train_reward = seeds(train_reward, None, 0, 0, 0)
+    host_finish = seeds(finish, *([0] * 10), None)
+    split_keys = seeds(lambda k: tuple(jax.random.split(k, 3)), 0)
+    policies = seeds(learner.policy_params, 0)
+
+    def host_init(keys: Array, demos: Demonstrations) -> GCLState:
+        check_demos(demos, env.spec)
+        learner_key, reward_key, key = split_keys(keys)
+        return host_start(host.init_state(learner, env, learner_key), reward_key, key, demos)
+
+    def host_round(demos: Demonstrations, state: GCLState) -> tuple[GCLState, GCLMetrics]:
+        key, sample_key, reward_key = split_keys(state.key)
+        episodes = host.rollout_episodes(learner, env, policies(state.learner.agent), sample_key,
+                                         config.episodes_per_round)
+        sampled = jnp.float32(episodes.mask.shape[-1] * config.episodes_per_round)  # the host stops at the longest
+        episodes = pad_episodes(episodes, env.spec.max_steps)  # one shape for the buffer and the compiled phases
+        buffer, reward_params, opt_state, losses, expert_reward = host_train_reward(demos, state, episodes,
+                                                                                    reward_key)
+        learner_state, learner_metrics = host.update(
+            learner, env, state.learner, config.policy_iterations, policy_reward,
+            PolicyRewardParams(reward_params, None),
+        )
+        return host_finish(state, buffer, reward_params, opt_state, losses, expert_reward, episodes, learner_state,
+                           learner_metrics, key, sampled)
+
+    def host_update(state: GCLState, demos: Demonstrations, num_rounds: int) -> tuple[GCLState, Any]:
+        check_demos(demos, env.spec)
+        return host.repeat_rounds(lambda s: host_round(demos, s), state, num_rounds)
 
     return Algorithm(
         name="gcl", config=config, num_steps=config.rounds, init=init, update=update, metrics=GCLMetrics,
         policy=lambda state, demos: learner.policy_params(state.learner.agent),
         reward=lambda state, demos: state.reward_params, act=learner, reward_fn=reward_fn,
-        spec=env.spec, env=env, learner=learner, description=DESCRIPTION,
+        spec=env.spec, env=env, learner=learner, description=DESCRIPTION, host_init=host_init,
+        host_update=host_update,
     )
