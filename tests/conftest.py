@@ -143,3 +143,22 @@ def precision(request):
 
     with jax.enable_x64(width == "float64"):
         yield width
+
+
+# The longest tests (tens of seconds each: a Ray sweep, processes of their own, learning on Gymnasium tasks) start
+# first. pytest-xdist hands each worker a contiguous share of the collected tests and an idle worker steals from the
+# end of another's; a long test collected late would keep one worker busy while the other has nothing left. (Only
+# tests without module-scoped fixtures: moving one away from its module would build its fixtures twice.)
+LONGEST_FIRST = (
+    "test_sample_irl.py::test_jitted_and_eager_runs_agree",
+    "test_sweep.py::test_a_two_by_two_sweep_runs_on_ray_and_resumes_without_rerunning",
+    "test_gym.py::test_sac_through_gymnasium_balances_inverted_pendulum",
+    "test_compile_cache.py::test_a_repeated_command_takes_its_programs_from_the_cache",
+    "test_density.py::test_train_density_runs_from_the_command_line_and_refuses_constant_dimensions",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    position = lambda item: rank.get(f"{item.path.name}::{item.name}", len(rank))
+    items.sort(key=position)  # stable: the rest keep their order

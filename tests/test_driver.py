@@ -147,32 +147,34 @@ import sys
 import irlax.cli  # sets XLA_FLAGS from IRLAX_CPU_DEVICES before JAX starts
 import jax, numpy as np
 from irlax import tasks
-from irlax.learners.registry import make_learner
-from irlax.learners.sac import SACConfig
+from irlax.algorithms.bc import BCConfig, make_bc
+from irlax.data.demos import from_episodes
+from irlax.learners.evaluation import RandomPolicy, policy_episodes_jit
 from irlax.run.driver import Driver
-from irlax.run.experts import expert_program
-env = tasks.make_env("Pendulum-v1")
-program = expert_program(make_learner(SACConfig(hidden=(8, 8), learning_starts=4, batch_size=8, buffer_size=64),
-                                      env.spec), env, 8)
+env = tasks.make_env("CartPole-v1")
+demos = from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(5), 2), env.spec)
+program = make_bc(BCConfig(hidden=(8,), epochs=8, batch_size=8), env.spec)
 for seeds in map(int, sys.argv[1:]):
-    driver = Driver(program, None, seeds=seeds)
+    driver = Driver(program, demos, seeds=seeds)
     progress = driver.run(driver.start(jax.random.PRNGKey(0)), 8, every=4)
     # the same seeds in one vmap on the default device, in the same chunks
-    state = jax.jit(jax.vmap(lambda k: program.init(k, None)))(driver.keys(jax.random.PRNGKey(0)))
-    update = jax.jit(jax.vmap(lambda s: program.update(s, None, 4)[0]))
+    state = jax.jit(jax.vmap(lambda k: program.init(k, demos)))(driver.keys(jax.random.PRNGKey(0)))
+    update = jax.jit(jax.vmap(lambda s: program.update(s, demos, 4)[0]))
     plain = update(update(state))
     assert jax.tree.leaves(plain)[0].sharding.device_set == {jax.devices()[0]}
     for a, b in zip(jax.tree.leaves(progress.state), jax.tree.leaves(plain), strict=True):
         assert a.shape == b.shape, (a.shape, b.shape)
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
-    assert progress.metrics["env_steps"].shape[0] == seeds
+    assert not all(np.allclose(x[0], x[1]) for x in jax.tree.leaves(progress.state.params))  # the seeds differ
+    assert progress.metrics["loss"].shape[0] == seeds
     print(seeds, len(jax.devices()), len(jax.tree.leaves(progress.state)[0].sharding.device_set))
 """
 
 
 def test_seeds_split_over_cpu_devices_and_end_where_one_device_ends() -> None:
-    """4 seeds through the driver on 2 CPU devices (2 seeds each), and 3 (padded to 4, the copy dropped again), end
-    where one vmap on one device ends."""
+    """4 seeds of behavioural cloning through the driver on 2 CPU devices (2 seeds each), and 3 (padded to 4, the
+    copy dropped again), end where one vmap on one device ends (BC: a cheap program whose every parameter its loss
+    decides, so the comparison is tight)."""
     import os
     import subprocess
     import sys

@@ -254,7 +254,7 @@ def test_act_and_log_prob_agree(name):
 
 def test_update_resumes_where_an_uninterrupted_update_ends():
     """4 iterations in one call equal 2 and 2 more from the state in between (SAC compiled and op by op agree:
-    ``test_sample_irl.test_jitted_and_eager_runs_agree[sac]``)."""
+    ``test_sample_irl.test_jitted_and_eager_runs_agree`` (its SAC case))."""
     env = make_env("Pendulum-v1")
     learner = sac.make_sac(TINY, env.spec)
     state = base.init_state(learner, env, jax.random.PRNGKey(0))
