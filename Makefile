@@ -7,10 +7,13 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
+# pip compiles the dependencies' bytecode one file at a time; compileall does it on every core (35 s instead of 44 s
+# for the whole install). A failure there only costs speed: Python compiles what it imports either way.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null 2>&1 || true
 	touch $@
 
 demo: $(BIN)/.installed

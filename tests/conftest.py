@@ -122,8 +122,7 @@ def crash_train_run() -> Callable[[Path, int], object]:
 
 # The exact tabular tests run twice, in float32 and in float64 (a supported mode: JAX_ENABLE_X64=1), in the same
 # processes: every test of these files is parametrised by ``precision`` and runs under ``jax.enable_x64``.
-FLOAT64_TOO = {"test_planning_exact.py", "test_sampling.py", "test_worlds.py", "test_numerics.py",
-               "test_tabular_airl.py"}
+FLOAT64_TOO = {"test_planning_exact.py", "test_sampling.py", "test_worlds.py", "test_numerics.py"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
