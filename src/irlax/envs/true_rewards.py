@@ -33,8 +33,6 @@ from typing import Any
 import jax.numpy as jnp
 from jax import Array
 
-from irlax.envs.point_maze import maze_reward
-
 TrueRewardFn = Callable[[Array, Array, Array], Array]
 """``reward(obs [O], action, next_obs [O]) -> []``: a reward of one transition."""
 
@@ -91,5 +89,7 @@ def mountain_car_reward(obs: Array, action: Array, next_obs: Array, params: Any)
 
 def point_maze_reward(obs: Array, action: Array, next_obs: Array, params: Any) -> Array:
     """PointMaze: :func:`irlax.envs.point_maze.maze_reward` of the position acted from and the clipped action."""
+    from irlax.envs.point_maze import maze_reward  # imported when used: it loads gymnax, slow to import
+
     del next_obs
     return maze_reward(obs, jnp.clip(jnp.reshape(action, (2,)), -1.0, 1.0), params)
