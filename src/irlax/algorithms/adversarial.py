@@ -364,7 +364,7 @@ def make_adversarial(
         return jax.lax.scan(lambda s, _: one_round(demos, s), state, None, length=num_rounds)
 
     # host-stepped environments: the same phases, the environment ones stepped from Python, the pure ones jitted
-    seeds = lambda f, *axes: jax.jit(jax.vmap(f, in_axes=axes))
+    seeds = host.jit_over_seeds
     host_start = seeds(start, 0, 0, 0, 0, None)
     host_train_discriminator = seeds(train_discriminator, None, 0, 0, 0)
     host_finish = seeds(finish, *([0] * 10))

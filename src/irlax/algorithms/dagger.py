@@ -351,7 +351,7 @@ def make_dagger(config: DAggerConfig, env: JaxEnv, expert: Any = None) -> Algori
         return jax.lax.scan(lambda s, _: one_round(data, s), state, None, length=num_rounds)
 
     # host-stepped environments (Gymnasium): the rollouts step on the host, the rest is jitted over seeds
-    seeds = lambda f, *axes: jax.jit(jax.vmap(f, in_axes=axes))
+    seeds = host.jit_over_seeds
     host_start = seeds(start, 0, 0, None)
     host_finish = seeds(finish, None, 0, 0, 0, 0, 0, 0, 0)
     split_init = seeds(lambda k: tuple(jax.random.split(k)), 0)

@@ -329,7 +329,7 @@ def make_density(config: DensityConfig, env: JaxEnv) -> Algorithm:
         return jax.lax.scan(lambda s, _: one_round(s, demos), state, None, length=num_rounds)
 
     # host-stepped environments: the same phases, the environment ones stepped from Python, the pure ones jitted
-    seeds = lambda f, *axes: jax.jit(jax.vmap(f, in_axes=axes))
+    seeds = host.jit_over_seeds
     host_start = seeds(start, 0, 0, 0, None)
     host_refit = seeds(refit, 0, 0, None)
     host_finish = seeds(finish, *([0] * 7))

@@ -348,7 +348,7 @@ def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
         return jax.lax.scan(lambda s, _: one_round(demos, s), state, None, length=num_rounds)
 
     # host-stepped environments: the episodes stepped from Python, the pure phases jitted and vmapped over seeds
-    seeds = lambda f, *axes: jax.jit(jax.vmap(f, in_axes=axes))
+    seeds = host.jit_over_seeds
     host_start = seeds(start, 0, 0, 0, None)
     host_train_reward = seeds(train_reward, None, 0, 0, 0)
     host_finish = seeds(finish, *([0] * 10), None)

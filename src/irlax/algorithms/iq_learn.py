@@ -654,7 +654,7 @@ def make_iq_learn(config: IQLearnConfig, env: JaxEnv) -> Algorithm:
         return jax.lax.scan(lambda s, _: one_round(demos, s), state, None, length=num_rounds)
 
     # host-stepped environments: the environment steps from Python, everything else jitted and vmapped over seeds
-    seeds = lambda f, *axes: jax.jit(jax.vmap(f, in_axes=axes))
+    seeds = host.jit_over_seeds
     host_start = seeds(start, 0, 0)
     host_offline = jax.jit(lambda s, d, n: jax.vmap(lambda one: update(one, d, n))(s), static_argnums=2)
     split_init = seeds(lambda k: tuple(jax.random.split(k)), 0)

@@ -55,6 +55,12 @@ def over_seeds(fn: Any, in_axes: Any = 0) -> Any:
     return run
 
 
+def jit_over_seeds(fn: Callable, *in_axes: Any) -> Callable:
+    """``fn`` vmapped over the leading seed axis of the arguments whose ``in_axes`` entry is 0 (``None``: shared by
+    every seed), and jitted: how the algorithms' pure phases run between host-stepped ones."""
+    return jax.jit(jax.vmap(fn, in_axes=in_axes))
+
+
 def is_host(env: Any) -> bool:
     """Whether ``env`` steps on the host (a :class:`~irlax.envs.gym.GymEnv`) rather than inside jitted code."""
     return isinstance(env, GymEnv)
