@@ -13,8 +13,9 @@ import pytest
 
 from irlax import tasks
 from irlax.algorithms.gcl import GCLConfig, make_gcl
+from irlax.algorithms.iq_learn import IQLearnConfig, make_iq_learn
 from irlax.cli.main import main
-from irlax.data.demos import load_demonstrations, save_demonstrations
+from irlax.data.demos import from_episodes, load_demonstrations, save_demonstrations
 from irlax.envs.gym import GymState, make_gym_env
 from irlax.errors import IrlaxError, IrlaxWarning
 from irlax.learners import host
@@ -237,6 +238,27 @@ def test_gcl_runs_on_hopper_through_the_host_loop(hopper):
     before, after = start.state.reward_params, progress.state.reward_params
     learned = lambda params: jax.tree.leaves({"absorbing": params["absorbing"], "net": params["net"]["net"]})
     assert all(not np.allclose(a, b) for a, b in zip(learned(before), learned(after), strict=True))
+
+
+def test_iq_learn_runs_online_in_a_gymnasium_task():
+    """IQ-Learn's host phases (the online steps on the host, the updates jitted over seeds) on Gymnasium's CartPole
+    for 2 seeds: one environment step per update, the buffer fills with them, the losses are finite and the seeds'
+    Q-functions move, apart."""
+    env = tasks.make_env("CartPole-v1", "gymnasium")
+    demos = from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(5), 2), env.spec)
+    program = make_iq_learn(IQLearnConfig(rounds=2, updates_per_round=4, batch_size=8, buffer_size=64, hidden=(16,)),
+                            env)
+    assert program.on_host
+    driver = Driver(program, demos, 2)
+    start = driver.start(jax.random.PRNGKey(0))
+    progress = driver.run(start, 2, every=2)
+    assert progress.metrics["env_steps"].tolist() == [[4.0, 8.0]] * 2
+    assert np.asarray(progress.state.updates).tolist() == [8, 8]
+    assert np.asarray(progress.state.buffer.size).tolist() == [8, 8]
+    assert np.isfinite(progress.metrics["reward_loss"]).all()
+    before, after = jax.tree.leaves(start.state.params), jax.tree.leaves(progress.state.params)
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
+    assert not all(np.allclose(x[0], x[1]) for x in after)
 
 
 def test_host_run_resumes_where_an_uninterrupted_run_ends(tmp_path):
