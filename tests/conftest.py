@@ -41,6 +41,17 @@ def use_test_compile_cache() -> None:
 use_test_compile_cache()
 
 
+def random_demos(env, episodes: int = 2, seed: int = 5):
+    """Demonstrations of the uniformly random policy in ``env`` (either backend)."""
+    import jax
+
+    from irlax.data.demos import from_episodes
+    from irlax.learners.evaluation import RandomPolicy, policy_episodes_jit
+
+    return from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(seed), episodes),
+                         env.spec)
+
+
 @pytest.fixture
 def no_progress(monkeypatch) -> None:
     """No progress bars (the CLI tests read its output)."""

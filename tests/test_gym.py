@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import random_demos
 
 from irlax import tasks
 from irlax.algorithms.gcl import GCLConfig, make_gcl
@@ -136,8 +137,6 @@ def hopper_expert(tmp_path, steps: int = 300) -> tuple:
     expert, _ = experts.train_expert("Hopper-v5", TINY_SAC, jax.random.PRNGKey(0), steps, seeds=2, eval_episodes=2)
     assert expert.env.spec.backend == "gymnasium"
     episodes = policy_episodes_jit(expert.learner, expert.env, expert.params, jax.random.PRNGKey(1), 3)
-    from irlax.data.demos import from_episodes
-
     demos = from_episodes(episodes, expert.env.spec, {"learner": "sac"})
     path = save_demonstrations(tmp_path / "hopper.npz", demos)
     return expert, demos, path
@@ -168,8 +167,6 @@ def test_demonstrations_from_another_task_are_refused_or_warned(hopper, tmp_path
         load_demonstrations(path, make_gym_env("HalfCheetah-v5").spec)
     cheetah = tmp_path / "cheetah.npz"
     spec = make_gym_env("HalfCheetah-v5").spec
-    from irlax.data.demos import from_episodes
-
     episodes = policy_episodes_jit(RandomPolicy(spec), tasks.make_env("HalfCheetah-v5"), None, jax.random.PRNGKey(0),
                                    1)
     save_demonstrations(cheetah, from_episodes(jax.tree.map(lambda x: x[:, :20], episodes), spec))
@@ -245,7 +242,7 @@ def test_iq_learn_runs_online_in_a_gymnasium_task():
     for 2 seeds: one environment step per update, the buffer fills with them, the losses are finite and the seeds'
     Q-functions move, apart."""
     env = tasks.make_env("CartPole-v1", "gymnasium")
-    demos = from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(5), 2), env.spec)
+    demos = random_demos(env)
     program = make_iq_learn(IQLearnConfig(rounds=2, updates_per_round=4, batch_size=8, buffer_size=64, hidden=(16,)),
                             env)
     assert program.on_host

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import random_demos
 
 from irlax.algorithms import airl, gail, gcl
 from irlax.algorithms.adversarial import absorbing_logit, discriminator_step, expert_gradient_penalty
@@ -26,10 +27,8 @@ from irlax.data.transitions import Episodes, Transition
 from irlax.envs.control import make_jax_env
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import (
-    RandomPolicy,
     evaluate_policies,
     policy_episodes,
-    policy_episodes_jit,
     random_return,
 )
 from irlax.learners.ppo import PPOConfig, make_ppo
@@ -401,12 +400,6 @@ def short_env(name: str, max_steps: int = 4):
     """The task with episodes cut at ``max_steps`` (a task of its own: the spec records the parameters)."""
     env = make_env(name)
     return make_jax_env(name, env.env, env.params.replace(max_steps_in_episode=max_steps))
-
-
-def random_demos(env, episodes: int = 2, seed: int = 5):
-    """Demonstrations of the uniformly random policy."""
-    return from_episodes(policy_episodes_jit(RandomPolicy(env.spec), env, None, jax.random.PRNGKey(seed), episodes),
-                         env.spec)
 
 
 def leaf_types(tree):
