@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 
@@ -86,8 +87,12 @@ class ValueDifference(NamedTuple):
     converged: Array
 
 
+@jax.jit
 def optimal_plans(mdp: TabularMDP, reward: Array) -> tuple[Plan, Plan]:
-    """The soft-optimal and greedy-optimal plans for ``reward`` (stationary or finite): ``(soft, greedy)``."""
+    """The soft-optimal and greedy-optimal plans for ``reward`` (stationary or finite): ``(soft, greedy)``.
+
+    Jitted: called eagerly (per seed, per reward, as the evaluations of a fit do), its value iterations compile
+    once per shape, not once per call (each call's loop body is a new function)."""
     if mdp.horizon is None:
         return soft_value_iteration(mdp, reward), value_iteration(mdp, reward)
     return soft_value_iteration_finite(mdp, reward, mdp.horizon), value_iteration_finite(mdp, reward, mdp.horizon)
