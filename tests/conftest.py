@@ -35,7 +35,7 @@ def use_test_compile_cache() -> None:
     if TEST_CACHE:
         from irlax.run.compile_cache import enable_compile_cache
 
-        enable_compile_cache(TEST_CACHE)
+        enable_compile_cache(TEST_CACHE, min_compile_seconds=0.2)  # op-by-op tests compile thousands of tiny ones
 
 
 use_test_compile_cache()
