@@ -122,6 +122,21 @@ DEEP = {
 evd = jax.jit(expected_value_difference)
 
 
+def test_evaluations_called_eagerly_compile_their_planning_once():
+    """``optimal_plans`` (behind the EVD and the demonstrations' likelihood of every fit's evaluation) compiles
+    once per shape: eager calls with new rewards reuse it instead of compiling their value iterations again."""
+    from irlax.metrics.tabular import optimal_plans
+
+    mdp = make_objectworld(jax.random.key(3), ObjectworldConfig(size=4)).mdp
+    true = jnp.ones(mdp.num_states)
+    evd = lambda r: float(expected_value_difference(mdp, true, r * true).soft)
+    values = [evd(0.5)]
+    compiled = optimal_plans._cache_size()
+    values += [evd(2.0), evd(-1.0)]
+    assert optimal_plans._cache_size() == compiled
+    np.testing.assert_allclose(values, 0.0, atol=1e-4)  # a constant reward's plans are the true one's
+
+
 @pytest.fixture(scope="module")
 def objectworld():
     """A 10 x 10 objectworld, its continuous and discrete-feature MDPs, 64 expert demos of 8 steps, zero-reward EVD."""

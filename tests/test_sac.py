@@ -152,6 +152,28 @@ def test_critic_target_by_hand_discrete():
     assert float(sac.sac_critic_target(jnp.float32(1.0), jnp.bool_(True), next_q, log_pi, 0.5, 0.99)) == 1.0
 
 
+@pytest.mark.parametrize("name", ["Pendulum-v1", "CartPole-v1"])
+def test_twin_critics_are_each_critic_on_its_own_parameters(name):
+    """``q_values`` (the critics applied one after the other) is each critic's network on its own slice of the
+    stacked parameters, at the observations and the actions rescaled to [-1, 1] (continuous)."""
+    from irlax.learners.sac import networks
+
+    spec = make_env(name).spec
+    config = sac.SACConfig(hidden=(8, 8))
+    agent, _, _ = sac.make_sac(config, spec).init(jax.random.PRNGKey(0))
+    obs = jax.random.normal(jax.random.PRNGKey(1), (5, spec.obs_size))
+    action = None if spec.discrete else jax.random.uniform(jax.random.PRNGKey(2), (5, spec.action_size),
+                                                           minval=-2.0, maxval=2.0)
+    q = networks.q_values(config, spec, agent.params.critic, obs, action)
+    net = networks.critic_network(config, spec)
+    x = obs if spec.discrete else jnp.concatenate([obs, action / 2.0], axis=-1)  # Pendulum's torque is in [-2, 2]
+    for i in range(2):
+        one = net.apply(jax.tree.map(lambda p, i=i: p[i], agent.params.critic), x)
+        np.testing.assert_allclose(q[:, i], one if spec.discrete else one[:, 0], rtol=1e-6, atol=1e-6)
+    assert q.shape == ((5, 2, spec.action_size) if spec.discrete else (5, 2))
+    assert not np.allclose(q[:, 0], q[:, 1])  # two critics, initialised apart
+
+
 def test_losses_by_hand():
     assert float(sac.sac_critic_loss(jnp.array([1.0, 3.0]), jnp.float32(2.0))) == pytest.approx(1.0)
     # continuous actor: alpha log pi - min Q

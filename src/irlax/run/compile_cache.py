@@ -47,9 +47,9 @@ def enable_compile_cache(path: str | Path | None = None, min_compile_seconds: fl
     """Turn on JAX's persistent compilation cache in ``path`` (default :func:`default_cache_dir`).
 
     Programs that take at least ``min_compile_seconds`` to compile are cached (by default every one: a repeated
-    ``train gail`` loads its small programs too, and compiles 0.7 s less than with a 0.2 s threshold). Returns the
-    directory, or ``None`` (with an :class:`~irlax.errors.IrlaxWarning`) when it cannot be created or written:
-    runs go on uncached.
+    command loads its small programs too, which takes less time than compiling them). Returns the directory,
+    or ``None`` (with an :class:`~irlax.errors.IrlaxWarning`) when it cannot be created or written: runs go on
+    uncached.
     """
     folder = Path(path).expanduser() if path is not None else default_cache_dir()
     try:
