@@ -33,6 +33,7 @@ from mujoco_speed_venvs import run_side
 from irlax import tasks
 from irlax.learners import host
 from irlax.learners.sac import make_sac
+from irlax.learners.sac.learner import gradient_step
 
 ENV = "HalfCheetah-v5"
 DEFAULT_OUT = Path("benchmarks/results/mujoco_speed.json")
@@ -56,7 +57,33 @@ def irlax_side(steps: int, learning_starts: int, warmup_steps: int = 1000, seed:
     return {"library": "irlax", "steps": steps, "seconds": seconds, "sps": steps / seconds,
             "cpu_seconds": cpu_seconds, "learning_starts": learning_starts,
             "warmup_steps": learning_starts + warmup_steps, "warmup_seconds": warmup_seconds,
-            "jax_version": jax.__version__, "config": dataclasses.asdict(config)}
+            "jax_version": jax.__version__, "config": dataclasses.asdict(config),
+            **gradient_step_alone(config, env.spec, jax.tree.map(lambda x: x[0], state.agent), steps // 4)}
+
+
+def gradient_step_alone(config: Any, spec: Any, agent: Any, steps: int) -> dict[str, Any]:
+    """SAC's gradient step on its own (on the trained agent's buffer, no environment, no host loop): milliseconds
+    per step over ``steps`` steps scanned in one compiled call, and the floating-point operations XLA counts in
+    one step."""
+    step = lambda learner, key: gradient_step(config, spec, None, None, agent.buffer, agent.obs_stats, learner, key)
+    learner, keys = (agent.params, agent.opt_state), jax.random.split(jax.random.PRNGKey(0), steps)
+    flops = jax.jit(step).lower(learner, keys[0]).compile().cost_analysis().get("flops")
+    scanned = jax.jit(lambda learner, keys: jax.lax.scan(step, learner, keys)[0])
+    jax.block_until_ready(scanned(learner, keys))  # compiling
+    start = time.perf_counter()
+    jax.block_until_ready(scanned(learner, keys))
+    return {"gradient_step_ms": 1e3 * (time.perf_counter() - start) / steps,
+            "gradient_step_gflop": None if flops is None else float(flops) / 1e9}
+
+
+def anatomy(side: dict[str, Any]) -> str:
+    """The page's sentence on where irlax's time per step goes (the gradient step timed alone)."""
+    step_ms, per_step = side["gradient_step_ms"], 1e3 / side["sps"]
+    flops = side.get("gradient_step_gflop")
+    rate = "" if not flops else f" (XLA counts {flops:.2f} GFLOP in it: {flops / step_ms * 1e3:.0f} GFLOP/s)"
+    return (f"Where irlax's {per_step:.2f} ms per step go: SAC's gradient step alone, without the environment "
+            f"and the host loop, takes {step_ms:.2f} ms{rate}, {100 * step_ms / per_step:.0f}% of a whole step; the "
+            "rest is MuJoCo, the policy's action and the host loop.\n\n")
 
 
 def main() -> None:
@@ -97,6 +124,7 @@ def main() -> None:
         + "".join(f"| {name} | {side['sps']:.1f} | {side['seconds']:.1f} |\n" for name, side in sides.items())
         + f"\nirlax / SB3: {results['ratio_vs_sb3']:.2f}x (goal 5x: {goal(results['ratio_vs_sb3'] >= 5)}); "
         f"irlax / sbx: {results['ratio_vs_sbx']:.2f}x (goal > 1: {goal(results['ratio_vs_sbx'] > 1)}).\n\n"
+        + anatomy(sides["irlax"]) +
         f"Machine: {results['machine']}; load average at the start {header['load_average_start']}, "
         f"at the end {results['load_average_end']}. Command: `{header['command']}`.\n"
     )
