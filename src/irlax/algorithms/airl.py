@@ -38,11 +38,11 @@ from irlax.algorithms.adversarial import AdversarialConfig, Discriminator, make_
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.sample_irl import make_inner_learner
 from irlax.data.transitions import RewardFn, Transition
-from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.learners.base import Learner
 from irlax.rewards.transition import InputStats, TransitionReward, absorbing_bonus, mlp_transition_reward
+from irlax.tasks import Env
 
 DESCRIPTION = "adversarial IRL with a disentangled reward (Fu, Luo & Levine 2018)"
 
@@ -161,7 +161,7 @@ def learned_reward(config: AIRLConfig, spec: EnvSpec, gamma: float, kind: str = 
     return nets.recovered if kind == "recovered" else nets.shaped
 
 
-def make_airl(config: AIRLConfig, env: JaxEnv, reward_kind: str = "recovered") -> Algorithm:
+def make_airl(config: AIRLConfig, env: Env, reward_kind: str = "recovered") -> Algorithm:
     """AIRL in ``env`` with ``config``; its ``reward_fn`` is :func:`learned_reward` of kind ``reward_kind``
     (``g``, the reward to transfer, by default).
 

@@ -66,11 +66,11 @@ from irlax.algorithms.base import Algorithm
 from irlax.algorithms.bc import BCConfig, BCParams, BCPolicy
 from irlax.algorithms.sample_irl import check_demos
 from irlax.data.demos import Demonstrations
-from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
 from irlax.learners import host
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add
 from irlax.learners.rollout import EnvCarry, EpisodeStats, collect_steps, example_transition, init_envs
+from irlax.tasks import Env
 
 DESCRIPTION = "DAgger: behavioural cloning on the learner's states, labelled by the expert (Ross et al. 2011)"
 
@@ -270,7 +270,7 @@ def training_rows(demos: Demonstrations, aggregate: ReplayBuffer) -> tuple[Array
             jnp.concatenate([valid, filled]))
 
 
-def make_dagger(config: DAggerConfig, env: JaxEnv, expert: Any = None) -> Algorithm:
+def make_dagger(config: DAggerConfig, env: Env, expert: Any = None) -> Algorithm:
     """DAgger with ``config`` in ``env``, labelled by the policy family ``expert``: one step of ``update`` is
     one round (see the module docstring). The expert's parameters come with the data (:class:`DAggerData`).
 

@@ -55,7 +55,6 @@ from irlax.algorithms.base import Algorithm
 from irlax.algorithms.gail import gail_policy_reward
 from irlax.algorithms.sample_irl import LearnerRoundsConfig, check_demos, learner_mean_return, make_inner_learner
 from irlax.data.demos import Demonstrations
-from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.learners import base, host
@@ -63,6 +62,7 @@ from irlax.learners.base import LearnerState
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add
 from irlax.learners.rollout import EnvCarry, example_transition, init_envs
 from irlax.rewards.transition import absorbing_bonus
+from irlax.tasks import Env
 
 DESCRIPTION = "density-based reward: log-density of the expert's data, then a forward learner (as imitation's)"
 
@@ -254,7 +254,7 @@ class DensityMetrics(NamedTuple):
     mean_return: Array
 
 
-def make_density(config: DensityConfig, env: JaxEnv) -> Algorithm:
+def make_density(config: DensityConfig, env: Env) -> Algorithm:
     """Density-based reward modelling in ``env`` with ``config``.
 
     Its ``reward_fn(state.reward_params, obs, action, next_obs, terminated)`` is the learned reward.

@@ -34,10 +34,10 @@ from irlax.algorithms.adversarial import AdversarialConfig, Discriminator, make_
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.sample_irl import make_inner_learner
 from irlax.data.transitions import Transition
-from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.rewards.transition import InputStats, absorbing_bonus, mlp_transition_reward
+from irlax.tasks import Env
 
 DESCRIPTION = "generative adversarial imitation learning (Ho & Ermon 2016)"
 
@@ -89,7 +89,7 @@ def discriminator(config: GAILConfig, spec: EnvSpec, gamma: float) -> Discrimina
     return Discriminator(init, logit, reward, uses_log_pi=False, absorbing_logit=adversarial.absorbing_logit)
 
 
-def make_gail(config: GAILConfig, env: JaxEnv) -> Algorithm:
+def make_gail(config: GAILConfig, env: Env) -> Algorithm:
     """GAIL in ``env`` with ``config``; its ``reward_fn`` is the policy's reward ``r(params, obs, action, next_obs,
     terminated)`` of ``state.reward_params`` (the reward to re-optimise).
 

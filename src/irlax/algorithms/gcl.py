@@ -61,7 +61,6 @@ from irlax.algorithms.sample_irl import (
 )
 from irlax.data.demos import Demonstrations
 from irlax.data.transitions import Episodes, RewardFn
-from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.learners import base, host
@@ -70,6 +69,7 @@ from irlax.learners.evaluation import policy_episodes
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
 from irlax.learners.rollout import example_transition
 from irlax.rewards.transition import TransitionReward, absorbing_bonus, demo_input_stats, mlp_transition_reward
+from irlax.tasks import Env
 
 DESCRIPTION = "sample-based MaxEnt IRL with importance weights, Guided Cost Learning (Finn et al. 2016)"
 
@@ -275,7 +275,7 @@ def reward_step(
     return (params, opt_state), (loss, expert_reward)
 
 
-def make_gcl(config: GCLConfig, env: JaxEnv) -> Algorithm:
+def make_gcl(config: GCLConfig, env: Env) -> Algorithm:
     """Guided Cost Learning in ``env`` with ``config``; its ``reward_fn`` is ``r_psi`` of ``state.reward_params``.
 
     Raises:

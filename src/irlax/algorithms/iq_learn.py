@@ -64,7 +64,6 @@ from irlax.algorithms.base import Algorithm
 from irlax.algorithms.sample_irl import check_demos, make_inner_learner, sample_expert_transitions
 from irlax.data.demos import Demonstrations
 from irlax.data.transitions import Transition
-from irlax.envs.control import JaxEnv
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.learners import host
@@ -75,6 +74,7 @@ from irlax.learners.sac.config import SACConfig
 from irlax.learners.sac.losses import sac_actor_loss, sac_temperature_loss
 from irlax.nn.networks import ACTIVATIONS, init_obs_stats
 from irlax.settings import check_fields
+from irlax.tasks import Env
 
 DESCRIPTION = "IQ-Learn: inverse soft-Q learning, a Q-function instead of a reward (Garg et al. 2021)"
 
@@ -574,7 +574,7 @@ def preset(env_name: str, learner: str = "") -> IQLearnConfig:
 # the algorithm
 
 
-def make_iq_learn(config: IQLearnConfig, env: JaxEnv) -> Algorithm:
+def make_iq_learn(config: IQLearnConfig, env: Env) -> Algorithm:
     """IQ-Learn in ``env`` with ``config``.
 
     Its ``reward_fn(params, obs, action, next_obs, terminated)`` is the recovered reward of ``reward(state, data)``

@@ -59,7 +59,6 @@ from irlax.algorithms.base import Algorithm
 from irlax.algorithms.sample_irl import check_demos, learner_mean_return, sample_expert_transitions
 from irlax.data.demos import Demonstrations
 from irlax.data.transitions import Transition
-from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
 from irlax.learners import base, host
 from irlax.learners.base import Learner, LearnerMetrics
@@ -68,6 +67,7 @@ from irlax.learners.rollout import EnvCarry
 from irlax.learners.sac import SACAgent, SACConfig, SACLossInfo, learning_steps, make_sac, sac_batch_step
 from irlax.rewards.transition import absorbing_bonus
 from irlax.settings import check_fields
+from irlax.tasks import Env
 
 DESCRIPTION = "soft Q imitation learning: SAC with reward 1 on demonstrations, 0 on its own steps (Reddy et al. 2020)"
 
@@ -249,7 +249,7 @@ def round_metrics(record: LearnerMetrics) -> SQILMetrics:
     )
 
 
-def make_sqil(config: SQILConfig, env: JaxEnv) -> Algorithm:
+def make_sqil(config: SQILConfig, env: Env) -> Algorithm:
     """SQIL in ``env`` with ``config``: one step of ``update`` is one round of ``round_iterations`` SAC iterations.
 
     Raises:
