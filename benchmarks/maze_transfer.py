@@ -22,7 +22,7 @@ Run: ``PYTHONPATH=src python benchmarks/maze_transfer.py`` (``--quick`` for a sm
 run, ``--seeds``, ``--out``, ``--resume`` to keep the algorithms an earlier run of the
 same settings saved). Writes ``benchmarks/results/maze_transfer.{json,md,png}``
 (``--quick``: ``*_quick.*``). The expert of ``PointMaze-v0`` and its 60 demonstrations
-are read from ``benchmarks/.cache/`` (made with ``irlax expert`` and ``irlax demos``);
+are read from ``benchmarks/.cache/`` (made there with ``irlax expert`` and ``irlax demos`` when missing);
 an expert of the shifted maze, needed only to normalise returns there, is trained
 with ``irlax expert`` into the cache when missing.
 """
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import time
@@ -53,7 +54,7 @@ from irlax.algorithms.registry import make_algorithm, preset
 from irlax.algorithms.sample_irl import make_inner_learner
 from irlax.data.demos import Demonstrations, flatten, load_demonstrations
 from irlax.envs.control import JaxEnv
-from irlax.envs.point_maze import POINT_MAZE, POINT_MAZE_SHIFTED, goal_position
+from irlax.envs.point_maze import POINT_MAZE, POINT_MAZE_SHIFTED, POINT_MAZE_WIDE_START, goal_position
 from irlax.learners import base
 from irlax.learners.evaluation import Policy, RandomPolicy, policy_episodes, random_return
 from irlax.learners.registry import make_learner
@@ -63,10 +64,12 @@ from irlax.run.experts import evaluate_expert, load_expert
 from irlax.settings import apply_overrides
 
 DEFAULT_OUT = Path("benchmarks/results/maze_transfer.json")
+WIDE_OUT = Path("benchmarks/results/maze_transfer_wide.json")
+"""Default output with ``--learn-env PointMazeWideStart-v0``."""
 CACHE = ROOT / "benchmarks" / ".cache"
-EXPERT_DIR = CACHE / f"expert-{POINT_MAZE}"
-DEMOS_FILE = CACHE / f"demos-{POINT_MAZE}-60.npz"
-SHIFTED_EXPERT_DIR = CACHE / f"expert-{POINT_MAZE_SHIFTED}"
+LEARN_ENVS = (POINT_MAZE, POINT_MAZE_WIDE_START)
+"""Mazes the rewards can be learned in: the paper's (demonstrations from one start, one path) and the same walls
+with starts anywhere (demonstrations that cover the maze, as AIRL's recovery guarantee assumes)."""
 SHIFTED_EXPERT_STEPS = tasks.learner_budget(POINT_MAZE_SHIFTED, "sac")
 """SAC steps per seed of the shifted maze's expert (SAC's budget for it in the task table, 30k)."""
 REACH_RADIUS = 0.2
@@ -81,6 +84,8 @@ STATE_ONLY = {"airl": True, "gcl": True}
 """Fields set on the presets: the rewards that are meant to transfer are the state-only ones."""
 AIRL_OVERRIDES: dict[str, Any] = {}
 """Settings of AIRL beyond its preset used by this benchmark (see the module docstring and the report)."""
+REOPT_MAZES = (POINT_MAZE_SHIFTED, POINT_MAZE)
+"""Where every learned reward is re-optimised (the usual start; in this order)."""
 TRAJECTORIES_PER_SEED = 3
 """Re-optimised episodes per seed drawn in the figure."""
 HEATMAP_SIZE = 41
@@ -108,6 +113,8 @@ class Settings:
     """``(algorithm, field, value)`` config overrides from the command line."""
     learner_overrides: tuple[tuple[str, str, str], ...] = ()
     """``(algorithm, field, value)`` overrides of the IRL learner's (SAC's) config."""
+    learn_env: str = POINT_MAZE
+    """The maze the demonstrations come from and the rewards are learned in (one of :data:`LEARN_ENVS`)."""
 
 
 def parse_pairs(items: Sequence[str], flag: str) -> tuple[tuple[str, str, str], ...]:
@@ -130,10 +137,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise SystemExit(f"unknown algorithm {name!r}; choose among {', '.join((*ALGORITHMS, TRUE))}")
     overrides = parse_pairs(args.set or (), "--set")
     learner_overrides = parse_pairs(args.learner_set or (), "--learner-set")
+    if args.learn_env not in LEARN_ENVS:
+        raise SystemExit(f"unknown --learn-env {args.learn_env!r}; choose among {', '.join(LEARN_ENVS)}")
     if args.quick:
-        return Settings(2, 3, 1000, 4, algorithms, overrides, learner_overrides)
+        return Settings(2, 3, 1000, 4, algorithms, overrides, learner_overrides, args.learn_env)
     return Settings(args.seeds, args.rounds, args.reopt_steps, args.eval_episodes, algorithms, overrides,
-                    learner_overrides)
+                    learner_overrides, args.learn_env)
 
 
 def algorithm_config(name: str, env: JaxEnv, settings: Settings) -> Any:
@@ -156,16 +165,38 @@ def algorithm_config(name: str, env: JaxEnv, settings: Settings) -> Any:
     return config
 
 
+def irlax_command(*args: str) -> None:
+    """Run ``irlax ARGS`` from the repository's sources (checked)."""
+    command = [sys.executable, "-m", "irlax.cli.main", *args]
+    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+def expert_dir(maze: str) -> Path:
+    """The cached expert of ``maze``."""
+    return CACHE / f"expert-{maze}"
+
+
+def ensure_demos(maze: str, console: Console) -> Path:
+    """``maze``'s cached expert (``irlax expert``, 2 seeds) and its 60 demonstrations, made when missing."""
+    expert, demos = expert_dir(maze), CACHE / f"demos-{maze}-60.npz"
+    if not (expert / "expert.json").exists():
+        console.log(f"training an expert of {maze} (2 seeds) into {expert}")
+        irlax_command("expert", "--env", maze, "--seeds", "2", "--out", str(expert), "--quiet")
+    if not demos.exists():
+        irlax_command("demos", "--expert", str(expert), "--episodes", "60", "--out", str(demos))
+    return demos
+
+
 def ensure_shifted_expert(quick: bool, console: Console) -> Path:
     """The cached expert of the shifted maze, trained with ``irlax expert`` when missing."""
-    directory = SHIFTED_EXPERT_DIR.with_name(SHIFTED_EXPERT_DIR.name + "-quick") if quick else SHIFTED_EXPERT_DIR
+    shifted = expert_dir(POINT_MAZE_SHIFTED)
+    directory = shifted.with_name(shifted.name + "-quick") if quick else shifted
     if (directory / "expert.json").exists():
         return directory
     steps = 2000 if quick else SHIFTED_EXPERT_STEPS
     console.log(f"training an expert of {POINT_MAZE_SHIFTED} ({steps} steps, 2 seeds) into {directory}")
-    command = [sys.executable, "-m", "irlax.cli.main", "expert", "--env", POINT_MAZE_SHIFTED, "--seeds", "2",
-               "--steps", str(steps), "--out", str(directory), "--quiet"]
-    subprocess.run(command, check=True, cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    irlax_command("expert", "--env", POINT_MAZE_SHIFTED, "--seeds", "2", "--steps", str(steps), "--out",
+                  str(directory), "--quiet")
     return directory
 
 
@@ -246,7 +277,8 @@ def run_true_reward(
                               "reward": {}}
     paths = {}
     reopt_key, eval_key = jax.random.split(key)
-    for index, (maze_key, (maze, target)) in enumerate(zip(jax.random.split(reopt_key, 2), envs.items(),
+    targets = {maze: envs[maze] for maze in REOPT_MAZES}
+    for index, (maze_key, (maze, target)) in enumerate(zip(jax.random.split(reopt_key, 2), targets.items(),
                                                            strict=True)):
         true = tasks.true_reward_fn(target)
         reward = lambda params, obs, action, next_obs, terminated, true=true: true(obs, action, next_obs)
@@ -264,8 +296,9 @@ def run_algorithm(
     name: str, settings: Settings, envs: dict[str, JaxEnv], demos: Demonstrations, references: dict[str, Any],
     batches: dict[str, Any], coverage: Any, key: Array, console: Console,
 ) -> dict[str, Any]:
-    """Learn a reward with ``name`` over the seeds, re-optimise it in both mazes, evaluate everything."""
-    env = envs[POINT_MAZE]
+    """Learn a reward with ``name`` over the seeds in ``envs[settings.learn_env]``, re-optimise it in both mazes
+    (the original and the shifted one), evaluate everything."""
+    env = envs[settings.learn_env]
     config = algorithm_config(name, env, settings)
     algo = make_algorithm(name, config, env)
     train_key, imitation_key, reopt_key, eval_key = jax.random.split(key, 4)
@@ -283,9 +316,10 @@ def run_algorithm(
     }
     imitation = episode_summary(algo.act, env, jax.vmap(algo.policy, in_axes=(0, None))(state, demos),
                                 imitation_key, settings.eval_episodes)
-    result["imitation"] = summarize(imitation, references[POINT_MAZE])
+    result["imitation"] = summarize(imitation, references[settings.learn_env])
     result["reoptimized"], paths = {}, {}
-    for maze_key, (maze, target) in zip(jax.random.split(reopt_key, 2), envs.items(), strict=True):
+    targets = {maze: envs[maze] for maze in REOPT_MAZES}
+    for maze_key, (maze, target) in zip(jax.random.split(reopt_key, 2), targets.items(), strict=True):
         sac, sac_state, compile_s, run_s = reoptimize_timed(target, algo.reward_fn, state.reward_params, maze_key,
                                                             settings)
         console.log(f"{name}: re-optimised in {maze} in {run_s:.0f} s (+ {compile_s:.0f} s compile)")
@@ -312,6 +346,29 @@ def summarize(summary: dict[str, Any], reference: dict[str, float]) -> dict[str,
         "final_distance": summary["distance"].mean(axis=1).tolist(),
         "final_distances": np.round(summary["distance"], 4).tolist(),
     }
+
+
+def headline(result: dict[str, Any], seeds: int) -> dict[str, Any]:
+    """The issue's summary fields of one algorithm: the fraction of re-optimised episodes (all seeds) that reach the
+    goal in the shifted and in the original maze, and the number of seeds."""
+    reached = lambda maze: float(np.mean(result["reoptimized"][maze]["reached"]))
+    return {"shifted_reached": reached(POINT_MAZE_SHIFTED), "original_reached": reached(POINT_MAZE), "seeds": seeds}
+
+
+GOALS = {"airl": (">=", 0.8), "gail": ("<=", 0.2)}
+"""Issue 16's goals on the shifted maze's reach rate (the AIRL paper's contrast)."""
+
+
+def goal_line(results: dict[str, Any]) -> str:
+    """Each goal against its measured reach rate."""
+    parts = []
+    for name, (op, target) in GOALS.items():
+        if name in results["algorithms"]:
+            value = results["algorithms"][name]["shifted_reached"]
+            met = value >= target if op == ">=" else value <= target
+            parts.append(f"{LABELS.get(name, name)} {op.replace('>=', '≥').replace('<=', '≤')} {target:.0%} in the "
+                         f"shifted maze: {value:.0%}, {'met' if met else 'missed'}")
+    return "Goals: " + "; ".join(parts) + "." if parts else ""
 
 
 def reference_returns(
@@ -419,17 +476,21 @@ def markdown(results: dict[str, Any], rows: list[list[str]], figure: Path | None
         + " and ".join(f"{v['run_s']:.0f} s" for v in r["reoptimized"].values())
         for name, r in results["algorithms"].items()
     ]
+    learn_env = s.get("learn_env", POINT_MAZE)
+    wide = learn_env == POINT_MAZE_WIDE_START
     lines = [
-        "## Reward transfer in the shifting point maze",
+        "## Reward transfer in the shifting point maze" + (": demonstrations from anywhere" if wide else ""),
         "",
-        f"Rewards learned from {results['demos']['episodes']} demonstrations of `{POINT_MAZE}` (gap on the left; "
+        f"Rewards learned from {results['demos']['episodes']} demonstrations of `{learn_env}` (gap on the left"
+        + ("; starts uniform over the arena outside the wall's band" if wide else "") + "; "
         f"demonstrations' mean return {results['demos']['mean_return']:.1f}), {s['seeds']} seeds per algorithm in "
         f"one `jax.vmap`, then each seed's reward frozen and re-optimised by a fresh SAC ({s['reopt_steps']} steps, "
-        f"the maze's SAC preset) in `{POINT_MAZE_SHIFTED}` (gap on the right) and in `{POINT_MAZE}`. "
+        f"the maze's SAC preset) in `{POINT_MAZE_SHIFTED}` (gap on the right) and in `{POINT_MAZE}` (both with "
+        "the usual start). "
         f"Returns are of {s['eval_episodes']} stochastic-policy episodes per seed: mean over seeds "
         "(per seed in brackets); normalised: random policy 0, the maze's SAC expert 1. \"Reached\": fraction of "
         f"episodes whose final position is within {REACH_RADIUS} of the goal. Pearson correlations with the true "
-        "reward on expert and on random-policy transitions of the original maze, and the EPIC distance "
+        f"reward on expert and on random-policy transitions of `{learn_env}`, and the EPIC distance "
         f"(0 = same reward up to shaping and scale) on {EPIC_TRANSITIONS} of each, are means over seeds.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
@@ -437,6 +498,8 @@ def markdown(results: dict[str, Any], rows: list[list[str]], figure: Path | None
         *("| " + " | ".join(row) + " |" for row in rows),
         "",
         f"References: {ref_line}.",
+        "",
+        goal_line(results),
         "",
         "Settings (each algorithm's `preset(..., \"PointMaze-v0\")` with):",
         *config_lines,
@@ -502,6 +565,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", metavar="ALGO.FIELD=VALUE", help="override a config field")
     parser.add_argument("--learner-set", action="append", metavar="ALGO.FIELD=VALUE",
                         help="override a field of the algorithm's SAC config (during learning)")
+    parser.add_argument("--learn-env", default=POINT_MAZE,
+                        help=f"maze of the demonstrations and the learning, one of {', '.join(LEARN_ENVS)} "
+                             f"(default {POINT_MAZE}; {POINT_MAZE_WIDE_START} writes {WIDE_OUT} by default)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny budgets; writes *_quick.*")
     parser.add_argument("--resume", action="store_true",
                         help="keep the algorithms that the output JSON (same settings) already holds")
@@ -513,10 +579,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Learn, transfer, evaluate; print the table; write the JSON, markdown and figure (after each algorithm)."""
     args = parse_args(argv)
     settings, console = settings_from(args), Console()
-    out = output_path(args.out, args.quick, DEFAULT_OUT)
-    envs = {maze: tasks.make_env(maze) for maze in (POINT_MAZE, POINT_MAZE_SHIFTED)}
-    env = envs[POINT_MAZE]
-    demos = load_demonstrations(DEMOS_FILE, env.spec)
+    out = output_path(args.out, args.quick, WIDE_OUT if settings.learn_env == POINT_MAZE_WIDE_START else DEFAULT_OUT)
+    envs = {maze: tasks.make_env(maze) for maze in dict.fromkeys((POINT_MAZE, POINT_MAZE_SHIFTED, settings.learn_env))}
+    env = envs[settings.learn_env]
+    demos_file = ensure_demos(settings.learn_env, console)
+    demos = load_demonstrations(demos_file, env.spec)
     settings_dict = json.loads(json.dumps(dataclasses.asdict(settings)))
     results: dict[str, Any] = {**report_header("maze_transfer.py", argv), "settings": settings_dict}
     if args.resume and out.exists():
@@ -528,11 +595,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         else:
             console.log(f"{out} holds other settings; starting afresh")
     results.setdefault("algorithms", {})
-    expert_dirs = {POINT_MAZE: EXPERT_DIR, POINT_MAZE_SHIFTED: ensure_shifted_expert(args.quick, console)}
+    expert_dirs = {maze: expert_dir(maze) for maze in envs}
+    expert_dirs[POINT_MAZE_SHIFTED] = ensure_shifted_expert(args.quick, console)
+    ensure_demos(POINT_MAZE, console)  # the original maze's expert normalises the returns there
     key = jax.random.PRNGKey(0)
     ref_key, batch_key, run_key = jax.random.split(key, 3)
     results["references"] = reference_returns(envs, expert_dirs, ref_key, 50)
-    results["demos"] = {"file": str(DEMOS_FILE.relative_to(ROOT)), "episodes": demos.num_episodes,
+    results["demos"] = {"file": str(demos_file.relative_to(ROOT)), "env": settings.learn_env,
+                        "episodes": demos.num_episodes,
                         "mean_return": float(jnp.mean(demos.returns()))}
     results["reach_radius"] = REACH_RADIUS
     batches, coverage = transition_batches(env, demos, batch_key)
@@ -548,6 +618,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                console)
         )
         results["algorithms"][name]["timing"]["total_s"] = time.perf_counter() - start
+        results["algorithms"][name].update(headline(results["algorithms"][name], settings.seeds))
+        results["algorithms"] = {n: results["algorithms"][n] for n in settings.algorithms if n in results["algorithms"]}
         results["load_average_end"] = load_average()
         rows = table_rows(results)
         drawn = draw_figure(results, figure)

@@ -26,6 +26,8 @@ FRAGMENTS = (
     ("benchmarks/results/sac_pendulum.md", "python benchmarks/sac_pendulum.py"),
     ("benchmarks/results/imitation_compare.md", "python benchmarks/imitation_compare.py"),
     ("benchmarks/results/maze_transfer.md", "python benchmarks/maze_transfer.py"),
+    ("benchmarks/results/maze_transfer_wide.md",
+     "python benchmarks/maze_transfer.py --learn-env PointMazeWideStart-v0 --algorithms airl,gail,true"),
     ("benchmarks/results/mujoco_speed.md", "python benchmarks/mujoco_speed.py"),
     ("benchmarks/results/mujoco_experts.md", "python benchmarks/mujoco_experts.py"),
     ("benchmarks/results/compile_speed.md", "python benchmarks/compile_speed.py"),
@@ -60,7 +62,8 @@ Contents:
 6. GAIL and AIRL against the `imitation` library on CartPole-v1 and Pendulum-v1:
    expert-normalised return, environment steps and wall-clock, return against time.
 7. Transfer on the shifting point maze: rewards learned by AIRL, GAIL and GCL in
-   the original maze, re-optimised by a fresh learner in the shifted one.
+   the original maze, re-optimised by a fresh learner in the shifted one; then the
+   same from demonstrations that start anywhere in the maze (covering it).
 8. SAC on MuJoCo HalfCheetah-v5: training speed of irlax, stable-baselines3 and sbx
    with identical settings, measured in one run.
 9. MuJoCo experts: SAC and PPO returns and wall-clock on Hopper, HalfCheetah,

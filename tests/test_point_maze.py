@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from irlax import tasks
 from irlax.envs.point_maze import (
     POINT_MAZE,
     POINT_MAZE_SHIFTED,
@@ -302,7 +303,7 @@ def test_names_spaces_and_constructors() -> None:
     assert env.name == POINT_MAZE == "PointMaze-v0" and not params.shifted
     assert env_s.name == POINT_MAZE_SHIFTED == "PointMazeShifted-v0" and params_s.shifted
     assert env_s.default_params == params_s and params_s == params.replace(shifted=True)
-    assert POINT_MAZE_VARIANTS == {"PointMaze-v0": False, "PointMazeShifted-v0": True}
+    assert POINT_MAZE_VARIANTS == {"PointMaze-v0": False, "PointMazeShifted-v0": True, "PointMazeWideStart-v0": False}
     assert params.max_steps_in_episode == 100
     assert env.action_space(params).shape == (2,) and env.observation_space(params).shape == (2,)
     assert env.num_actions == 2
@@ -334,3 +335,29 @@ def test_draw_point_maze(scripted_runs) -> None:
         assert axes[0].get_title() == "original"
     finally:
         plt.close(fig)
+
+
+def test_wide_start_covers_the_arena_outside_the_wall_band():
+    from irlax.envs.point_maze import anywhere_start
+
+    env, params = make_point_maze(start_anywhere=True)
+    starts = np.asarray(jax.vmap(lambda k: anywhere_start(k, params))(jax.random.split(jax.random.PRNGKey(0), 4000)))
+    assert starts.min() >= 0.0 and starts.max() <= 1.0
+    assert not np.any(np.abs(starts[:, 1] - params.wall_y) < params.wall_half_thickness)  # never in the wall band
+    # about uniform: a quarter in each quadrant, the band's share of y taken out
+    for x_side in (starts[:, 0] < 0.5, starts[:, 0] >= 0.5):
+        for y_side in (starts[:, 1] < 0.5, starts[:, 1] >= 0.5):
+            assert abs(np.mean(x_side & y_side) - 0.25) < 0.03
+    key = jax.random.PRNGKey(3)
+    wide = env.reset_env(key, params)[0]
+    near, _ = make_point_maze()[0].reset_env(key, params)
+    np.testing.assert_allclose(wide, anywhere_start(key, params))
+    assert np.all(np.abs(np.asarray(near) - [0.5, 0.1]) <= 0.02 + 1e-6)  # the usual start is unchanged
+
+
+def test_wide_start_task_is_the_original_maze():
+    wide, original = tasks.make_env("PointMazeWideStart-v0"), tasks.make_env("PointMaze-v0")
+    # the same params (so demonstrations recorded before the variant existed still fit the original maze)
+    assert wide.spec.name == "PointMazeWideStart-v0" and wide.params == original.params
+    assert not bool(wide.params.shifted) and wide.env.start_anywhere and not original.env.start_anywhere
+    assert wide.env.name == "PointMazeWideStart-v0"

@@ -240,7 +240,7 @@ def test_task_table_entries():
     assert learner_config("Acrobot-v1", "sac") == sac.SACConfig()  # no tuned config: the defaults
     tuned = {name for name, task in TASKS.items() if "sac" in task.learners and task.backend == "jax"}
     assert tuned == {"Pendulum-v1", "MountainCarContinuous-v0", "PointMaze-v0", "PointMazeShifted-v0", "CartPole-v1",
-                     "PendulumHeavy-v1"}
+                     "PendulumHeavy-v1", "PointMazeWideStart-v0"}
     mujoco = {name for name, task in TASKS.items() if task.backend == "gymnasium"}
     assert mujoco == {"Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5", "InvertedPendulum-v5"}
     for name in mujoco:  # the usual MuJoCo setting: 256 x 256, batch 256, a buffer of 1M

@@ -295,6 +295,26 @@ def test_airl_policy_reward_auto_follows_the_learner():
     assert airl.policy_reward_kind(logit, learner(logit, "Pendulum-v1")) == "logit"
 
 
+def test_airl_recovered_policy_reward_is_g_with_the_absorbing_value():
+    spec = make_env("CartPole-v1").spec
+    demos = small_demos("CartPole-v1", [4, 4])
+    config = airl.AIRLConfig(hidden=(8,), gamma=0.9, policy_reward="recovered")
+    disc = airl.discriminator(config, spec, make_inner_learner(config, spec))
+    params = disc.init(jax.random.PRNGKey(0), demo_input_stats(demos))
+    params = {**params, "absorbing": jnp.float32(0.01)}
+    nets = airl.airl_reward(config, spec, 0.9)
+    obs, next_obs = jnp.array([0.1, -0.2, 0.3, 0.0]), jnp.array([0.5, 0.2, -0.1, 0.4])
+    for terminated in (False, True):
+        reward = disc.reward(params, obs, 1, next_obs, jnp.bool_(terminated), jnp.float32(-3.0))
+        bonus = 0.9 / 0.1 * float(absorbing_logit(params)) if terminated else 0.0
+        # neither the shaping h nor log pi: g(s) alone, plus the absorbing state's value on a terminal step
+        np.testing.assert_allclose(reward, nets.g.apply(params["g"], obs, 1) + bonus, rtol=1e-5, atol=1e-5)
+    shaped = airl.discriminator(airl.AIRLConfig(hidden=(8,), gamma=0.9, policy_reward="shaped"), spec,
+                                make_inner_learner(config, spec))
+    args = (params, obs, 1, next_obs, jnp.bool_(False), jnp.float32(-3.0))
+    assert abs(float(shaped.reward(*args) - disc.reward(*args))) > 1e-4  # the shaping is there in "shaped"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # configs
 
@@ -338,6 +358,19 @@ def test_presets_size_rounds_by_learner():
     assert preset("gail", "Pendulum-v1", "ppo").policy_iterations == 1
     assert preset("airl", "CartPole-v1").gradient_penalty == 100.0
     assert preset("airl", "Acrobot-v1").gradient_penalty == preset("gail", "CartPole-v1").gradient_penalty == 0.0
+
+
+def test_airl_preset_fixes_sacs_temperature_at_one():
+    from irlax import tasks
+
+    config = preset("airl", "Pendulum-v1")
+    learner = make_inner_learner(config, make_env("Pendulum-v1").spec)
+    assert isinstance(learner.config, SACConfig) and not learner.config.autotune and learner.config.initial_alpha == 1.0
+    # the rest is the task's tuned SAC; GAIL's SAC and AIRL's PPO keep their own temperature
+    assert replace(learner.config, autotune=True, initial_alpha=tasks.learner_config("Pendulum-v1", "sac")
+                   .initial_alpha) == tasks.learner_config("Pendulum-v1", "sac")
+    assert preset("gail", "Pendulum-v1").learner_config is None
+    assert preset("airl", "CartPole-v1").learner_config is None
 
 
 def test_the_gradient_penalty_is_the_squared_norm_of_the_logits_input_gradient():

@@ -179,6 +179,13 @@ TASKS: dict[str, TaskSpec] = {
             irl_sac_steps=10_000, learners={"sac": PENDULUM_SAC},
         ),
         TaskSpec(
+            # the original maze with starts anywhere in the arena: demonstrations that cover the maze (the
+            # coverage AIRL's recovery guarantee needs, benchmarks/maze_transfer.py --learn-env)
+            "PointMazeWideStart-v0", functools.partial(point_maze_env, False, start_anywhere=True),
+            true_rewards.point_maze_reward, default_learner="sac", expert_steps=100_000, sac_steps=30_000,
+            learners={"sac": SACConfig(learning_starts=5000, **_FAST_SAC)},
+        ),
+        TaskSpec(
             "PointMazeShifted-v0", functools.partial(point_maze_env, True), true_rewards.point_maze_reward,
             default_learner="sac", expert_steps=100_000, sac_steps=30_000,
             learners={

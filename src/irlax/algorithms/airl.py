@@ -18,7 +18,14 @@ The policy's reward (``policy_reward``):
 - ``"shaped"``: ``f`` alone, for a learner with its own entropy term (SAC, whose
   temperature then sets the weight of ``-log pi``; with ``"logit"`` SAC failed on
   Pendulum in our tuning runs, with ``"shaped"`` it matched the expert);
+- ``"recovered"``: ``g`` alone, for a learner with its own entropy term. Potential shaping leaves the
+  (soft-)optimal policy unchanged, so at the optimum this is the same policy as ``"shaped"``; but the learner
+  then makes progress only as far as ``g`` itself carries the task, so ``g`` is pushed to be a reward a fresh
+  learner can re-optimise, rather than leaving the direction to the shaping ``h``;
 - ``"auto"`` (default): ``"shaped"`` with SAC, ``"logit"`` otherwise.
+
+With SAC, ``f - alpha log pi`` is the AIRL identity's ``f - log pi`` only at temperature ``alpha = 1``, so AIRL's
+preset fixes SAC's temperature there (:data:`irlax.algorithms.registry.AIRL_SAC`).
 
 :func:`learned_reward` gives ``g`` (``kind="recovered"``) or ``f`` (``kind="shaped"``)
 for re-optimisation. The training loop is :mod:`irlax.algorithms.adversarial`'s.
@@ -46,7 +53,7 @@ from irlax.tasks import Env
 
 DESCRIPTION = "adversarial IRL with a disentangled reward (Fu, Luo & Levine 2018)"
 
-POLICY_REWARDS = ("auto", "logit", "shaped")
+POLICY_REWARDS = ("auto", "logit", "shaped", "recovered")
 """What the policy is trained on (see the module docstring)."""
 
 REWARD_KINDS = ("recovered", "shaped")
@@ -60,8 +67,8 @@ class AIRLConfig(AdversarialConfig):
     state_only: bool = True
     """``g(s)`` (the disentangled reward that transfers) instead of ``g(s, a)``."""
     policy_reward: str = "auto"
-    """The policy's reward: ``"logit"`` (``f - log pi``), ``"shaped"`` (``f``), or ``"auto"``: ``"shaped"`` for SAC
-    (which adds its own ``-alpha log pi``), ``"logit"`` otherwise."""
+    """The policy's reward: ``"logit"`` (``f - log pi``), ``"shaped"`` (``f``), ``"recovered"`` (``g``), or
+    ``"auto"``: ``"shaped"`` for SAC (which adds its own ``-alpha log pi``), ``"logit"`` otherwise."""
 
 
 def airl_shaped_reward(g: Array, h: Array, h_next: Array, terminated: Array, gamma: float) -> Array:
@@ -143,6 +150,8 @@ def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discri
         return airl_logits(f, log_pi)
 
     def reward(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array, log_pi: Array) -> Array:
+        if kind == "recovered":
+            return nets.recovered(params, obs, action, next_obs, terminated)
         f = nets.shaped(params, obs, action, next_obs, terminated)
         return airl_logits(f, log_pi) if kind == "logit" else f
 

@@ -343,8 +343,9 @@ def _check_spaces(where: str, env_name: str, obs_size: int, obs_width: int, disc
 
 
 def _variants(a: str, b: str) -> bool:
-    """Whether two task names are variants of one task irlax ships (the point maze and its shifted form)."""
-    return {a, b} <= {"PointMaze-v0", "PointMazeShifted-v0"}
+    """Whether two task names are variants of one task irlax ships (the point maze, its shifted and its wide-start
+    forms)."""
+    return {a, b} <= {"PointMaze-v0", "PointMazeShifted-v0", "PointMazeWideStart-v0"}
 
 
 def check_demonstrations_fit(demos: Demonstrations, spec: EnvSpec, where: str = "the file") -> None:

@@ -102,11 +102,12 @@ def modified_gymnax_env(name: str, **changes: float) -> tuple[Any, Any]:
     return env, params
 
 
-def point_maze_env(shifted: bool) -> tuple[Any, Any]:
-    """irlax's point-mass maze (:mod:`irlax.envs.point_maze`), original or shifted, and its parameters."""
+def point_maze_env(shifted: bool, start_anywhere: bool = False) -> tuple[Any, Any]:
+    """irlax's point-mass maze (:mod:`irlax.envs.point_maze`), original or shifted (starting anywhere if
+    ``start_anywhere``), and its parameters."""
     from irlax.envs.point_maze import make_point_maze
 
-    return make_point_maze(shifted=shifted)
+    return make_point_maze(shifted=shifted, start_anywhere=start_anywhere)
 
 
 def make_jax_env(name: str, env: Any, params: Any) -> JaxEnv:

@@ -30,7 +30,10 @@ Geometry (unit square arena, default parameters; ``#`` is the wall)::
   straight at the goal gets stuck under the wall in both; the demonstrated path of
   the original maze gets stuck in the shifted one.
 - Start ``S = (0.5, 0.1)`` plus uniform noise in ``[-start_noise, start_noise]^2``;
-  goal ``G = (0.5, 0.9)``.
+  goal ``G = (0.5, 0.9)``. With ``PointMaze(start_anywhere=True)`` (the task ``PointMazeWideStart-v0``:
+  the original wall) the start is uniform over the arena outside the wall's band
+  ``y in [0.48, 0.52]`` (:func:`anywhere_start`), so an expert's demonstrations cover
+  the whole maze, not one path: the condition of AIRL's recovery guarantee.
 
 Dynamics: a velocity-commanded point (the paper's MuJoCo point mass is force-driven
 and heavily damped; a velocity command keeps the state Markov in the position alone).
@@ -72,7 +75,9 @@ POINT_MAZE = "PointMaze-v0"
 """Name of the original maze (gap on the left)."""
 POINT_MAZE_SHIFTED = "PointMazeShifted-v0"
 """Name of the shifted maze (gap on the right)."""
-POINT_MAZE_VARIANTS: dict[str, bool] = {POINT_MAZE: False, POINT_MAZE_SHIFTED: True}
+POINT_MAZE_WIDE_START = "PointMazeWideStart-v0"
+"""Name of the original maze with starts anywhere in the arena (:func:`anywhere_start`)."""
+POINT_MAZE_VARIANTS: dict[str, bool] = {POINT_MAZE: False, POINT_MAZE_SHIFTED: True, POINT_MAZE_WIDE_START: False}
 """Environment name -> the ``shifted`` flag of that variant."""
 
 ARENA_SIZE = 1.0
@@ -147,6 +152,16 @@ def wall_box(params: EnvParams) -> Array:
     y_lo = params.wall_y - params.wall_half_thickness
     y_hi = params.wall_y + params.wall_half_thickness
     return jnp.stack([x_lo, y_lo, x_hi, y_hi]).astype(jnp.float32)
+
+
+def anywhere_start(key: Array, params: EnvParams) -> Array:
+    """A start position uniform over the arena minus the wall's band ``|y - wall_y| < wall_half_thickness``
+    (across the whole width, gap included: no start lies inside the wall), float32 ``(2,)``."""
+    x_key, y_key = jax.random.split(key)
+    band = 2.0 * params.wall_half_thickness
+    u = jax.random.uniform(y_key, (), jnp.float32, 0.0, ARENA_SIZE - band)
+    y = jnp.where(u < params.wall_y - params.wall_half_thickness, u, u + band)
+    return jnp.stack([jax.random.uniform(x_key, (), jnp.float32, 0.0, ARENA_SIZE), y])
 
 
 def gap_center_x(params: EnvParams) -> Array:
@@ -257,11 +272,16 @@ class PointMaze(environment.Environment[EnvState, EnvParams]):
     Args:
         shifted: the variant given by ``default_params`` and ``name``; any instance
             runs either variant when given that variant's params.
+        start_anywhere: start episodes at :func:`anywhere_start` instead of near the
+            start (``PointMazeWideStart-v0``). A property of the environment, not of
+            its params, so the original maze's params (and the fingerprint that
+            demonstration files record) are those of earlier versions.
     """
 
-    def __init__(self, shifted: bool = False):
+    def __init__(self, shifted: bool = False, start_anywhere: bool = False):
         super().__init__()
         self.shifted = bool(shifted)
+        self.start_anywhere = bool(start_anywhere)
         self.obs_shape = (2,)
 
     @property
@@ -301,9 +321,13 @@ class PointMaze(environment.Environment[EnvState, EnvParams]):
         return self.get_obs(state), state, reward, terminated, info
 
     def reset_env(self, key: Array, params: EnvParams) -> tuple[Array, EnvState]:
-        """Start at ``(start_x, start_y)`` plus uniform noise in ``[-start_noise, start_noise]^2``."""
-        noise = jax.random.uniform(key, (2,), jnp.float32, -1.0, 1.0) * params.start_noise
-        position = jnp.clip(start_position(params) + noise, 0.0, ARENA_SIZE)
+        """Start at ``(start_x, start_y)`` plus uniform noise in ``[-start_noise, start_noise]^2``, or, if the
+        environment starts anywhere, at :func:`anywhere_start`."""
+        if self.start_anywhere:
+            position = anywhere_start(key, params)
+        else:
+            noise = jax.random.uniform(key, (2,), jnp.float32, -1.0, 1.0) * params.start_noise
+            position = jnp.clip(start_position(params) + noise, 0.0, ARENA_SIZE)
         state = EnvState(position=position, time=0)
         return self.get_obs(state), state
 
@@ -317,8 +341,10 @@ class PointMaze(environment.Environment[EnvState, EnvParams]):
 
     @property
     def name(self) -> str:
-        """``PointMaze-v0`` or ``PointMazeShifted-v0``."""
-        return POINT_MAZE_SHIFTED if self.shifted else POINT_MAZE
+        """``PointMaze-v0``, ``PointMazeShifted-v0`` or ``PointMazeWideStart-v0``."""
+        if self.shifted:
+            return POINT_MAZE_SHIFTED
+        return POINT_MAZE_WIDE_START if self.start_anywhere else POINT_MAZE
 
     @property
     def num_actions(self) -> int:
@@ -344,9 +370,10 @@ class PointMaze(environment.Environment[EnvState, EnvParams]):
         )
 
 
-def make_point_maze(shifted: bool = False) -> tuple[PointMaze, EnvParams]:
-    """The environment and default params of ``PointMaze-v0`` (or ``PointMazeShifted-v0`` if ``shifted``)."""
-    env = PointMaze(shifted=shifted)
+def make_point_maze(shifted: bool = False, start_anywhere: bool = False) -> tuple[PointMaze, EnvParams]:
+    """The environment and default params of ``PointMaze-v0`` (``PointMazeShifted-v0`` if ``shifted``;
+    ``PointMazeWideStart-v0`` if ``start_anywhere``)."""
+    env = PointMaze(shifted=shifted, start_anywhere=start_anywhere)
     return env, env.default_params
 
 
