@@ -25,6 +25,11 @@ same settings saved). Writes ``benchmarks/results/maze_transfer.{json,md,png}``
 are read from ``benchmarks/.cache/`` (made there with ``irlax expert`` and ``irlax demos`` when missing);
 an expert of the shifted maze, needed only to normalise returns there, is trained
 with ``irlax expert`` into the cache when missing.
+
+``--learn-env PointMazeWideStart-v0`` learns the rewards from demonstrations that start
+anywhere in the original maze (so they cover it, as AIRL's recovery guarantee assumes)
+and writes ``benchmarks/results/maze_transfer_wide.{json,md,png}``; the re-optimisation
+is the same, from the usual start.
 """
 
 from __future__ import annotations
