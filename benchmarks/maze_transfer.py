@@ -22,7 +22,7 @@ Run: ``PYTHONPATH=src python benchmarks/maze_transfer.py`` (``--quick`` for a sm
 run, ``--seeds``, ``--out``, ``--resume`` to keep the algorithms an earlier run of the
 same settings saved). Writes ``benchmarks/results/maze_transfer.{json,md,png}``
 (``--quick``: ``*_quick.*``). The expert of ``PointMaze-v0`` and its 60 demonstrations
-are read from ``benchmarks/.cache/`` (made there with ``irlax expert`` and ``irlax demos`` when missing);
+are read from ``benchmarks/.cache/`` (made there when missing, by ``imitation_compare.ensure_demos``);
 an expert of the shifted maze, needed only to normalise returns there, is trained
 with ``irlax expert`` into the cache when missing.
 
@@ -37,9 +37,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, write_report
+from imitation_compare import CACHE, ensure_demos
 from jax import Array
 from rich.console import Console
 from rich.table import Table
@@ -57,6 +55,7 @@ from irlax import tasks
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.registry import make_algorithm, preset
 from irlax.algorithms.sample_irl import make_inner_learner
+from irlax.cli.main import main as irlax_main
 from irlax.data.demos import Demonstrations, flatten, load_demonstrations
 from irlax.envs.control import JaxEnv
 from irlax.envs.point_maze import POINT_MAZE, POINT_MAZE_SHIFTED, POINT_MAZE_WIDE_START, goal_position
@@ -71,7 +70,6 @@ from irlax.settings import apply_overrides
 DEFAULT_OUT = Path("benchmarks/results/maze_transfer.json")
 WIDE_OUT = Path("benchmarks/results/maze_transfer_wide.json")
 """Default output with ``--learn-env PointMazeWideStart-v0``."""
-CACHE = ROOT / "benchmarks" / ".cache"
 LEARN_ENVS = (POINT_MAZE, POINT_MAZE_WIDE_START)
 """Mazes the rewards can be learned in: the paper's (demonstrations from one start, one path) and the same walls
 with starts anywhere (demonstrations that cover the maze, as AIRL's recovery guarantee assumes)."""
@@ -170,26 +168,9 @@ def algorithm_config(name: str, env: JaxEnv, settings: Settings) -> Any:
     return config
 
 
-def irlax_command(*args: str) -> None:
-    """Run ``irlax ARGS`` from the repository's sources (checked)."""
-    command = [sys.executable, "-m", "irlax.cli.main", *args]
-    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-
-
 def expert_dir(maze: str) -> Path:
-    """The cached expert of ``maze``."""
+    """The cached expert of ``maze`` (where :func:`imitation_compare.ensure_demos` puts it)."""
     return CACHE / f"expert-{maze}"
-
-
-def ensure_demos(maze: str, console: Console) -> Path:
-    """``maze``'s cached expert (``irlax expert``, 2 seeds) and its 60 demonstrations, made when missing."""
-    expert, demos = expert_dir(maze), CACHE / f"demos-{maze}-60.npz"
-    if not (expert / "expert.json").exists():
-        console.log(f"training an expert of {maze} (2 seeds) into {expert}")
-        irlax_command("expert", "--env", maze, "--seeds", "2", "--out", str(expert), "--quiet")
-    if not demos.exists():
-        irlax_command("demos", "--expert", str(expert), "--episodes", "60", "--out", str(demos))
-    return demos
 
 
 def ensure_shifted_expert(quick: bool, console: Console) -> Path:
@@ -198,10 +179,11 @@ def ensure_shifted_expert(quick: bool, console: Console) -> Path:
     directory = shifted.with_name(shifted.name + "-quick") if quick else shifted
     if (directory / "expert.json").exists():
         return directory
-    steps = 2000 if quick else SHIFTED_EXPERT_STEPS
+    steps = tasks.learner_config(POINT_MAZE_SHIFTED, "sac").learning_starts + 1000 if quick else SHIFTED_EXPERT_STEPS
     console.log(f"training an expert of {POINT_MAZE_SHIFTED} ({steps} steps, 2 seeds) into {directory}")
-    irlax_command("expert", "--env", POINT_MAZE_SHIFTED, "--seeds", "2", "--steps", str(steps), "--out",
-                  str(directory), "--quiet")
+    if irlax_main(["expert", "--env", POINT_MAZE_SHIFTED, "--seeds", "2", "--steps", str(steps), "--out",
+                   str(directory), "--quiet"]) != 0:
+        raise SystemExit(f"irlax expert failed for {POINT_MAZE_SHIFTED}")
     return directory
 
 
@@ -274,6 +256,11 @@ def reoptimize_timed(
     return learner, states, compile_s, run_s
 
 
+def reopt_targets(envs: dict[str, JaxEnv]) -> dict[str, JaxEnv]:
+    """The mazes every reward is re-optimised in (:data:`REOPT_MAZES`, in order)."""
+    return {maze: envs[maze] for maze in REOPT_MAZES}
+
+
 def run_true_reward(
     settings: Settings, envs: dict[str, JaxEnv], references: dict[str, Any], key: Array, console: Console,
 ) -> dict[str, Any]:
@@ -282,7 +269,7 @@ def run_true_reward(
                               "reward": {}}
     paths = {}
     reopt_key, eval_key = jax.random.split(key)
-    targets = {maze: envs[maze] for maze in REOPT_MAZES}
+    targets = reopt_targets(envs)
     for index, (maze_key, (maze, target)) in enumerate(zip(jax.random.split(reopt_key, 2), targets.items(),
                                                            strict=True)):
         true = tasks.true_reward_fn(target)
@@ -323,7 +310,7 @@ def run_algorithm(
                                 imitation_key, settings.eval_episodes)
     result["imitation"] = summarize(imitation, references[settings.learn_env])
     result["reoptimized"], paths = {}, {}
-    targets = {maze: envs[maze] for maze in REOPT_MAZES}
+    targets = reopt_targets(envs)
     for maze_key, (maze, target) in zip(jax.random.split(reopt_key, 2), targets.items(), strict=True):
         sac, sac_state, compile_s, run_s = reoptimize_timed(target, algo.reward_fn, state.reward_params, maze_key,
                                                             settings)
@@ -587,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     out = output_path(args.out, args.quick, WIDE_OUT if settings.learn_env == POINT_MAZE_WIDE_START else DEFAULT_OUT)
     envs = {maze: tasks.make_env(maze) for maze in dict.fromkeys((POINT_MAZE, POINT_MAZE_SHIFTED, settings.learn_env))}
     env = envs[settings.learn_env]
-    demos_file = ensure_demos(settings.learn_env, console)
+    demos_file = ensure_demos(settings.learn_env)
     demos = load_demonstrations(demos_file, env.spec)
     settings_dict = json.loads(json.dumps(dataclasses.asdict(settings)))
     results: dict[str, Any] = {**report_header("maze_transfer.py", argv), "settings": settings_dict}
@@ -602,7 +589,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results.setdefault("algorithms", {})
     expert_dirs = {maze: expert_dir(maze) for maze in envs}
     expert_dirs[POINT_MAZE_SHIFTED] = ensure_shifted_expert(args.quick, console)
-    ensure_demos(POINT_MAZE, console)  # the original maze's expert normalises the returns there
+    ensure_demos(POINT_MAZE)  # the original maze's expert normalises the returns there
     key = jax.random.PRNGKey(0)
     ref_key, batch_key, run_key = jax.random.split(key, 3)
     results["references"] = reference_returns(envs, expert_dirs, ref_key, 50)
