@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from irlax.errors import IrlaxError
-from irlax.metrics.aggregate import iqm, seed_summary
+from irlax.learners.evaluation import normalized_return
+from irlax.metrics.aggregate import MeanCI, iqm, mean_ci, seed_summary, task_aggregates
 
 
 def plain_iqm(x: np.ndarray) -> float:
@@ -43,3 +44,33 @@ def test_one_seed_or_equal_seeds_give_a_point_interval_and_nan_is_refused():
         seed_summary([1.0, np.nan])
     with pytest.raises(IrlaxError, match="no scores"):
         seed_summary([])
+
+
+def test_mean_ci_is_the_exact_bootstrap_interval_of_two_seeds():
+    # resampling [0, 1] gives means 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4: the 2.5% and 97.5% percentiles
+    # are 0 and 1
+    assert mean_ci(np.array([0.0, 1.0])) == MeanCI(0.5, 0.0, 1.0)
+    assert mean_ci(np.array([0.7, 0.7, 0.7])) == MeanCI(0.7, 0.7, 0.7)
+    with pytest.raises(IrlaxError, match="finite"):
+        mean_ci(np.array([0.5, np.nan]))
+
+
+def test_task_aggregates_on_a_fixed_table_match_hand_computed_values():
+    """Normalised scores of a fixed table of two tasks (returns -> (score - random) / (expert - random)), their
+    mean over tasks and pooled IQM, with the stratified-bootstrap intervals worked out by hand."""
+    random, expert = np.array([10.0, -100.0]), np.array([110.0, 300.0])
+    returns = [np.array([10.0, 110.0]), np.array([300.0, 300.0])]  # task A: seeds at random and expert level
+    scores = [np.asarray(normalized_return(r, lo, hi)) for r, lo, hi in zip(returns, random, expert, strict=True)]
+    np.testing.assert_allclose(scores[0], [0.0, 1.0])
+    np.testing.assert_allclose(scores[1], [1.0, 1.0])
+    agg = task_aggregates(scores)
+    # mean over tasks = (mean A + 1) / 2 with mean A in {0, 0.5, 1} (p = 1/4, 1/2, 1/4): 0.75 [0.5, 1]
+    assert agg["mean"] == MeanCI(0.75, 0.5, 1.0)
+    # pooled IQM of [0, 1, 1, 1] (trim one of four at each end) = 1; resampled A = [0, 0] (p = 1/4) gives 0.5
+    assert agg["iqm"] == MeanCI(1.0, 0.5, 1.0)
+    # a task of one seed is held fixed, not resampled
+    assert task_aggregates([np.array([0.2]), np.array([0.4])])["mean"] == MeanCI(pytest.approx(0.3),
+                                                                                 pytest.approx(0.3),
+                                                                                 pytest.approx(0.3))
+    with pytest.raises(IrlaxError, match="no tasks"):
+        task_aggregates([])

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -38,6 +39,7 @@ PathLike = str | os.PathLike[str]
 __all__ = [
     "atomic_save_npy",
     "atomic_save_npz",
+    "atomic_write_dir",
     "atomic_savefig",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -259,6 +261,37 @@ def check_output_dir(path: PathLike) -> Path:
     if target.exists() and not target.is_dir():
         raise IrlaxWriteError(f"cannot write in {target}: it is a file, not a directory")
     _check_writable_dir(target, target, True)
+    return target
+
+
+def atomic_write_dir(path: PathLike, fill: Callable[[Path], None]) -> Path:
+    """Create the directory ``path`` whole: ``fill(tmp)`` writes its contents into a hidden temporary directory
+    beside it, which is then renamed onto ``path``.
+
+    A reader sees no directory or the complete one. ``path`` must not exist yet (a directory is not replaced);
+    if ``fill`` fails, the temporary directory is removed and the error raised.
+
+    Raises:
+        IrlaxWriteError: ``path`` exists, or it can't be created.
+    """
+    target = Path(path)
+    if target.exists():
+        raise IrlaxWriteError(f"cannot write {target}: it already exists (remove it or choose another name)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(_temp_name())
+        tmp.mkdir()
+    except OSError as exc:
+        raise write_error(target, exc) from exc
+    try:
+        fill(tmp)
+        os.rename(tmp, target)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, IrlaxError):
+            raise write_error(target, exc) from exc
+        raise
+    _fsync_dir(target.parent)
     return target
 
 

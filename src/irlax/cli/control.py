@@ -4,7 +4,9 @@
   seeds at once, keeps the best, and writes an expert directory that is also a
   run directory (config, metrics, checkpoints, summary, a plot of the return);
   ``--resume DIR`` continues an interrupted training.
-- ``demos`` records episodes of a saved expert into a demonstrations file.
+- ``demos`` records episodes of a saved expert into a demonstrations file; ``demos convert IN OUT`` converts
+  demonstrations between irlax's files, Minari datasets and the ``imitation`` library's trajectory directories
+  (:mod:`irlax.data.formats`).
 - ``bc`` clones the demonstrated actions and reports the clone's true return,
   normalised between a random policy (0) and the demonstrations (1) (:func:`clone_report`, which
   ``irlax train dagger`` shares).
@@ -23,7 +25,7 @@ import numpy as np
 from irlax import tasks
 from irlax.algorithms.bc import BCConfig
 from irlax.algorithms.registry import make_algorithm
-from irlax.atomic import check_output_file
+from irlax.atomic import check_output_dir, check_output_file
 from irlax.cli.runs import (
     BACKEND_HELP,
     CHECKPOINT,
@@ -51,6 +53,7 @@ from irlax.data.demos import (
     save_demonstrations,
     subset,
 )
+from irlax.data.formats import FORMATS, convert, output_format
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import evaluate_policies, normalized_return, policy_episodes_jit, random_return
 from irlax.learners.registry import LEARNERS, get_learner_kind, learner_config_from_dict, make_learner
@@ -195,6 +198,10 @@ def expert_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any]
 
 def cmd_demos(args: argparse.Namespace) -> None:
     """Record episodes of a saved expert into a demonstrations file."""
+    missing = [flag for flag, value in (("--expert", args.expert), ("--episodes", args.episodes)) if value is None]
+    if missing:
+        raise IrlaxError(f"irlax demos records an expert's episodes and needs {' and '.join(missing)} "
+                         f"(or: irlax demos convert IN OUT)")
     if args.episodes < 1:
         raise IrlaxError("--episodes must be at least 1")
     check_count(args.episodes, "--episodes")
@@ -220,6 +227,23 @@ def cmd_demos(args: argparse.Namespace) -> None:
     print(f"wrote {out}: {demos.num_episodes} episodes of {env.name} from the {mode} {expert.learner.name} expert; "
           f"mean return {returns.mean():.2f} +- {returns.std():.2f}, mean length {lengths.mean():.1f} "
           f"(longest {demos.max_length})")
+
+
+def cmd_demos_convert(args: argparse.Namespace) -> None:
+    """Convert demonstrations between irlax's files, Minari datasets and ``imitation`` trajectories."""
+    fmt_out = output_format(args.output, args.to)
+    if fmt_out == "irlax":
+        check_output_file(args.output, inputs=[args.input])
+    elif Path(args.output).exists():
+        raise IrlaxError(f"{args.output} already exists: a {fmt_out} dataset is written into a new directory")
+    else:
+        check_output_dir(Path(args.output).parent)
+    spec = open_env(args.env, args.backend).spec if args.env else None
+    demos, fmt_in, fmt_out = convert(args.input, args.output, fmt_out, spec, args.minari_format)
+    lengths, returns = np.asarray(demos.lengths()), np.asarray(demos.returns())
+    absent = "" if demos.log_probs_known or fmt_out != "irlax" else "; the expert's log-probabilities: absent"
+    print(f"wrote {args.output} ({fmt_out}) from {args.input} ({fmt_in}): {demos.num_episodes} episodes of "
+          f"{demos.env_name}, {int(lengths.sum())} steps, mean return {returns.mean():.2f}{absent}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -366,14 +390,32 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_expert)
 
-    p = sub.add_parser("demos", help="record demonstrations of a saved expert")
-    p.add_argument("--expert", required=True, help="expert directory (from irlax expert)")
-    p.add_argument("--episodes", type=integer, required=True, help="episodes to record")
+    p = sub.add_parser("demos", help="record demonstrations of a saved expert (or convert them: demos convert)",
+                       description="Record episodes of a saved expert: irlax demos --expert DIR --episodes N. "
+                       "Convert between formats: irlax demos convert IN OUT (irlax .npz files, Minari datasets, "
+                       "the imitation library's trajectory directories).")
+    p.add_argument("--expert", help="expert directory (from irlax expert)")
+    p.add_argument("--episodes", type=integer, help="episodes to record")
     p.add_argument("--out", help="demonstrations file to write (default: EXPERT/demos-N.npz)")
     p.add_argument("--seed", type=integer, default=0)
     p.add_argument("--deterministic", action="store_true",
                    help="the expert's most likely actions (default: sampled from its stochastic policy)")
     p.set_defaults(func=cmd_demos)
+    conv = p.add_subparsers(dest="demos_command", metavar="convert")
+    c = conv.add_parser("convert", help="convert demonstrations between formats",
+                        description="Convert demonstrations between irlax's .npz files, Minari datasets (a dataset "
+                        "directory, as under ~/.minari/datasets/ID) and the imitation library's trajectory "
+                        "directories (imitation.data.serialize.save). The input's format is recognised; fields a "
+                        "format lacks (the expert's log-probabilities) are marked absent.")
+    c.add_argument("input", help="demonstrations: an irlax .npz file, a Minari dataset or imitation directory")
+    c.add_argument("output", help="what to write: a .npz file, or a new directory for minari and imitation")
+    c.add_argument("--to", choices=FORMATS, help="the output's format (default: irlax for a .npz name)")
+    c.add_argument("--env", help="the environment the demonstrations are of: checked against them, and named in "
+                   "the output when the input does not say (imitation files)")
+    c.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP)
+    c.add_argument("--minari-format", choices=("hdf5", "arrow"), default="hdf5",
+                   help="storage of a Minari output (default hdf5)")
+    c.set_defaults(func=cmd_demos_convert)
 
     p = sub.add_parser("bc", help="behavioural cloning on a demonstrations file")
     p.add_argument("--demos", required=True, help="demonstrations file (from irlax demos)")

@@ -17,7 +17,8 @@ name           shape                dtype    meaning
 ``rewards``    ``[N, T]``           float32  the environment's (true) reward of step ``t``
 ``terminated`` ``[N, T]``           bool     step ``t`` reached a terminal state (no bootstrap)
 ``truncated``  ``[N, T]``           bool     the time limit ended the episode at step ``t``
-``log_probs``  ``[N, T]``           float32  the expert's ``log pi(a_t | s_t)`` of the action it took
+``log_probs``  ``[N, T]``           float32  the expert's ``log pi(a_t | s_t)`` of the action it took (0 where
+                                             not known: ``log_probs_known`` false)
 ``mask``       ``[N, T]``           bool     true on real steps (a non-empty prefix per episode)
 =============  ===================  =======  ==================================================
 
@@ -26,7 +27,9 @@ irlax task name), ``backend`` (``"jax"`` or ``"gymnasium"``: which implementatio
 recorded them; ``""`` in files from before it was kept), ``obs_size``
 ``O``, ``discrete``, ``action_size`` (number of actions, or ``D``) and ``expert``, a
 JSON description of the policy that produced them (learner, expert directory,
-its evaluation return, stochastic or deterministic actions). Files also carry
+its evaluation return, stochastic or deterministic actions) and ``log_probs_known``: false for demonstrations
+imported from a format that does not hold the expert's log-probabilities (Minari, the ``imitation`` library's
+files): their ``log_probs`` are 0 and mean nothing. Files also carry
 ``format_version`` and, when recorded by irlax, ``task``: the task's
 :attr:`irlax.envs.spec.EnvSpec.fingerprint`, so demonstrations of another variant of a
 task under the same name are refused (files without it are accepted).
@@ -80,6 +83,9 @@ class Demonstrations:
         expert: JSON text describing the expert (static; ``""`` when unknown).
         backend: the implementation of the task that recorded them, ``"jax"`` or ``"gymnasium"`` (static;
             ``""`` when unknown).
+        task: the recording task's :attr:`~irlax.envs.spec.EnvSpec.fingerprint` (static; ``""`` when unknown).
+        log_probs_known: whether ``log_probs`` hold the expert's log-probabilities (static; false for imported
+            datasets whose format lacks them: then they are 0).
     """
 
     obs: Array
@@ -97,6 +103,7 @@ class Demonstrations:
     expert: str = struct.field(pytree_node=False, default="")
     backend: str = struct.field(pytree_node=False, default="")
     task: str = struct.field(pytree_node=False, default="")
+    log_probs_known: bool = struct.field(pytree_node=False, default=True)
 
     @property
     def num_episodes(self) -> int:
@@ -137,6 +144,7 @@ def make_demonstrations(
     expert: str = "",
     backend: str = "",
     task: str = "",
+    log_probs_known: bool = True,
 ) -> Demonstrations:
     """Validate arrays (:data:`ARRAY_KEYS`) and build :class:`Demonstrations`, zeroing padded entries.
 
@@ -151,7 +159,7 @@ def make_demonstrations(
            for key, value in arrays.items()}
     return Demonstrations(
         **out, env_name=env_name, obs_size=int(obs_size), discrete=bool(discrete), action_size=int(action_size),
-        expert=expert, backend=backend, task=task,
+        expert=expert, backend=backend, task=task, log_probs_known=bool(log_probs_known),
     )
 
 
@@ -266,6 +274,7 @@ def save_demonstrations(path: str | Path, demos: Demonstrations) -> Path:
         env_name=np.str_(demos.env_name), obs_size=np.int64(demos.obs_size), discrete=np.bool_(demos.discrete),
         action_size=np.int64(demos.action_size), expert=np.str_(demos.expert), backend=np.str_(demos.backend),
         format_version=np.int64(FORMAT_VERSION), **({"task": np.str_(demos.task)} if demos.task else {}),
+        **({} if demos.log_probs_known else {"log_probs_known": np.bool_(False)}),
     )
 
 
@@ -278,10 +287,11 @@ def _scalar(arrays: dict[str, np.ndarray], key: str, kind: str, path: Path) -> A
 
 
 def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations:
-    """Load and validate a file written by :func:`save_demonstrations`.
+    """Load and validate a file written by :func:`save_demonstrations` (or, given a directory, a Minari or
+    ``imitation`` dataset: :func:`irlax.data.formats.load_any`).
 
     Args:
-        path: the ``.npz`` file.
+        path: the ``.npz`` file (or dataset directory).
         spec: the task the demonstrations will be used in; a file whose
             observation size, action kind or action size differ, or whose actions
             fall outside its bounds, is refused. (The name may differ: demonstrations
@@ -293,6 +303,10 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
             mismatch with ``spec``).
     """
     path = Path(path)
+    if path.is_dir():  # a Minari or imitation dataset
+        from irlax.data.formats import load_any
+
+        return load_any(path, spec)
     arrays = read_npz(path, "demonstrations")
     missing = [key for key in ARRAY_KEYS + META_KEYS if key not in arrays]
     if missing:
@@ -307,6 +321,7 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
     action_size = int(_scalar(arrays, "action_size", "iu", path))
     backend = str(_scalar(arrays, "backend", "U", path)) if "backend" in arrays else ""
     task = str(_scalar(arrays, "task", "U", path)) if "task" in arrays else ""
+    known = bool(_scalar(arrays, "log_probs_known", "b", path)) if "log_probs_known" in arrays else True
     if spec is not None:
         _check_spaces(str(path), env_name, obs_size, arrays["obs"].shape[-1], discrete, action_size, spec, task,
                       backend)
@@ -319,7 +334,7 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
         )
         return make_demonstrations(
             arrays, env_name=env_name, obs_size=obs_size, discrete=discrete, action_size=action_size, expert=expert,
-            backend=backend, task=task,
+            backend=backend, task=task, log_probs_known=known,
         )
     except IrlaxError as exc:
         raise IrlaxError(f"demonstrations file {path}: {exc}") from None
@@ -327,12 +342,13 @@ def load_demonstrations(path: str | Path, spec: EnvSpec | None = None) -> Demons
 
 def _check_spaces(where: str, env_name: str, obs_size: int, obs_width: int, discrete: bool, action_size: int,
                   spec: EnvSpec, task: str = "", backend: str = "") -> None:
+    of = f" ({env_name})" if env_name else ""
     if obs_size != spec.obs_size or obs_width != spec.obs_size:
-        raise IrlaxError(f"demonstrations in {where} have observations of size {obs_width} "
-                         f"({env_name}), but {spec.name} has observations of size {spec.obs_size}")
+        raise IrlaxError(f"demonstrations in {where} have observations of size {obs_width}"
+                         f"{of}, but {spec.name} has observations of size {spec.obs_size}")
     if discrete != spec.discrete or action_size != spec.action_size:
         kind = lambda d, s: f"{s} discrete actions" if d else f"{s}-dimensional continuous actions"
-        raise IrlaxError(f"demonstrations in {where} have {kind(discrete, action_size)} ({env_name}), "
+        raise IrlaxError(f"demonstrations in {where} have {kind(discrete, action_size)}{of}, "
                          f"but {spec.name} has {kind(spec.discrete, spec.action_size)}")
     if task and env_name == spec.name and backend == spec.backend and task != spec.fingerprint:
         raise IrlaxError(f"demonstrations in {where} come from another variant of {env_name} (other parameters, "

@@ -85,3 +85,87 @@ def seed_summary(scores: np.ndarray, confidence: float = 0.95, resamples: int = 
                              confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
     low, high = result.confidence_interval
     return SeedSummary(int(x.size), float(x.mean()), centre, float(low), float(high), stderr)
+
+
+class MeanCI(NamedTuple):
+    """A mean with its 95% percentile-bootstrap confidence interval.
+
+    Attributes:
+        mean: the point estimate.
+        low, high: the interval (both the mean when there is nothing to resample).
+    """
+
+    mean: float
+    low: float
+    high: float
+
+
+def _finite(scores: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(scores, np.float64).ravel()
+    if x.size == 0:
+        raise IrlaxError(f"no scores to summarise ({what})")
+    if not np.all(np.isfinite(x)):
+        raise IrlaxError(f"scores to summarise must be finite ({what}), got {x.tolist()}")
+    return x
+
+
+def mean_ci(scores: np.ndarray, confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> MeanCI:
+    """The mean of one score per seed and the percentile-bootstrap confidence interval of the mean over seeds
+    (``scipy.stats.bootstrap``).
+
+    Raises:
+        IrlaxError: no scores, or a non-finite one.
+    """
+    from scipy import stats
+
+    x = _finite(scores, "mean_ci")
+    if np.all(x == x[0]):  # one seed, or all alike: nothing to resample
+        return MeanCI(float(x[0]), float(x[0]), float(x[0]))
+    result = stats.bootstrap((x,), np.mean, n_resamples=resamples, confidence_level=confidence,
+                             method="percentile", rng=np.random.default_rng(seed))
+    low, high = result.confidence_interval
+    return MeanCI(float(x.mean()), float(low), float(high))
+
+
+def task_aggregates(scores_by_task: list[np.ndarray], confidence: float = 0.95, resamples: int = 2000,
+                    seed: int = 0) -> dict[str, MeanCI]:
+    """Aggregates of normalised scores over tasks, with stratified-bootstrap confidence intervals (Agarwal et al.
+    2021, as rliable computes them): each resample draws every task's runs again, with replacement, within the task.
+
+    Args:
+        scores_by_task: one ``[K_t]`` array of per-seed normalised scores per task.
+
+    Returns:
+        ``{"mean": ..., "iqm": ...}``: the mean over tasks of the per-task means, and the interquartile mean of
+        all runs pooled, each a :class:`MeanCI`.
+
+    Raises:
+        IrlaxError: no tasks, a task without scores, or a non-finite score.
+    """
+    from scipy import stats
+
+    if not scores_by_task:
+        raise IrlaxError("no tasks to aggregate")
+    samples = [_finite(s, f"task {i}") for i, s in enumerate(scores_by_task)]
+    # tasks whose runs all scored the same resample to themselves: held fixed (SciPy resamples only samples of
+    # two or more distinct values), broadcast against the resampled ones
+    fixed = [x for x in samples if np.all(x == x[0])]
+    varying = [x for x in samples if not np.all(x == x[0])]
+
+    def with_fixed(xs: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+        batch = xs[0].shape[:-1] if xs else ()
+        return [*xs, *(np.broadcast_to(x, batch + x.shape) for x in fixed)]
+
+    mean_of_means = lambda *xs, axis=-1: np.mean([np.mean(x, axis=-1) for x in with_fixed(xs)], axis=0)
+    pooled_iqm = lambda *xs, axis=-1: stats.trim_mean(np.concatenate(with_fixed(xs), axis=-1), IQM_CUT, axis=-1)
+    out = {}
+    for name, statistic in (("mean", mean_of_means), ("iqm", pooled_iqm)):
+        centre = float(statistic(*varying))
+        if not varying:
+            out[name] = MeanCI(centre, centre, centre)
+            continue
+        result = stats.bootstrap(varying, statistic, n_resamples=resamples, confidence_level=confidence,
+                                 method="percentile", rng=np.random.default_rng(seed))
+        low, high = result.confidence_interval
+        out[name] = MeanCI(centre, float(low), float(high))
+    return out

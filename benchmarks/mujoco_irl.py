@@ -1,0 +1,424 @@
+"""The field's benchmark: GAIL, AIRL, GCL, BC and irlax's other imitation algorithms on MuJoCo locomotion (issue 14),
+beside the ``imitation`` library's published table; resumable per cell.
+
+For each task (Hopper-v5, HalfCheetah-v5, Walker2d-v5, Ant-v5, Swimmer-v5) the script takes the expert of
+``benchmarks/mujoco_experts.py`` named in :data:`EXPERTS` (trained first when missing: that script's cells are
+resumable too), records 10 of its episodes (``benchmarks/.cache/demos-TASK-mujoco-10.npz``), and runs each method
+on 10 of them (1 and 4 as well on Hopper and HalfCheetah: the data-efficiency curve):
+
+- ``gail``, ``airl`` (state-only reward ``g(s)``), ``airl-sa`` (state-action ``g(s, a)``), ``gcl``: ``irlax train``
+  with PPO inside (:data:`PPO_ENV_STEPS` environment steps per seed: on two CPU cores PPO runs at thousands of
+  steps per second, SAC's 256 x 256 updates at a few hundred, so PPO is the route that fits), then the learned
+  reward re-optimised by a fresh PPO for as many steps (``--reoptimize-steps``);
+- ``bc``: ``irlax bc``; ``dagger``: ``irlax train dagger`` with the expert that recorded the demonstrations;
+- ``sqil``, ``iq-learn``: ``irlax train`` with their SAC presets for :data:`SAC_ENV_STEPS` steps.
+
+Every cell is :data:`SEEDS` seeds in one vmapped run, into ``benchmarks/runs/mujoco_irl/TASK-METHOD-Ndemos``. A
+cell with a summary is reused, one with a checkpoint resumed (``irlax train --resume``), so the script can be
+stopped at any time and rerun, in this session or the next; cells run in :data:`ORDER` (Hopper's first). Each cell
+reports the imitation policy's deterministic return normalised as ``(score - random) / (expert - random)``
+(random: a uniformly random policy; expert: the demonstrations' mean return), its mean over seeds with a 95%
+percentile-bootstrap CI, and per method the mean and IQM over the five tasks with stratified-bootstrap CIs
+(:func:`irlax.metrics.aggregate.task_aggregates`).
+
+Usage::
+
+    PYTHONPATH=src nice -n 19 python benchmarks/mujoco_irl.py                  # every cell, resumable
+    PYTHONPATH=src python benchmarks/mujoco_irl.py --tasks Hopper-v5 --methods gail bc
+    PYTHONPATH=src python benchmarks/mujoco_irl.py --report                    # rewrite the page from the runs
+
+Writes ``benchmarks/results/mujoco_irl.json`` (``cells``, ``summary``, ``machine``), ``.md`` and
+``mujoco_irl_curves.png`` (return against environment steps) and ``mujoco_irl_demos.png`` (data efficiency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
+
+from irlax.atomic import atomic_savefig
+from irlax.cli.main import main as irlax_main
+from irlax.metrics.aggregate import mean_ci, task_aggregates
+
+TASKS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5")
+EXPERTS = {"Hopper-v5": ("ppo", False), "HalfCheetah-v5": ("sac", True), "Walker2d-v5": ("ppo", False),
+           "Ant-v5": ("sac", False), "Swimmer-v5": ("sac", True)}
+"""The expert of each task (``benchmarks/mujoco_experts.py``'s cell, seed 0): its learner and whether its
+demonstrations take the deterministic action; each the better of that script's SAC and PPO experts on the task."""
+DEMO_EPISODES = 10
+CURVE_TASKS, CURVE_DEMOS = ("Hopper-v5", "HalfCheetah-v5"), (1, 4)
+SEEDS, EVAL_EPISODES = 3, 10
+PPO_ENV_STEPS, SAC_ENV_STEPS = 1_000_000, 100_000
+ADVERSARIAL = ("gail", "airl", "airl-sa", "gcl")
+METHODS = (*ADVERSARIAL, "bc", "dagger", "sqil", "iq-learn")
+CURVE_METHODS = ("gail", "airl", "bc")
+SAC_ROUND_STEPS = 100
+"""Environment steps per round of SQIL and IQ-Learn (their presets: 100 SAC steps a round)."""
+PPO_ROUND_STEPS = {"gail": 3072, "airl": 3072, "airl-sa": 3072, "gcl": 2187}
+"""Environment steps per round with PPO (one PPO iteration of 8 x 256 steps plus the discriminator's samples;
+GCL's sampled episodes vary: its mean on Hopper), to turn :data:`PPO_ENV_STEPS` into rounds."""
+PUBLISHED = {
+    "airl": {"Ant-v5": 0.981, "HalfCheetah-v5": 0.627, "Hopper-v5": 0.921, "Swimmer-v5": 0.970,
+             "Walker2d-v5": 0.461, "mean": 0.792, "iqm": 0.918},
+    "bc": {"Ant-v5": 0.844, "HalfCheetah-v5": 0.923, "Hopper-v5": 1.003, "Swimmer-v5": 0.935,
+           "Walker2d-v5": 0.956, "mean": 0.932, "iqm": 0.941},
+    "dagger": {"Ant-v5": 0.957, "HalfCheetah-v5": 1.017, "Hopper-v5": 1.011, "Swimmer-v5": 0.988,
+               "Walker2d-v5": 1.002, "mean": 0.995, "iqm": 1.004},
+    "gail": {"Ant-v5": 0.995, "HalfCheetah-v5": 0.963, "Hopper-v5": 0.935, "Swimmer-v5": 0.845,
+             "Walker2d-v5": 0.959, "mean": 0.939, "iqm": 0.957},
+}
+"""The ``imitation`` library's benchmark summary (its documentation; 10 seeds, on the ``seals`` fixed-horizon
+variants of the tasks, normalised by its own experts), keyed by the task irlax runs in its place."""
+GOALS = {"gail": (0.95, 0.85), "airl": (0.95, 0.85)}
+"""Issue 14: normalised mean over the five tasks, and no task below."""
+ONE_DEMO_GOAL = 0.9
+
+RUNS = ROOT / "benchmarks" / "runs" / "mujoco_irl"
+CACHE = ROOT / "benchmarks" / ".cache"
+OUT = ROOT / "benchmarks" / "results" / "mujoco_irl.json"
+
+
+def cells(tasks: tuple[str, ...] = TASKS, methods: tuple[str, ...] = METHODS) -> list[tuple[str, str, int]]:
+    """Every ``(task, method, demos)`` of the table, in the order they run: Hopper's cells first, the
+    10-demonstration column, then the data-efficiency cells."""
+    main = [(task, method, DEMO_EPISODES) for task in tasks for method in methods]
+    curve = [(task, method, n) for task in tasks if task in CURVE_TASKS for method in methods
+             if method in CURVE_METHODS for n in CURVE_DEMOS]
+    first = [c for c in main + curve if c[0] == TASKS[0]]
+    return first + [c for c in main + curve if c not in first]
+
+
+def cell_dir(task: str, method: str, demos: int) -> Path:
+    """The run directory of one cell (BC's run directory lies inside it)."""
+    return RUNS / f"{task}-{method}-{demos}demos"
+
+
+def expert_dir(task: str) -> Path:
+    learner, _ = EXPERTS[task]
+    return ROOT / "benchmarks" / "runs" / "mujoco_experts" / f"{task}-{learner}-seed0"
+
+
+def ensure_demos(task: str) -> Path:
+    """The task's demonstrations: :data:`DEMO_EPISODES` episodes of its expert (trained first if missing)."""
+    path = CACHE / f"demos-{task}-mujoco-{DEMO_EPISODES}.npz"
+    if path.exists():
+        return path
+    expert = expert_dir(task)
+    if not (expert / "expert.json").exists():
+        import mujoco_experts
+
+        learner, _ = EXPERTS[task]
+        if mujoco_experts.run_cell(task, learner, 0, mujoco_experts.STEPS[learner]) != 0:
+            raise SystemExit(f"training the {learner} expert of {task} failed")
+    deterministic = ["--deterministic"] if EXPERTS[task][1] else []
+    if irlax_main(["demos", "--expert", str(expert), "--episodes", str(DEMO_EPISODES), "--out", str(path),
+                   *deterministic]) != 0:
+        raise SystemExit(f"recording demonstrations of {task} failed")
+    return path
+
+
+def summary_path(task: str, method: str, demos: int) -> Path | None:
+    """The finished cell's ``summary.json``, or ``None``."""
+    base = cell_dir(task, method, demos)
+    if method == "bc":
+        found = sorted(base.glob("*/summary.json")) if base.is_dir() else []
+        return found[-1] if found else None
+    return base / "summary.json" if (base / "summary.json").exists() else None
+
+
+def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
+    """The ``irlax`` command line that starts a cell."""
+    run_dir, data = cell_dir(task, method, demos), str(ensure_demos(task))
+    common = ["--demos", data, "--episodes", str(demos), "--seeds", str(seeds), "--eval-episodes", str(EVAL_EPISODES),
+              "--quiet"]
+    if method == "bc":
+        return ["bc", *common, "--out", str(run_dir)]
+    argv = ["train", *common, "--out", str(run_dir)]
+    if method in ADVERSARIAL:
+        rounds = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method])
+        extra = ["--set", "state_only=false"] if method == "airl-sa" else []
+        return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", "ppo", "--rounds", str(rounds),
+                "--reoptimize-steps", str(PPO_ENV_STEPS), *extra]
+    if method == "dagger":
+        return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task))]
+    return [argv[0], method, *argv[1:], "--reoptimize-steps", "0", "--rounds", str(SAC_ENV_STEPS // SAC_ROUND_STEPS)]
+
+
+def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str, Any]:
+    """Train, resume or reuse one cell; its summary."""
+    done = summary_path(task, method, demos)
+    if done is not None:
+        return json.loads(done.read_text())
+    run_dir = cell_dir(task, method, demos)
+    if method != "bc" and (run_dir / "checkpoint.npz").exists():
+        argv = ["train", "--resume", str(run_dir), "--quiet"]
+    else:
+        if method == "bc" and run_dir.exists():  # an interrupted BC run (minutes): started again
+            import shutil
+
+            shutil.rmtree(run_dir)
+        argv = cell_argv(task, method, demos, seeds)
+    print(f"{task} {method} {demos} demos: irlax {' '.join(argv)}", flush=True)
+    if irlax_main(argv) != 0:
+        raise SystemExit(f"irlax failed for {method} on {task} with {demos} demonstrations")
+    done = summary_path(task, method, demos)
+    if done is None:
+        raise SystemExit(f"{method} on {task} with {demos} demonstrations wrote no summary")
+    return json.loads(done.read_text())
+
+
+def seed_scores(summary: dict[str, Any], key: str = "normalized_return") -> list[float]:
+    """Per-seed normalised returns of a summary (the deterministic policy's where it reports both)."""
+    rows = summary["evaluation"]
+    if key == "normalized_return" and rows and "deterministic_normalized_return" in rows[0]:
+        key = "deterministic_normalized_return"
+    return [float(row[key]) for row in rows if key in row]
+
+
+def cell_record(task: str, method: str, demos: int, summary: dict[str, Any]) -> dict[str, Any]:
+    """One cell of ``mujoco_irl.json`` (the fields issue 14 names, then the details)."""
+    scores = seed_scores(summary)
+    ci = mean_ci(np.asarray(scores))
+    reopt = seed_scores(summary, "reoptimized_normalized_return") if summary.get("reoptimization") else []
+    reopt_ci = mean_ci(np.asarray(reopt)) if reopt else None
+    seeds = int(summary.get("seeds", len(scores)))
+    return {
+        "task": task, "method": method, "seeds": seeds, "env_steps": float(summary.get("env_steps", 0.0)),
+        "normalised_mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
+        "seconds_per_run": float(summary["seconds"]) / max(seeds, 1),
+        "demos": demos, "learner": summary.get("learner") or "bc", "normalised_per_seed": scores,
+        "expert_return": summary.get("expert_return"), "random_return": summary.get("random_return"),
+        "seconds": float(summary["seconds"]),
+        "reoptimised_mean": None if reopt_ci is None else reopt_ci.mean,
+        "reoptimised_ci": None if reopt_ci is None else [reopt_ci.low, reopt_ci.high],
+        "reoptimised_per_seed": reopt or None,
+        "reoptimise_steps": (summary.get("reoptimization") or {}).get("steps"),
+    }
+
+
+def method_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per method with all five tasks finished (10 demonstrations): mean and IQM over tasks with stratified
+    bootstrap CIs; methods with fewer tasks: the tasks done, no aggregate."""
+    out: dict[str, Any] = {}
+    for method in METHODS:
+        rows = {r["task"]: r for r in records if r["method"] == method and r["demos"] == DEMO_EPISODES}
+        if not rows:
+            continue
+        entry: dict[str, Any] = {"tasks": sorted(rows)}
+        if len(rows) == len(TASKS):
+            agg = task_aggregates([np.asarray(rows[t]["normalised_per_seed"]) for t in TASKS])
+            entry.update(mean=agg["mean"].mean, mean_ci=[agg["mean"].low, agg["mean"].high], iqm=agg["iqm"].mean,
+                         iqm_ci=[agg["iqm"].low, agg["iqm"].high])
+        else:
+            entry.update(mean=None, iqm=None)
+        out[method] = entry
+    return out
+
+
+def goal_lines(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
+    """Issue 14's goals against the table."""
+    lines = []
+    for method, (mean_goal, floor) in GOALS.items():
+        entry = summary.get(method)
+        rows = [r for r in records if r["method"] == method and r["demos"] == DEMO_EPISODES]
+        if entry is None or entry.get("mean") is None:
+            lines.append(f"- {method}: mean over the five tasks ≥ {mean_goal}, no task < {floor}: not measured yet "
+                         f"({len(rows)} of {len(TASKS)} tasks done" + (": " + ", ".join(
+                             f"{r['task']} {r['normalised_mean']:.3f}" for r in rows) if rows else "") + ")")
+            continue
+        worst = min(rows, key=lambda r: r["normalised_mean"])
+        met = entry["mean"] >= mean_goal and worst["normalised_mean"] >= floor
+        lines.append(f"- {method}: mean {entry['mean']:.3f} (goal ≥ {mean_goal}), lowest task {worst['task']} "
+                     f"{worst['normalised_mean']:.3f} (goal ≥ {floor}): {'met' if met else 'missed'}")
+    one = [r for r in records if r["demos"] == 1]
+    best = max(one, key=lambda r: r["normalised_mean"], default=None)
+    per_task = {}
+    for r in one:
+        if r["task"] not in per_task or r["normalised_mean"] > per_task[r["task"]]["normalised_mean"]:
+            per_task[r["task"]] = r
+    if best is None:
+        lines.append(f"- 1 demonstration on Hopper and HalfCheetah, one method ≥ {ONE_DEMO_GOAL}: not measured yet")
+    else:
+        text = ", ".join(f"{t}: {r['method']} {r['normalised_mean']:.3f}" for t, r in sorted(per_task.items()))
+        met = len(per_task) == len(CURVE_TASKS) and all(r["normalised_mean"] >= ONE_DEMO_GOAL
+                                                        for r in per_task.values())
+        status = "met" if met else ("missed" if len(per_task) == len(CURVE_TASKS) else "partly measured")
+        lines.append(f"- 1 demonstration, best method per task ≥ {ONE_DEMO_GOAL}: {text}: {status}")
+    return lines
+
+
+def fmt_ci(mean: float | None, low: float | None = None, high: float | None = None) -> str:
+    if mean is None:
+        return ""
+    return f"{mean:.3f}" if low is None else f"{mean:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results page fragment."""
+    records, summary = results["cells"], results["summary"]
+    main = {(r["task"], r["method"]): r for r in records if r["demos"] == DEMO_EPISODES}
+    lines = [
+        "## MuJoCo imitation and IRL against the imitation library's table", "",
+        "Command: `PYTHONPATH=src nice -n 19 python benchmarks/mujoco_irl.py` (each cell one `irlax` run directory "
+        "under `benchmarks/runs/mujoco_irl`, resumed or reused when the script runs again; `--report` rewrites this "
+        f"page from them). Page written {results['date']}, 1-minute load {one_minute(results['load_average_start'])}. "
+        f"Machine: {machine_line(results['machine'])}.", "",
+        f"{DEMO_EPISODES} demonstrations per task from the expert of `benchmarks/mujoco_experts.py` named below; "
+        f"{SEEDS} seeds per cell in one vmapped run; GAIL, AIRL and GCL with PPO inside for "
+        f"{PPO_ENV_STEPS:,} environment steps per seed (then a fresh PPO re-optimises the frozen learned reward for "
+        f"as many), SQIL and IQ-Learn with SAC for {SAC_ENV_STEPS:,}, BC none, DAgger its rounds of expert-labelled "
+        f"episodes. Score: the policy's deterministic return over {EVAL_EPISODES} episodes per seed, normalised as "
+        "(score - random) / (expert - random) with the demonstrations' mean as expert; per cell the mean over seeds "
+        "[95% percentile-bootstrap CI]; per method the mean and IQM over the five tasks with stratified-bootstrap "
+        "CIs (SciPy's bootstrap, rliable's estimator). Wall-clock per run: the cell's vmapped run over its seeds, "
+        "divided by the seeds. The imitation library's published numbers (its documentation's benchmark summary, "
+        "10 seeds) are on the `seals` fixed-horizon variants of the tasks (seals/Hopper-v1 ...) with its own "
+        "experts, so they are beside irlax's, not the same measurement.", "",
+        "Experts: " + ", ".join(
+            f"{t} {EXPERTS[t][0].upper()} ({'deterministic' if EXPERTS[t][1] else 'stochastic'} demonstrations, "
+            f"mean return {next((r['expert_return'] for r in records if r['task'] == t), float('nan')):.0f})"
+            for t in TASKS) + ".", "",
+        "| method | " + " | ".join(TASKS) + " | mean [95% CI] | IQM [95% CI] |",
+        "|---|" + "---|" * (len(TASKS) + 2),
+    ]
+    for method in METHODS:
+        row = [fmt_ci(main[(t, method)]["normalised_mean"], main[(t, method)]["ci_low"], main[(t, method)]["ci_high"])
+               if (t, method) in main else "pending" for t in TASKS]
+        entry = summary.get(method, {})
+        agg = [fmt_ci(entry.get("mean"), *(entry.get("mean_ci") or (None, None))),
+               fmt_ci(entry.get("iqm"), *(entry.get("iqm_ci") or (None, None)))]
+        lines.append(f"| irlax {method} | " + " | ".join(row) + " | " + " | ".join(a or "pending" for a in agg) + " |")
+        if method in PUBLISHED:
+            pub = PUBLISHED[method]
+            lines.append(f"| imitation {method} (published, seals) | " + " | ".join(f"{pub[t]:.3f}" for t in TASKS)
+                         + f" | {pub['mean']:.3f} | {pub['iqm']:.3f} |")
+    lines += ["", "Goals (issue 14):", "", *goal_lines(records, summary), "",
+              "Every finished cell: normalised return per seed, the learned reward re-optimised by a fresh PPO "
+              "(GAIL, AIRL, GCL), environment steps per seed and wall-clock.", "",
+              "| task | method | demos | learner | normalised mean [95% CI] | per seed | re-optimised mean [95% CI] "
+              "| env steps per seed | wall-clock per run |",
+              "|---|---|---:|---|---|---|---|---:|---:|"]
+    for r in records:
+        reopt = fmt_ci(r["reoptimised_mean"], *(r["reoptimised_ci"] or (None, None)))
+        lines.append(f"| {r['task']} | {r['method']} | {r['demos']} | {r['learner']} | "
+                     f"{fmt_ci(r['normalised_mean'], r['ci_low'], r['ci_high'])} | "
+                     f"{', '.join(f'{v:.2f}' for v in r['normalised_per_seed'])} | {reopt} | {r['env_steps']:,.0f} | "
+                     f"{r['seconds_per_run'] / 60:.1f} min |")
+    lines += ["", "![return against environment steps](mujoco_irl_curves.png)", "",
+              "![data efficiency](mujoco_irl_demos.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
+    """Training-episode return (normalised, mean over seeds) against environment steps, per task and method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = [t for t in TASKS if any(r["task"] == t for r in records)]
+    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(4 * max(len(tasks), 1), 3.2), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=False):
+        for r in records:
+            if r["task"] != task or r["demos"] != DEMO_EPISODES:
+                continue
+            metrics = cell_dir(task, r["method"], r["demos"]) / "metrics.jsonl"
+            if not metrics.exists():
+                continue
+            rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+            rows = [row for row in rows if "mean_return" in row and "env_steps" in row]
+            if not rows:
+                continue
+            steps = sorted({row["env_steps"] for row in rows})
+            by_step = {s: [row["mean_return"] for row in rows if row["env_steps"] == s] for s in steps}
+            norm = [(np.mean(by_step[s]) - r["random_return"]) / (r["expert_return"] - r["random_return"])
+                    for s in steps]
+            ax.plot(steps, norm, label=r["method"])
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+        ax.set_title(task)
+        ax.set_xlabel("environment steps per seed")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("normalised training return")
+    fig.tight_layout()
+    atomic_savefig(path, fig)
+    plt.close(fig)
+
+
+def plot_demos(records: list[dict[str, Any]], path: Path) -> None:
+    """Normalised return against the number of demonstrations (Hopper and HalfCheetah)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(CURVE_TASKS), figsize=(4 * len(CURVE_TASKS), 3.2), squeeze=False)
+    for ax, task in zip(axes[0], CURVE_TASKS, strict=True):
+        for method in CURVE_METHODS:
+            rows = sorted((r for r in records if r["task"] == task and r["method"] == method), key=lambda r: r["demos"])
+            if rows:
+                ax.errorbar([r["demos"] for r in rows], [r["normalised_mean"] for r in rows],
+                            yerr=[[r["normalised_mean"] - r["ci_low"] for r in rows],
+                                  [r["ci_high"] - r["normalised_mean"] for r in rows]], marker="o", label=method,
+                            capsize=3)
+        ax.axhline(ONE_DEMO_GOAL, color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_title(task)
+        ax.set_xlabel("demonstrations")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("normalised return")
+    fig.tight_layout()
+    atomic_savefig(path, fig)
+    plt.close(fig)
+
+
+def collect(out: Path = OUT) -> list[dict[str, Any]]:
+    """Every finished cell's record (cells of the last report whose run directories are not on this machine are
+    kept)."""
+    earlier = {(c["task"], c["method"], c["demos"]): c for c in json.loads(out.read_text())["cells"]} \
+        if out.exists() else {}
+    records = []
+    for task, method, demos in cells():
+        path = summary_path(task, method, demos)
+        if path is not None:
+            records.append(cell_record(task, method, demos, json.loads(path.read_text())))
+        elif (task, method, demos) in earlier:
+            records.append(earlier[(task, method, demos)])
+    return records
+
+
+def report(results: dict[str, Any], out: Path = OUT) -> None:
+    """Write the JSON, the page fragment and the plots from the finished cells."""
+    records = collect(out)
+    results.update(cells=records, summary=method_summary(records))
+    plot_curves(records, out.with_name("mujoco_irl_curves.png"))
+    plot_demos(records, out.with_name("mujoco_irl_demos.png"))
+    write_report(out, results, markdown(results))
+    print(markdown(results))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--demos", nargs="+", type=int, default=[DEMO_EPISODES, *CURVE_DEMOS],
+                        help="which demonstration counts to run (default all)")
+    parser.add_argument("--seeds", type=int, default=SEEDS)
+    parser.add_argument("--report", action="store_true", help="only rewrite the page from the finished runs")
+    args = parser.parse_args(argv)
+    results = report_header("mujoco_irl.py", argv)
+    if not args.report:
+        for task, method, demos in cells(tuple(args.tasks), tuple(args.methods)):
+            if demos in args.demos:
+                run_cell(task, method, demos, args.seeds)
+                report(dict(results), OUT)
+    report(results, OUT)
+
+
+if __name__ == "__main__":
+    main()

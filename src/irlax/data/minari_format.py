@@ -1,0 +1,275 @@
+"""Demonstrations to and from Minari datasets (the ``minari`` package's local format), read and written by ``minari``.
+
+A Minari dataset is a directory ``DATASET/data/`` holding ``metadata.json`` (the dataset id, the environment's
+Gymnasium spec, the observation and action spaces, the storage format) and the episodes, in HDF5
+(``main_data.hdf5``) or Arrow (one folder per episode). Each episode has ``observations`` (``T + 1`` of them: the
+last is the final state), ``actions``, ``rewards``, ``terminations`` and ``truncations`` (``T`` each) and
+``infos``. ``minari.load_dataset`` finds datasets under ``~/.minari/datasets/ID`` (or ``$MINARI_DATASETS_PATH``);
+irlax reads and writes any directory.
+
+The fields map one to one onto :class:`~irlax.data.demos.Demonstrations`: ``obs`` are an episode's first ``T``
+observations, ``next_obs`` its last ``T``; the environment id is the spec's. Minari holds no log-probabilities of
+the expert: imported demonstrations have ``log_probs_known`` false (their ``log_probs`` are 0), and exporting
+drops them. irlax keeps floats in float32: a dataset of float32 observations and rewards comes back bit for bit,
+float64 ones (Gymnasium's MuJoCo observations, its rewards) to float32 precision.
+irlax's task name, backend, fingerprint and expert description go
+into an extra ``irlax`` entry of the metadata, which Minari ignores. Only flat ``Box`` observations
+and ``Box`` or ``Discrete`` actions are supported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from irlax.atomic import atomic_write_dir
+from irlax.data.demos import ARRAY_KEYS, Demonstrations, check_demonstrations_fit, make_demonstrations
+from irlax.envs.spec import EnvSpec
+from irlax.errors import IrlaxError
+
+FIELDS = ("observations", "actions", "rewards", "terminations", "truncations")
+"""The per-episode arrays a Minari dataset must hold."""
+DATA = "data"
+METADATA = "metadata.json"
+GYMNASIUM = "gymnasium"
+IRLAX_KEY = "irlax"
+"""Metadata key of what irlax knows of the task beyond Minari's fields (its name, backend and fingerprint, the
+expert's description); read back on import, ignored by Minari."""
+
+
+def minari_data_path(path: str | Path) -> Path | None:
+    """The ``data`` directory of the Minari dataset at ``path`` (the dataset's directory or its ``data``), or
+    ``None`` when ``path`` is not one."""
+    path = Path(path)
+    for candidate in (path / DATA, path):
+        if (candidate / METADATA).is_file():
+            try:
+                metadata = json.loads((candidate / METADATA).read_text())
+            except (OSError, ValueError):
+                return candidate  # a Minari name with unreadable metadata: load_minari says what is wrong
+            if isinstance(metadata, dict) and "data_format" in metadata:
+                return candidate
+    return None
+
+
+def _space_sizes(observation_space: Any, action_space: Any, where: str) -> tuple[int, bool, int]:
+    """``(obs_size, discrete, action_size)`` of Minari's spaces; :class:`IrlaxError` for unsupported ones."""
+    from gymnasium import spaces
+
+    if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
+        raise IrlaxError(f"{where}: irlax reads flat Box observations, the dataset has {observation_space}")
+    if isinstance(action_space, spaces.Discrete):
+        return observation_space.shape[0], True, int(action_space.n)
+    if isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
+        return observation_space.shape[0], False, action_space.shape[0]
+    raise IrlaxError(f"{where}: irlax reads Discrete or flat Box actions, the dataset has {action_space}")
+
+
+def _episode_arrays(episodes: list[dict[str, Any]], discrete: bool, where: str) -> dict[str, np.ndarray]:
+    """The padded arrays of :data:`~irlax.data.demos.ARRAY_KEYS` from Minari's episode dicts."""
+    lengths = []
+    for i, episode in enumerate(episodes):
+        missing = [name for name in FIELDS if name not in episode or episode[name] is None]
+        if missing:
+            raise IrlaxError(f"{where}: episode {i} lacks {', '.join(missing)}")
+        steps = len(episode["rewards"])
+        sizes = {name: len(episode[name]) for name in FIELDS}
+        if sizes["observations"] != steps + 1 or any(sizes[k] != steps for k in FIELDS[1:]):
+            raise IrlaxError(f"{where}: episode {i} has {sizes['observations']} observations, "
+                             f"{sizes['actions']} actions, {steps} rewards, {sizes['terminations']} terminations "
+                             f"and {sizes['truncations']} truncations (a Minari episode of T steps has T + 1 "
+                             f"observations and T of the others)")
+        if steps == 0:
+            raise IrlaxError(f"{where}: episode {i} has no steps")
+        lengths.append(steps)
+    n, t = len(episodes), max(lengths)
+    obs_size = np.asarray(episodes[0]["observations"]).shape[-1]
+    arrays = {
+        "obs": np.zeros((n, t, obs_size), np.float32), "next_obs": np.zeros((n, t, obs_size), np.float32),
+        "actions": np.zeros((n, t), np.int32) if discrete else
+        np.zeros((n, t, np.asarray(episodes[0]["actions"]).shape[-1]), np.float32),
+        "rewards": np.zeros((n, t), np.float32), "terminated": np.zeros((n, t), bool),
+        "truncated": np.zeros((n, t), bool), "log_probs": np.zeros((n, t), np.float32), "mask": np.zeros((n, t), bool),
+    }
+    for i, (episode, steps) in enumerate(zip(episodes, lengths, strict=True)):
+        observations = np.asarray(episode["observations"])
+        actions = np.asarray(episode["actions"])
+        if observations.ndim != 2 or observations.shape[1] != obs_size:
+            raise IrlaxError(f"{where}: episode {i} has observations of shape {list(observations.shape)}, "
+                             f"expected [{steps + 1}, {obs_size}]")
+        if actions.shape[1:] != arrays["actions"].shape[2:]:
+            raise IrlaxError(f"{where}: episode {i} has actions of shape {list(actions.shape)}")
+        if discrete and actions.dtype.kind not in "iu":
+            raise IrlaxError(f"{where}: episode {i} has actions of dtype {actions.dtype} for a Discrete space")
+        arrays["obs"][i, :steps] = observations[:-1]
+        arrays["next_obs"][i, :steps] = observations[1:]
+        arrays["actions"][i, :steps] = actions
+        arrays["rewards"][i, :steps] = np.asarray(episode["rewards"])
+        arrays["terminated"][i, :steps] = np.asarray(episode["terminations"], bool)
+        arrays["truncated"][i, :steps] = np.asarray(episode["truncations"], bool)
+        arrays["mask"][i, :steps] = True
+    return arrays
+
+
+def load_minari(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations:
+    """Demonstrations from the Minari dataset at ``path`` (its directory, or its ``data`` folder).
+
+    Args:
+        path: the dataset.
+        spec: the task they will be used in: a dataset whose observation or action sizes differ, or whose actions
+            fall outside the task's bounds, is refused.
+
+    Raises:
+        IrlaxError: a one-line message naming the problem (not a Minari dataset, unreadable or truncated file,
+            unsupported spaces, a missing field, episodes of inconsistent lengths, NaN, a mismatch with ``spec``).
+    """
+    where = f"Minari dataset {path}"
+    data = minari_data_path(path)
+    if data is None:
+        raise IrlaxError(f"{where}: not a Minari dataset (no {DATA}/{METADATA} naming a data format)")
+    try:
+        from minari.dataset.minari_storage import MinariStorage
+
+        storage = MinariStorage.read(data)
+        metadata = storage.metadata
+        episodes = list(storage.get_episodes(range(storage.total_episodes)))
+    except IrlaxError:
+        raise
+    except (Exception, AssertionError) as exc:  # h5py, pyarrow and minari raise many kinds on bad files
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise IrlaxError(f"{where}: cannot read it ({type(exc).__name__}: {text})") from None
+    if not episodes:
+        raise IrlaxError(f"{where}: no episodes")
+    obs_size, discrete, action_size = _space_sizes(storage.observation_space, storage.action_space, where)
+    arrays = _episode_arrays(episodes, discrete, where)
+    if arrays["obs"].shape[-1] != obs_size:
+        raise IrlaxError(f"{where}: observations have size {arrays['obs'].shape[-1]}, "
+                         f"its observation space has {obs_size}")
+    env_spec = metadata.get("env_spec")
+    env_name = json.loads(env_spec).get("id", "") if isinstance(env_spec, str) else ""
+    task = metadata.get(IRLAX_KEY) if isinstance(metadata.get(IRLAX_KEY), dict) else {}
+    expert = {key: metadata[key] for key in ("dataset_id", "algorithm_name") if metadata.get(key)}
+    try:
+        demos = make_demonstrations(
+            arrays, env_name=str(task.get("env_name") or env_name), obs_size=obs_size, discrete=discrete,
+            action_size=action_size, expert=str(task.get("expert") or json.dumps({"source": "minari", **expert})),
+            backend=str(task.get("backend", GYMNASIUM)), task=str(task.get("task", "")), log_probs_known=False,
+        )
+    except IrlaxError as exc:
+        raise IrlaxError(f"{where}: {exc}") from None
+    if spec is not None:
+        check_demonstrations_fit(demos, spec, str(path))
+    return demos
+
+
+def _continuous(demos: Demonstrations, i: int, steps: int) -> np.ndarray:
+    """Episode ``i``'s ``T + 1`` observations; :class:`IrlaxError` unless each ``next_obs`` is the next ``obs``."""
+    obs, next_obs = np.asarray(demos.obs[i, :steps]), np.asarray(demos.next_obs[i, :steps])
+    if not np.array_equal(next_obs[:-1], obs[1:]):
+        t = int(np.argmax(np.any(next_obs[:-1] != obs[1:], axis=-1)))
+        raise IrlaxError(f"episode {i}: next_obs[{t}] is not obs[{t + 1}], which a format of one observation "
+                         f"sequence per episode cannot hold")
+    return np.concatenate([obs, next_obs[-1:]], axis=0)
+
+
+def episode_observations(demos: Demonstrations) -> list[np.ndarray]:
+    """Each episode's ``T + 1`` observations (its ``obs`` and its last ``next_obs``), as Minari and ``imitation``
+    store them.
+
+    Raises:
+        IrlaxError: a ``next_obs`` differs from the following step's ``obs`` (not one sequence of states).
+    """
+    lengths = np.asarray(demos.lengths())
+    return [_continuous(demos, i, int(steps)) for i, steps in enumerate(lengths)]
+
+
+def _dataset_id(path: Path, demos: Demonstrations) -> str:
+    """The directory's name when it is a valid Minari id (``name-vN``), else one made of it."""
+    name = path.name
+    if re.fullmatch(r"[\w.-]+-v\d+", name):
+        return name
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name or demos.env_name or 'irlax').strip('-') or 'irlax'}-v0"
+
+
+def _spaces(demos: Demonstrations, spec: EnvSpec | None) -> tuple[Any, Any]:
+    from gymnasium import spaces
+
+    observation_space = spaces.Box(-np.inf, np.inf, (demos.obs_size,), np.float32)
+    if demos.discrete:
+        return observation_space, spaces.Discrete(demos.action_size)
+    if spec is not None and spec.action_low:
+        low, high = np.asarray(spec.action_low, np.float32), np.asarray(spec.action_high, np.float32)
+    else:
+        low = np.full(demos.action_size, -np.inf, np.float32)
+        high = np.full(demos.action_size, np.inf, np.float32)
+    return observation_space, spaces.Box(low, high, (demos.action_size,), np.float32)
+
+
+def _gym_spec(env_name: str) -> Any:
+    """Gymnasium's spec of ``env_name`` when it is registered there, else ``None``."""
+    import gymnasium
+
+    try:
+        return gymnasium.spec(env_name) if env_name else None
+    except Exception:  # noqa: BLE001 - an id Gymnasium does not know (an irlax task): no spec
+        return None
+
+
+def save_minari(path: str | Path, demos: Demonstrations, spec: EnvSpec | None = None, *, dataset_id: str = "",
+                data_format: str = "hdf5") -> Path:
+    """Write ``demos`` as a new Minari dataset directory ``path`` (with ``minari``'s own storage writer).
+
+    The directory is created whole (written beside it, then renamed) and must not exist. Place it at
+    ``~/.minari/datasets/ID`` for ``minari.load_dataset(ID)`` to find it.
+
+    Args:
+        path: the dataset directory to create (its episodes and metadata go into ``path/data``).
+        demos: the demonstrations; each episode's ``next_obs`` must continue its ``obs`` (Minari keeps one
+            observation sequence per episode).
+        spec: the task, for the action bounds of the dataset's action space (unbounded without it).
+        dataset_id: Minari's id (default: the directory's name, made valid: ``name-v0``).
+        data_format: ``"hdf5"`` or ``"arrow"``.
+
+    Raises:
+        IrlaxError: demonstrations a Minari dataset cannot hold, or an unwritable or existing ``path``.
+    """
+    from minari import __version__ as minari_version
+    from minari.data_collector.episode_buffer import EpisodeBuffer
+    from minari.dataset.minari_storage import MinariStorage
+
+    path = Path(path)
+    if data_format not in ("hdf5", "arrow"):
+        raise IrlaxError(f"unknown Minari data format {data_format!r}: choose hdf5 or arrow")
+    observations = episode_observations(demos)
+    lengths = np.asarray(demos.lengths())
+    arrays = {key: np.asarray(getattr(demos, key)) for key in ARRAY_KEYS}
+    buffers = [
+        EpisodeBuffer(
+            id=i, observations=observations[i], actions=arrays["actions"][i, :steps],
+            rewards=arrays["rewards"][i, :steps], terminations=arrays["terminated"][i, :steps],
+            truncations=arrays["truncated"][i, :steps], infos={},
+        )
+        for i, steps in enumerate(int(s) for s in lengths)
+    ]
+    observation_space, action_space = _spaces(demos, spec)
+    expert = demos.expert_info()
+    metadata = {
+        "dataset_id": dataset_id or _dataset_id(path, demos), "minari_version": minari_version,
+        "algorithm_name": str(expert.get("learner") or expert.get("algorithm_name") or "unknown"),
+        "description": f"{demos.num_episodes} demonstrations of {demos.env_name or 'an unnamed task'}, "
+                       f"exported by irlax",
+        IRLAX_KEY: {"env_name": demos.env_name, "backend": demos.backend, "task": demos.task, "expert": demos.expert},
+    }
+
+    def fill(tmp: Path) -> None:
+        storage = MinariStorage.new(tmp / DATA, observation_space=observation_space, action_space=action_space,
+                                    env_spec=_gym_spec(demos.env_name), data_format=data_format,
+                                    jpeg_encoding=False)
+        storage.update_metadata(metadata)
+        storage.update_episodes(buffers)
+
+    return atomic_write_dir(path, fill)

@@ -1,0 +1,73 @@
+"""The MuJoCo benchmark script's bookkeeping (benchmarks/mujoco_irl.py): finished cells are skipped, interrupted
+ones resumed, and a cell's record holds the fields other tools read."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture
+def bench(tmp_path, monkeypatch):
+    """The script's module with its run folder, cache and report under ``tmp_path``."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    module = importlib.import_module("mujoco_irl")
+    monkeypatch.setattr(module, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(module, "CACHE", tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / f"demos-Hopper-v5-mujoco-{module.DEMO_EPISODES}.npz").write_bytes(b"")
+    yield module
+    sys.modules.pop("mujoco_irl", None)
+
+
+def summary(scores, reopt=None, seconds=30.0):
+    extra = lambda i: {} if reopt is None else {"reoptimized_normalized_return": reopt[i]}
+    rows = [{"seed": i, "normalized_return": s, **extra(i)} for i, s in enumerate(scores)]
+    return {"evaluation": rows, "seeds": len(scores), "env_steps": 1000.0, "seconds": seconds, "learner": "ppo",
+            "expert_return": 2000.0, "random_return": 10.0, "reoptimization": {"steps": 500} if reopt else None}
+
+
+def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypatch):
+    calls = []
+    monkeypatch.setattr(bench, "irlax_main", lambda argv: calls.append(argv) or 0)
+    done = bench.cell_dir("Hopper-v5", "gail", 10)
+    done.mkdir(parents=True)
+    (done / "summary.json").write_text(json.dumps(summary([0.9, 1.0, 0.8])))
+    assert bench.run_cell("Hopper-v5", "gail", 10)["seeds"] == 3
+    assert calls == []  # a finished cell runs nothing
+    half = bench.cell_dir("Hopper-v5", "airl", 10)
+    half.mkdir(parents=True)
+    (half / "checkpoint.npz").write_bytes(b"")
+
+    def resume(argv):
+        calls.append(argv)
+        (half / "summary.json").write_text(json.dumps(summary([0.5, 0.6, 0.7])))
+        return 0
+
+    monkeypatch.setattr(bench, "irlax_main", resume)
+    assert bench.run_cell("Hopper-v5", "airl", 10)["seeds"] == 3
+    assert calls == [["train", "--resume", str(half), "--quiet"]]
+    # a new cell starts with the method's command line: AIRL with a state-action reward, PPO inside
+    argv = bench.cell_argv("Hopper-v5", "airl-sa", 10, 3)
+    assert argv[:2] == ["train", "airl"] and "state_only=false" in argv and argv[argv.index("--learner") + 1] == "ppo"
+    assert bench.cell_argv("Hopper-v5", "bc", 1, 3)[:1] == ["bc"]
+
+
+def test_cell_record_has_the_issue_fields_and_the_hand_computed_interval(bench):
+    record = bench.cell_record("Hopper-v5", "gail", 10, summary([0.0, 1.0], reopt=[1.0, 1.0], seconds=40.0))
+    assert {"task", "method", "seeds", "env_steps", "normalised_mean", "ci_low", "ci_high",
+            "seconds_per_run"} <= set(record)
+    assert (record["normalised_mean"], record["ci_low"], record["ci_high"]) == (0.5, 0.0, 1.0)
+    assert record["seconds_per_run"] == 20.0 and record["reoptimised_mean"] == 1.0
+    records = [bench.cell_record(t, "bc", 10, summary([1.0, 1.0])) for t in bench.TASKS]
+    agg = bench.method_summary(records)["bc"]
+    assert agg["mean"] == 1.0 and agg["iqm"] == 1.0 and agg["tasks"] == sorted(bench.TASKS)
+    assert bench.method_summary(records[:2])["bc"]["mean"] is None  # no aggregate before all five tasks
+    assert np.isfinite(agg["mean_ci"]).all()
