@@ -74,18 +74,20 @@ def ensure_demos(task: str, episodes: int = DEMO_EPISODES) -> Path:
     return demos
 
 
-def irlax_run(task: str, algo: str, seeds: int, rounds: int | None, eval_episodes: int) -> dict[str, Any]:
+def irlax_run(task: str, algo: str, seeds: int, rounds: int | None, eval_episodes: int,
+              demos_path: Path | None = None, learner: str = "", evaluations: int = EVALUATIONS) -> dict[str, Any]:
     """Train ``algo`` on ``task`` for ``seeds`` seeds in one vmap; the curve of deterministic returns over time.
 
     The time of a point is the driver's wall-clock up to it (initialisation and every compilation included,
-    the evaluations not).
+    the evaluations not). ``demos_path``: the demonstrations (default: the cache's 60 episodes of the task);
+    ``learner``: the learner inside (default: the task's); ``evaluations``: points along the run.
     """
     env = make_env(task)
-    demos = load_demonstrations(CACHE / f"demos-{task}-{DEMO_EPISODES}.npz", env.spec)
-    config = preset(algo, task)
+    demos = load_demonstrations(demos_path or CACHE / f"demos-{task}-{DEMO_EPISODES}.npz", env.spec)
+    config = preset(algo, task, learner)
     config = replace(config, rounds=rounds or config.rounds)
     algorithm = make_algorithm(algo, config, env)
-    chunk = max(1, config.rounds // EVALUATIONS)
+    chunk = max(1, config.rounds // evaluations)
     random = random_return(env, jax.random.PRNGKey(99))
     expert = float(demos.returns().mean())
     cpu_start = time.process_time()

@@ -40,6 +40,19 @@ Settings (``PPO_SETTINGS``, ``TRAINER_SETTINGS``; the generator's PPO runs on th
   steps), with the CartPole GAIL / AIRL trainer and reward-net settings unchanged. The step budget
   (300k in ``imitation_venv.BUDGETS``) and why: see ``imitation_venv.py``.
 
+* Hopper (``--task Hopper-v5``, for ``benchmarks/hopper_gail_side.py``; GAIL only): imitation's documented
+  setting for GAIL on Hopper, ``benchmarking/example_gail_seals_hopper_best_hp_eval.json`` of its repository,
+  in Gymnasium 0.29's ``Hopper-v4`` (8 envs) instead of its ``seals/Hopper-v0``: seals' Hopper adds the x position
+  to the observation (12 numbers) and removes early termination, so irlax's demonstrations (11 numbers, of
+  Hopper-v5, which 0.29 lacks: v4 has its physics and observation) don't fit it. SB3 PPO with
+  ``n_steps=512`` (its ``rl.batch_size`` 4096 over the 8 envs), ``batch_size=512, clip_range=0.1,
+  ent_coef=0.00126, gae_lambda=0.98, gamma=0.995,
+  learning_rate=4.40e-5, max_grad_norm=0.9, n_epochs=20, vf_coef=0.203``, a ReLU 64 x 64 policy and value net
+  on ``NormalizeFeaturesExtractor(RunningNorm)`` features; ``BasicRewardNet(normalize_input_layer=RunningNorm)``
+  inside ``NormalizedRewardNet(normalize_output_layer=RunningNorm)``; ``GAIL(demo_batch_size=128,
+  gen_replay_buffer_capacity=4096, n_disc_updates_per_round=8)``. Evaluation is in ``Hopper-v4`` too. The
+  file's budget is 10M steps; the side by side runs both libraries for the same, smaller one.
+
 If the demonstrations' episodes differ in length, ``allow_variable_horizon=True`` is passed (and
 recorded in ``settings``); irlax's CartPole and Pendulum experts' episodes are all full length.
 
@@ -76,7 +89,8 @@ from imitation.algorithms.adversarial.common import AdversarialTrainer  # noqa: 
 from imitation.algorithms.adversarial.gail import GAIL  # noqa: E402
 from imitation.data.types import TrajectoryWithRew  # noqa: E402
 from imitation.data.wrappers import RolloutInfoWrapper  # noqa: E402
-from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet  # noqa: E402
+from imitation.policies.base import NormalizeFeaturesExtractor  # noqa: E402
+from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, NormalizedRewardNet  # noqa: E402
 from imitation.util import logger as imit_logger  # noqa: E402
 from imitation.util.networks import RunningNorm  # noqa: E402
 from imitation.util.util import make_vec_env  # noqa: E402
@@ -86,7 +100,10 @@ from stable_baselines3.common.monitor import Monitor  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv  # noqa: E402
 from stable_baselines3.ppo import MlpPolicy  # noqa: E402
 
-TRAIN_ENV = {"CartPole-v1": "seals:seals/CartPole-v0", "Pendulum-v1": "Pendulum-v1"}
+TRAIN_ENV = {"CartPole-v1": "seals:seals/CartPole-v0", "Pendulum-v1": "Pendulum-v1", "Hopper-v5": "Hopper-v4"}
+EVAL_ENV = {"Hopper-v5": "Hopper-v4"}
+"""The true task to evaluate on where Gymnasium 0.29 (imitation's) lacks irlax's version: Hopper-v4 (v5's dynamics
+and observation; v5 fixed details of the healthy reward and termination, not the physics)."""
 N_ENVS = 8
 PPO_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
     ("CartPole-v1", "gail"): {
@@ -119,6 +136,29 @@ ZOO_PENDULUM_PPO: dict[str, Any] = {
 }
 PPO_SETTINGS[("Pendulum-v1", "gail")] = ZOO_PENDULUM_PPO
 PPO_SETTINGS[("Pendulum-v1", "airl")] = ZOO_PENDULUM_PPO
+HOPPER_GAIL_PPO: dict[str, Any] = {
+    # imitation's documented setting for GAIL on Hopper (benchmarking/example_gail_seals_hopper_best_hp_eval.json):
+    # rl batch 4096 over 8 environments (n_steps 512), SB3 PPO with these kwargs, a 64 x 64 ReLU policy and value
+    # net on RunningNorm-normalised features
+    "n_steps": 512,
+    "batch_size": 512,
+    "clip_range": 0.1,
+    "ent_coef": 0.001255299425412744,
+    "gae_lambda": 0.98,
+    "gamma": 0.995,
+    "learning_rate": 4.3984856156897565e-5,
+    "max_grad_norm": 0.9,
+    "n_epochs": 20,
+    "vf_coef": 0.20315938606555833,
+}
+PPO_SETTINGS[("Hopper-v5", "gail")] = HOPPER_GAIL_PPO
+TASK_TRAINER_SETTINGS: dict[tuple[str, str], dict[str, int]] = {
+    ("Hopper-v5", "gail"): {"demo_batch_size": 128, "gen_replay_buffer_capacity": 4096, "n_disc_updates_per_round": 8},
+}
+"""imitation's documented trainer settings for a task, where they differ from the tutorials'
+(:data:`TRAINER_SETTINGS`)."""
+NORMALIZED_POLICY = {"Hopper-v5"}
+"""Tasks whose documented setting normalises the policy's input features and the reward's output (RunningNorm)."""
 TRAINER_SETTINGS: dict[str, dict[str, int]] = {
     "gail": {"demo_batch_size": 1024, "gen_replay_buffer_capacity": 512, "n_disc_updates_per_round": 8},
     "airl": {"demo_batch_size": 2048, "gen_replay_buffer_capacity": 512, "n_disc_updates_per_round": 16},
@@ -164,7 +204,7 @@ def load_demos(path: Path) -> list[TrajectoryWithRew]:
 def make_eval_env(task: str, episodes: int, seed: int) -> VecEnv:
     """The true task, one environment per evaluation episode (at most 10), seeded once."""
     n_envs = min(episodes, 10)
-    env = DummyVecEnv([lambda: Monitor(gymnasium.make(task)) for _ in range(n_envs)])
+    env = DummyVecEnv([lambda: Monitor(gymnasium.make(EVAL_ENV.get(task, task))) for _ in range(n_envs)])
     env.seed(seed)
     return env
 
@@ -181,17 +221,24 @@ def build_trainer(
         post_wrappers=[lambda env, _: RolloutInfoWrapper(env)],
     )
     ppo_kwargs = PPO_SETTINGS[(args.task, args.algo)]
-    learner = PPO(env=venv, policy=MlpPolicy, seed=args.seed, device="cpu", verbose=0, **ppo_kwargs)
+    normalized = args.task in NORMALIZED_POLICY
+    policy_kwargs = {"activation_fn": torch.nn.ReLU, "features_extractor_class": NormalizeFeaturesExtractor,
+                     "features_extractor_kwargs": {"normalize_class": RunningNorm},
+                     "net_arch": {"pi": [64, 64], "vf": [64, 64]}} if normalized else None
+    learner = PPO(env=venv, policy=MlpPolicy, seed=args.seed, device="cpu", verbose=0, policy_kwargs=policy_kwargs,
+                  **ppo_kwargs)
     net_cls = BasicRewardNet if args.algo == "gail" else BasicShapedRewardNet
     reward_net = net_cls(
         observation_space=venv.observation_space,
         action_space=venv.action_space,
         normalize_input_layer=RunningNorm,
     )
+    if normalized:
+        reward_net = NormalizedRewardNet(reward_net, normalize_output_layer=RunningNorm)
     lengths = {len(t) for t in demos}
     variable_horizon = len(lengths) > 1
     trainer_cls = GAIL if args.algo == "gail" else AIRL
-    trainer_kwargs = TRAINER_SETTINGS[args.algo]
+    trainer_kwargs = TASK_TRAINER_SETTINGS.get((args.task, args.algo), TRAINER_SETTINGS[args.algo])
     logger = imit_logger.configure(folder=log_dir, format_strs=["log"])
     trainer = trainer_cls(
         demonstrations=demos,
@@ -205,11 +252,13 @@ def build_trainer(
     )
     settings = {
         "train_env": TRAIN_ENV[args.task],
-        "eval_env": args.task,
+        "eval_env": EVAL_ENV.get(args.task, args.task),
         "n_envs": N_ENVS,
         "ppo": {**ppo_kwargs, "policy": "MlpPolicy", "n_steps": learner.n_steps, "batch_size": learner.batch_size},
         "reward_net": REWARD_NET[args.algo],
         "normalize_input_layer": "RunningNorm",
+        "policy_features": "NormalizeFeaturesExtractor(RunningNorm), ReLU 64 x 64" if normalized else "MlpPolicy",
+        "normalize_output_layer": "RunningNorm" if normalized else None,
         "trainer": dict(trainer_kwargs),
         "round_steps": trainer.gen_train_timesteps,
         "allow_variable_horizon": variable_horizon,

@@ -49,6 +49,8 @@ PACKAGES = (
     "gymnasium==0.29.1",
     "stable-baselines3==2.2.1",
     "numpy==2.4.6",
+    "mujoco==2.3.7",  # Gymnasium 0.29's Hopper-v4 and seals/Hopper-v1 (the Hopper side by side)
+    "imageio==2.38.2",  # gymnasium.envs.mujoco imports it
 )
 CACHE = ROOT / "benchmarks" / ".cache"
 RESULTS = ROOT / "benchmarks" / "results" / "imitation_runs"

@@ -10,6 +10,7 @@ Run: ``python benchmarks/results_page.py`` (after the benchmarks).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +38,7 @@ FRAGMENTS = (
     ("benchmarks/results/control_algorithms.md", "python benchmarks/control_algorithms.py"),
     ("benchmarks/results/seed_scaling.md", "python benchmarks/seed_scaling.py"),
     ("benchmarks/results/modified_dynamics.md", "python benchmarks/modified_dynamics.py"),
+    ("benchmarks/results/mujoco_irl.md", "python benchmarks/mujoco_irl.py"),
 )
 
 INTRO = """# irlax benchmark results
@@ -82,6 +84,10 @@ Contents:
 14. Rewards re-optimised under modified dynamics: GAIL, AIRL (state-only and
    state-action), GCL and the true reward learned on CartPole, Acrobot and Pendulum
    and re-optimised with heavier gravity, links or pendulum.
+15. The field's benchmark: GAIL, AIRL (state-only and state-action), GCL, BC, DAgger,
+   SQIL and IQ-Learn on MuJoCo Hopper, HalfCheetah, Walker2d, Ant and Swimmer from 10
+   demonstrations (and 1 and 4), beside the `imitation` library's published table
+   (a long, resumable benchmark: cells not finished yet say so).
 """
 
 
@@ -93,7 +99,9 @@ def main() -> int:
         if not path.exists():
             print(f"missing {fragment}: run `PYTHONPATH=src {command}` first", file=sys.stderr)
             return 1
-        parts.append(path.read_text().strip() + "\n")
+        # a fragment's plots lie beside it: link them from docs/
+        text = re.sub(r"\]\(([\w.-]+\.png)\)", r"](../benchmarks/results/\1)", path.read_text().strip())
+        parts.append(text + "\n")
     atomic_write_text(ROOT / "docs" / "benchmarks.md", "\n\n".join(parts))
     print("wrote docs/benchmarks.md")
     return 0

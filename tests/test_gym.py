@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import gym_envs  # noqa: F401  (registers the test environments)
 import gymnasium
@@ -192,6 +193,47 @@ def test_bc_and_gail_run_on_hopper(hopper, tmp_path, run_dir_in):
                  "--out", str(out)]) == 0
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(metrics) == 4 and all(np.isfinite(m["reward_loss"]) for m in metrics)
+    # MuJoCo's reward is no function irlax knows: the learned one is correlated with the recorded rewards
+    rows = json.loads((out / "summary.json").read_text())["evaluation"]
+    assert all(-1 <= row["pearson_expert"] <= 1 and -1 <= row["pearson_random"] <= 1 for row in rows)
+    assert all(math.isnan(row["epic"]) for row in rows)
+
+
+def test_recorded_reward_comparison_correlates_with_the_recorded_rewards():
+    """Against a plain reference: a learned reward ``w * obs[0]`` and recorded rewards ``2 obs[0] + 1`` correlate
+    with sign ``w``, on expert and on random transitions alike."""
+    from dataclasses import dataclass
+
+    from irlax.data.transitions import Episodes, Transition
+    from irlax.run.assess import recorded_reward_comparison
+
+    @dataclass(frozen=True)
+    class Named:
+        name: str = "Stub-v0"
+
+    @dataclass(frozen=True)
+    class Stub:
+        env: Named
+
+        @staticmethod
+        def reward_fn(params, obs, action, next_obs, terminated):
+            return params["w"] * obs[0]
+
+    rng = np.random.default_rng(0)
+
+    def transitions(*lead):
+        obs = rng.normal(size=(*lead, 3)).astype(np.float32)
+        rewards = 2 * obs[..., 0] + 1
+        zeros = np.zeros(lead, np.float32)
+        return Transition(obs, zeros, rewards, rewards, obs, zeros.astype(bool), zeros.astype(bool), zeros)
+
+    expert = jax.tree.map(jnp.asarray, transitions(50))
+    random = Episodes(transitions(4, 10), np.arange(10)[None, :] < np.array([[10], [3], [7], [1]]))
+    out = recorded_reward_comparison(Stub(Named()), {"w": jnp.array([1.0, -0.5])}, expert, random, 20,
+                                     np.random.default_rng(1))
+    np.testing.assert_allclose(out["pearson_expert"], [1.0, -1.0], atol=1e-5)
+    np.testing.assert_allclose(out["pearson_random"], [1.0, -1.0], atol=1e-5)
+    assert out["transitions"] == 20 and all(math.isnan(x) for x in out["epic"])
 
 
 def test_density_reward_runs_on_hopper_through_the_host_loop(hopper, tmp_path):

@@ -26,7 +26,7 @@ from jax import Array
 from irlax import tasks
 from irlax.algorithms.base import Algorithm
 from irlax.data.demos import Demonstrations, flatten
-from irlax.data.transitions import Episodes
+from irlax.data.transitions import Episodes, Transition
 from irlax.envs.control import JaxEnv
 from irlax.errors import IrlaxError
 from irlax.learners import base, host
@@ -122,9 +122,6 @@ def reward_comparison(algo: Algorithm, reward_params: Any, demos: Demonstrations
     if tasks.is_constant_reward(env):
         note = f"{env.name}'s true reward is constant: correlations and EPIC distance are undefined"
         return {"pearson_expert": nan, "pearson_random": nan, "epic": nan, "note": note}
-    if not tasks.has_true_reward(env):
-        note = f"{env.name}'s true reward is not a known function of a transition: no correlations or EPIC distance"
-        return {"pearson_expert": nan, "pearson_random": nan, "epic": nan, "note": note}
     episode_key, sample_key, coverage_key = jax.random.split(key, 3)
     rng = np.random.default_rng(int(jax.random.randint(sample_key, (), 0, 2**31 - 1)))
     random_episodes = policy_episodes_jit(RandomPolicy(env.spec), env, None, episode_key, RANDOM_EPISODES, False)
@@ -132,11 +129,50 @@ def reward_comparison(algo: Algorithm, reward_params: Any, demos: Demonstrations
     expert_batch = TransitionBatch(expert.obs, expert.action, expert.next_obs)
     random_batch = masked_transitions(random_episodes)
     count = min(METRIC_TRANSITIONS, expert_batch.obs.shape[0], random_batch.obs.shape[0])
+    if not tasks.has_true_reward(env):
+        return recorded_reward_comparison(algo, reward_params, expert, random_episodes, count, rng)
     expert_batch, random_batch = take(expert_batch, count, rng), take(random_batch, count, rng)
     coverage = coverage_samples(coverage_key, [expert_batch, random_batch], EPIC_SAMPLES)
     values = np.asarray(_comparison(algo, reward_params, expert_batch, random_batch, coverage), float)
     return {"pearson_expert": values[:, 0].tolist(), "pearson_random": values[:, 1].tolist(),
             "epic": values[:, 2].tolist(), "transitions": int(count)}
+
+
+def recorded_reward_comparison(algo: Algorithm, reward_params: Any, expert: Transition, random_episodes: Episodes,
+                               count: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Per-seed Pearson correlations of the learned reward with the rewards the environment recorded, on expert
+    and on random-policy transitions, for tasks whose true reward irlax does not know as a function (Gymnasium's:
+    MuJoCo's depends on positions the observation leaves out). EPIC needs the true reward of arbitrary transitions,
+    so it is NaN there."""
+    mask = np.asarray(random_episodes.mask)
+    tr = random_episodes.transitions
+    random = Transition(*(jnp.asarray(np.asarray(x)[mask]) for x in tr))
+
+    def pick(batch: Transition) -> Transition:
+        if batch.obs.shape[0] <= count:
+            return batch
+        index = np.sort(rng.choice(batch.obs.shape[0], count, replace=False))
+        return jax.tree.map(lambda x: x[index], batch)
+
+    expert, random = pick(expert), pick(random)
+    values = np.asarray(_recorded_comparison(algo, reward_params, expert, random), float)
+    seeds = values.shape[0]
+    return {"pearson_expert": values[:, 0].tolist(), "pearson_random": values[:, 1].tolist(),
+            "epic": [math.nan] * seeds, "transitions": int(count),
+            "note": f"{algo.env.name}'s true reward is not a known function of a transition: correlations with "
+                    "the recorded rewards, no EPIC distance"}
+
+
+@functools.partial(jax.jit, static_argnames=("algo",))
+def _recorded_comparison(algo: Algorithm, params: Any, expert: Transition, random: Transition) -> Array:
+    """Per-seed ``[K, 2]``: rho with the recorded rewards on expert transitions and on random ones."""
+
+    def per_seed(seed_params: Any) -> Array:
+        learned = lambda obs, action, next_obs: algo.reward_fn(seed_params, obs, action, next_obs, jnp.bool_(False))
+        rho = lambda tr: pearson_correlation(jax.vmap(learned)(tr.obs, tr.action, tr.next_obs), tr.env_reward)
+        return jnp.stack([rho(expert), rho(random)])
+
+    return jax.vmap(per_seed)(params)
 
 
 @functools.partial(jax.jit, static_argnames=("learner", "env", "steps", "reward_fn"))
