@@ -333,6 +333,24 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def finish_panel(ax: Any, title: str, xlabel: str, line: float) -> None:
+    """A dashed reference line at ``line``, the title, the x label and the legend of one panel."""
+    ax.axhline(line, color="grey", lw=0.8, ls="--")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=7)
+
+
+def save_figure(fig: Any, first_ax: Any, ylabel: str, path: Path) -> None:
+    """Label the first panel's y axis, lay the figure out and write it atomically."""
+    import matplotlib.pyplot as plt
+
+    first_ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    atomic_savefig(path, fig)
+    plt.close(fig)
+
+
 def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
     """Training-episode return (normalised, mean over seeds) against environment steps, per task and method."""
     import matplotlib
@@ -358,14 +376,8 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
             norm = [(np.mean(by_step[s]) - r["random_return"]) / (r["expert_return"] - r["random_return"])
                     for s in steps]
             ax.plot(steps, norm, label=r["method"])
-        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-        ax.set_title(task)
-        ax.set_xlabel("environment steps per seed")
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("normalised training return")
-    fig.tight_layout()
-    atomic_savefig(path, fig)
-    plt.close(fig)
+        finish_panel(ax, task, "environment steps per seed", 1.0)
+    save_figure(fig, axes[0][0], "normalised training return", path)
 
 
 def plot_demos(records: list[dict[str, Any]], path: Path) -> None:
@@ -384,15 +396,9 @@ def plot_demos(records: list[dict[str, Any]], path: Path) -> None:
                             yerr=[[r["normalised_mean"] - r["ci_low"] for r in rows],
                                   [r["ci_high"] - r["normalised_mean"] for r in rows]], marker="o", label=method,
                             capsize=3)
-        ax.axhline(ONE_DEMO_GOAL, color="grey", lw=0.8, ls="--")
         ax.set_xscale("log")
-        ax.set_title(task)
-        ax.set_xlabel("demonstrations")
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("normalised return")
-    fig.tight_layout()
-    atomic_savefig(path, fig)
-    plt.close(fig)
+        finish_panel(ax, task, "demonstrations", ONE_DEMO_GOAL)
+    save_figure(fig, axes[0][0], "normalised return", path)
 
 
 def collect(out: Path = OUT) -> list[dict[str, Any]]:
