@@ -225,6 +225,7 @@ def test_bad_datasets_fail_in_one_line(tmp_path, fails_in_one_line):
     fails_in_one_line(["demos", "convert", str(tmp_path / "no-rews"), str(npz)], "have no rewards")
     datasets.Dataset.from_dict(columns).save_to_disk(str(tmp_path / "unnamed"))
     fails_in_one_line(["demos", "convert", str(tmp_path / "unnamed"), str(npz)], "give it with --env")
+    fails_in_one_line(["train", "gail", "--demos", str(tmp_path / "unnamed"), "--rounds", "1"], "give --env")
     no_terminal = {k: v for k, v in columns.items() if k != "terminal"}
     datasets.Dataset.from_dict(no_terminal).save_to_disk(str(tmp_path / "no-terminal"))
     fails_in_one_line(["demos", "convert", str(tmp_path / "no-terminal"), str(npz)], "lacks the column(s) terminal")

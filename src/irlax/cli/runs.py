@@ -43,6 +43,8 @@ def open_env(name: str, backend: str | None = None, quiet: bool = False) -> task
     Where the id exists both as a pure-JAX task and in Gymnasium and no backend was asked for, one line on
     stdout says that the pure-JAX one runs and how to choose the other.
     """
+    if not name:
+        raise IrlaxError("no environment: the demonstrations don't name one (imitation's files don't): give --env")
     env = tasks.make_env(name, backend)
     if backend is None and not quiet and tasks.in_both(name):
         print(f"{name}: irlax's pure-JAX version (--backend gymnasium runs Gymnasium's)")
