@@ -272,6 +272,14 @@ def pearson(record: dict[str, Any]) -> str:
     return f"{record['pearson_expert']:.2f} / {record['pearson_random']:.2f}"
 
 
+def expert_text(task: str, records: list[dict[str, Any]]) -> str:
+    """``Hopper-v5 PPO (stochastic demonstrations, mean return 2084)``; the return once a cell of the task is done."""
+    learner, deterministic = EXPERTS[task]
+    expert = next((r["expert_return"] for r in records if r["task"] == task), None)
+    known = "" if expert is None else f", mean return {expert:.0f}"
+    return f"{task} {learner.upper()} ({'deterministic' if deterministic else 'stochastic'} demonstrations{known})"
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results page fragment."""
     records, summary = results["cells"], results["summary"]
@@ -293,10 +301,7 @@ def markdown(results: dict[str, Any]) -> str:
         "divided by the seeds. The imitation library's published numbers (its documentation's benchmark summary, "
         "10 seeds) are on the `seals` fixed-horizon variants of the tasks (seals/Hopper-v1 ...) with its own "
         "experts, so they are beside irlax's, not the same measurement.", "",
-        "Experts: " + ", ".join(
-            f"{t} {EXPERTS[t][0].upper()} ({'deterministic' if EXPERTS[t][1] else 'stochastic'} demonstrations, "
-            f"mean return {next((r['expert_return'] for r in records if r['task'] == t), float('nan')):.0f})"
-            for t in TASKS) + ".", "",
+        "Experts: " + ", ".join(expert_text(t, records) for t in TASKS) + ".", "",
         "| method | " + " | ".join(TASKS) + " | mean [95% CI] | IQM [95% CI] |",
         "|---|" + "---|" * (len(TASKS) + 2),
     ]
@@ -338,7 +343,8 @@ def finish_panel(ax: Any, title: str, xlabel: str, line: float) -> None:
     ax.axhline(line, color="grey", lw=0.8, ls="--")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
 
 
 def save_figure(fig: Any, first_ax: Any, ylabel: str, path: Path) -> None:
