@@ -374,7 +374,8 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
             if not metrics.exists():
                 continue
             rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-            rows = [row for row in rows if "mean_return" in row and "env_steps" in row]
+            # rounds in which no training episode ended have no mean return
+            rows = [row for row in rows if row.get("mean_return") is not None and "env_steps" in row]
             if not rows:
                 continue
             steps = sorted({row["env_steps"] for row in rows})
