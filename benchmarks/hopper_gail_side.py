@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
-from imitation_compare import irlax_run
+from imitation_compare import first_reaching, irlax_run
 from imitation_venv import run_job
 from mujoco_irl import PPO_ROUND_STEPS, ensure_demos
 
@@ -40,17 +40,9 @@ TASK, STEPS, EVAL_EVERY, EVAL_EPISODES, TARGET = "Hopper-v5", 1_000_000, 50_000,
 OUT = ROOT / "benchmarks" / "results" / "hopper_gail_side.json"
 
 
-def first_reaching(curve: list[dict[str, Any]], target: float, random: float, expert: float) -> dict[str, Any] | None:
-    """The first curve point whose normalised return reaches ``target``, or ``None``."""
-    for row in curve:
-        if (row["mean_return"] - random) / (expert - random) >= target:
-            return row
-    return None
-
-
 def side(curve: list[dict[str, Any]], seconds: float, steps: float, random: float, expert: float) -> dict[str, Any]:
     """One library's figures."""
-    reached = first_reaching(curve, TARGET, random, expert)
+    reached = first_reaching(curve, random + TARGET * (expert - random))
     return {
         "env_steps": steps, "train_seconds": seconds, "seconds_per_env_step": seconds / steps,
         "final_normalised": (curve[-1]["mean_return"] - random) / (expert - random),

@@ -112,12 +112,15 @@ def irlax_run(task: str, algo: str, seeds: int, rounds: int | None, eval_episode
     }
 
 
+def first_reaching(curve: list[dict[str, Any]], target: float) -> dict[str, Any] | None:
+    """The first point of the curve whose mean return reaches ``target`` (``None`` if none does)."""
+    return next((row for row in curve if row["mean_return"] >= target), None)
+
+
 def time_to_reach(curve: list[dict[str, Any]], target: float) -> float | None:
     """Seconds until the curve's mean return first reaches ``target`` (``None`` if it never does)."""
-    for row in curve:
-        if row["mean_return"] >= target:
-            return row["train_seconds"]
-    return None
+    row = first_reaching(curve, target)
+    return None if row is None else row["train_seconds"]
 
 
 def imitation_summary(runs: list[dict[str, Any]], random: float, expert: float) -> dict[str, Any]:

@@ -36,9 +36,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
+import mujoco_experts
 import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
 
@@ -111,8 +113,6 @@ def ensure_demos(task: str) -> Path:
         return path
     expert = expert_dir(task)
     if not (expert / "expert.json").exists():
-        import mujoco_experts
-
         learner, _ = EXPERTS[task]
         if mujoco_experts.run_cell(task, learner, 0, mujoco_experts.STEPS[learner]) != 0:
             raise SystemExit(f"training the {learner} expert of {task} failed")
@@ -160,8 +160,6 @@ def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str
         argv = ["train", "--resume", str(run_dir), "--quiet"]
     else:
         if method == "bc" and run_dir.exists():  # an interrupted BC run (minutes): started again
-            import shutil
-
             shutil.rmtree(run_dir)
         argv = cell_argv(task, method, demos, seeds)
     print(f"{task} {method} {demos} demos: irlax {' '.join(argv)}", flush=True)

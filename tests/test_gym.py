@@ -205,7 +205,7 @@ def test_recorded_reward_comparison_correlates_with_the_recorded_rewards():
     from dataclasses import dataclass
 
     from irlax.data.transitions import Episodes, Transition
-    from irlax.run.assess import recorded_reward_comparison
+    from irlax.run.assess import masked_steps, recorded_reward_comparison, take
 
     @dataclass(frozen=True)
     class Named:
@@ -227,10 +227,11 @@ def test_recorded_reward_comparison_correlates_with_the_recorded_rewards():
         zeros = np.zeros(lead, np.float32)
         return Transition(obs, zeros, rewards, rewards, obs, zeros.astype(bool), zeros.astype(bool), zeros)
 
-    expert = jax.tree.map(jnp.asarray, transitions(50))
-    random = Episodes(transitions(4, 10), np.arange(10)[None, :] < np.array([[10], [3], [7], [1]]))
-    out = recorded_reward_comparison(Stub(Named()), {"w": jnp.array([1.0, -0.5])}, expert, random, 20,
-                                     np.random.default_rng(1))
+    pick = np.random.default_rng(1)
+    expert = take(jax.tree.map(jnp.asarray, transitions(50)), 20, pick)
+    random = take(masked_steps(Episodes(transitions(4, 10), np.arange(10)[None, :] < np.array([[10], [3], [7], [1]]))),
+                  20, pick)
+    out = recorded_reward_comparison(Stub(Named()), {"w": jnp.array([1.0, -0.5])}, expert, random)
     np.testing.assert_allclose(out["pearson_expert"], [1.0, -1.0], atol=1e-5)
     np.testing.assert_allclose(out["pearson_random"], [1.0, -1.0], atol=1e-5)
     assert out["transitions"] == 20 and all(math.isnan(x) for x in out["epic"])

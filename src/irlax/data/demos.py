@@ -266,6 +266,75 @@ def from_episodes(episodes: Episodes, spec: EnvSpec, expert: dict[str, Any] | No
     )
 
 
+def pad_observation_sequences(
+    observations: list[np.ndarray], actions: list[np.ndarray], rewards: list[np.ndarray],
+    terminated: list[np.ndarray], truncated: list[np.ndarray], discrete: bool,
+) -> dict[str, np.ndarray]:
+    """The arrays of :data:`ARRAY_KEYS` from episodes stored as one observation sequence each (Minari's and the
+    ``imitation`` library's layout): ``T + 1`` observations (the last is the final state) and ``T`` actions,
+    rewards and end flags per episode, padded to the longest; ``log_probs`` 0 (such formats don't hold them).
+
+    The caller has checked the lengths and trailing shapes; validation proper is :func:`make_demonstrations`'.
+    """
+    lengths = [len(r) for r in rewards]
+    n, t, o = len(lengths), max(lengths), np.asarray(observations[0]).shape[-1]
+    action_shape = () if discrete else np.asarray(actions[0]).shape[1:]
+    arrays = {
+        "obs": np.zeros((n, t, o), np.float32), "next_obs": np.zeros((n, t, o), np.float32),
+        "actions": np.zeros((n, t, *action_shape), np.int32 if discrete else np.float32),
+        "rewards": np.zeros((n, t), np.float32), "terminated": np.zeros((n, t), bool),
+        "truncated": np.zeros((n, t), bool), "log_probs": np.zeros((n, t), np.float32), "mask": np.zeros((n, t), bool),
+    }
+    for i, steps in enumerate(lengths):
+        states = np.asarray(observations[i])
+        arrays["obs"][i, :steps], arrays["next_obs"][i, :steps] = states[:-1], states[1:]
+        arrays["actions"][i, :steps] = np.asarray(actions[i])
+        arrays["rewards"][i, :steps] = np.asarray(rewards[i])
+        arrays["terminated"][i, :steps] = np.asarray(terminated[i], bool)
+        arrays["truncated"][i, :steps] = np.asarray(truncated[i], bool)
+        arrays["mask"][i, :steps] = True
+    return arrays
+
+
+def episode_observations(demos: Demonstrations) -> list[np.ndarray]:
+    """Each episode's ``T + 1`` observations (its ``obs`` and its last ``next_obs``), as formats of one observation
+    sequence per episode store them (the inverse of :func:`pad_observation_sequences`).
+
+    Raises:
+        IrlaxError: a ``next_obs`` differs from the following step's ``obs`` (not one sequence of states), which
+            such a format cannot hold.
+    """
+    out = []
+    for i, steps in enumerate(int(s) for s in np.asarray(demos.lengths())):
+        obs, next_obs = np.asarray(demos.obs[i, :steps]), np.asarray(demos.next_obs[i, :steps])
+        if not np.array_equal(next_obs[:-1], obs[1:]):
+            t = int(np.argmax(np.any(next_obs[:-1] != obs[1:], axis=-1)))
+            raise IrlaxError(f"episode {i}: next_obs[{t}] is not obs[{t + 1}], which a format of one observation "
+                             f"sequence per episode cannot hold")
+        out.append(np.concatenate([obs, next_obs[-1:]], axis=0))
+    return out
+
+
+TASK_RECORD_KEY = "irlax"
+"""The key under which :func:`task_record` travels in a foreign format's metadata."""
+
+
+def task_record(demos: Demonstrations) -> dict[str, Any]:
+    """What irlax knows of the demonstrations' task beyond a foreign format's fields (its name, backend,
+    fingerprint and the expert's description), to travel in that format's free-form metadata."""
+    record: dict[str, Any] = {"env_name": demos.env_name, "backend": demos.backend, "task": demos.task,
+                              "expert": demos.expert}
+    if demos.discrete:
+        record["action_size"] = demos.action_size
+    return record
+
+
+def read_task_record(metadata: Any) -> dict[str, Any]:
+    """The :func:`task_record` in a foreign format's metadata (a dict), or ``{}`` when another program wrote it."""
+    record = metadata.get(TASK_RECORD_KEY) if isinstance(metadata, dict) else None
+    return record if isinstance(record, dict) else {}
+
+
 def save_demonstrations(path: str | Path, demos: Demonstrations) -> Path:
     """Write ``demos`` to an ``.npz`` file atomically (format in the module docstring)."""
     arrays = {key: np.asarray(getattr(demos, key)) for key in ARRAY_KEYS}
@@ -381,6 +450,13 @@ def check_demonstrations_fit(demos: Demonstrations, spec: EnvSpec, where: str = 
             )
         except IrlaxError as exc:
             raise IrlaxError(f"demonstrations in {where}: {exc}") from None
+
+
+def fit_to_task(demos: Demonstrations, spec: EnvSpec, where: str) -> Demonstrations:
+    """``demos`` checked to fit the task ``spec`` (:func:`check_demonstrations_fit`), and named after it when they
+    name no environment (an imported dataset that doesn't say)."""
+    check_demonstrations_fit(demos, spec, where)
+    return demos if demos.env_name else demos.replace(env_name=spec.name, backend=spec.backend)
 
 
 def flatten(demos: Demonstrations) -> Transition:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from irlax.data import imitation_format, minari_format
-from irlax.data.demos import Demonstrations, check_demonstrations_fit, load_demonstrations, save_demonstrations
+from irlax.data.demos import Demonstrations, load_demonstrations, save_demonstrations
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 
@@ -49,7 +49,8 @@ def detect_format(path: str | Path) -> str:
 def load_any(path: str | Path, spec: EnvSpec | None = None, env_name: str = "") -> Demonstrations:
     """Demonstrations from a file or dataset of any format (:data:`FORMATS`), checked against ``spec`` if given.
 
-    ``env_name``: the environment, for ``imitation`` files that do not name one (else ``spec``'s name).
+    ``env_name``: the environment, for ``imitation`` files that do not name one; a dataset naming none takes
+    ``spec``'s name and backend.
 
     Raises:
         IrlaxError: a one-line message naming the problem.
@@ -113,11 +114,7 @@ def convert(source: str | Path, target: str | Path, to: str | None = None, spec:
     fmt_in, fmt_out = detect_format(source), output_format(target, to)
     if Path(source).resolve() == Path(target).resolve():
         raise IrlaxError(f"the output {target} is the input")
-    demos = load_any(source, spec)
-    if spec is not None:
-        check_demonstrations_fit(demos, spec, str(source))
-        if not demos.env_name:
-            demos = demos.replace(env_name=spec.name, backend=spec.backend)
+    demos = load_any(source, spec)  # checked against spec, and named by it if unnamed
     if not demos.env_name:
         raise IrlaxError(f"{source} does not name its environment (imitation files don't): give it with --env")
     save_as(target, demos, fmt_out, spec, minari_data_format)

@@ -25,14 +25,22 @@ from typing import Any
 import numpy as np
 
 from irlax.atomic import atomic_write_dir
-from irlax.data.demos import ARRAY_KEYS, Demonstrations, check_demonstrations_fit, make_demonstrations
-from irlax.data.minari_format import episode_observations
+from irlax.data.demos import (
+    ARRAY_KEYS,
+    TASK_RECORD_KEY,
+    Demonstrations,
+    episode_observations,
+    fit_to_task,
+    make_demonstrations,
+    pad_observation_sequences,
+    read_task_record,
+    task_record,
+)
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 
 COLUMNS = ("obs", "acts", "terminal")
 """The columns every ``imitation`` trajectory dataset has (besides ``infos``); ``rews`` when it has rewards."""
-IRLAX_KEY = "irlax"
 
 
 def is_imitation_dataset(path: str | Path) -> bool:
@@ -47,7 +55,7 @@ def _description(dataset: Any) -> dict[str, Any]:
         record = json.loads(dataset.info.description or "")
     except (TypeError, ValueError):
         return {}
-    return record.get(IRLAX_KEY, {}) if isinstance(record, dict) and isinstance(record.get(IRLAX_KEY), dict) else {}
+    return read_task_record(record)
 
 
 def load_imitation(path: str | Path, spec: EnvSpec | None = None, env_name: str = "") -> Demonstrations:
@@ -103,11 +111,7 @@ def load_imitation(path: str | Path, spec: EnvSpec | None = None, env_name: str 
         demos = demos.replace(action_size=int(record["action_size"]))
     elif discrete and spec is not None and spec.discrete and demos.action_size <= spec.action_size:
         demos = demos.replace(action_size=spec.action_size)  # the file's largest action index may be below it
-    if spec is not None:
-        check_demonstrations_fit(demos, spec, str(path))
-        if not demos.env_name:
-            demos = demos.replace(env_name=spec.name, backend=spec.backend)
-    return demos
+    return demos if spec is None else fit_to_task(demos, spec, str(path))
 
 
 def _arrays(episodes: list[dict[str, Any]], where: str) -> tuple[dict[str, np.ndarray], bool]:
@@ -130,23 +134,18 @@ def _arrays(episodes: list[dict[str, Any]], where: str) -> tuple[dict[str, np.nd
             raise IrlaxError(f"{where}: trajectory {i} has 1-D actions of dtype {acts.dtype}: irlax reads 1-D "
                              f"actions as discrete indices")
         lengths.append(steps)
-    n, t, o = len(episodes), max(lengths), np.asarray(episodes[0]["obs"]).shape[-1]
-    arrays = {
-        "obs": np.zeros((n, t, o), np.float32), "next_obs": np.zeros((n, t, o), np.float32),
-        "actions": np.zeros((n, t), np.int32) if discrete else np.zeros((n, t, first_acts.shape[-1]), np.float32),
-        "rewards": np.zeros((n, t), np.float32), "terminated": np.zeros((n, t), bool),
-        "truncated": np.zeros((n, t), bool), "log_probs": np.zeros((n, t), np.float32), "mask": np.zeros((n, t), bool),
-    }
-    for i, (row, steps) in enumerate(zip(episodes, lengths, strict=True)):
-        obs = np.asarray(row["obs"])
-        if obs.shape[-1] != o:
-            raise IrlaxError(f"{where}: trajectory {i} has observations of size {obs.shape[-1]}, trajectory 0 of {o}")
-        arrays["obs"][i, :steps], arrays["next_obs"][i, :steps] = obs[:-1], obs[1:]
-        arrays["actions"][i, :steps] = np.asarray(row["acts"])
-        arrays["rewards"][i, :steps] = np.asarray(row["rews"])
-        terminal = bool(np.asarray(row["terminal"]))
-        arrays["terminated"][i, steps - 1], arrays["truncated"][i, steps - 1] = terminal, not terminal
-        arrays["mask"][i, :steps] = True
+    o = np.asarray(episodes[0]["obs"]).shape[-1]
+    for i, row in enumerate(episodes):
+        if np.asarray(row["obs"]).shape[-1] != o:
+            raise IrlaxError(f"{where}: trajectory {i} has observations of size {np.asarray(row['obs']).shape[-1]}, "
+                             f"trajectory 0 of {o}")
+    # an imitation trajectory ends terminal, or else at a time limit
+    last = [np.arange(steps) == steps - 1 for steps in lengths]
+    terminal = [bool(np.asarray(row["terminal"])) for row in episodes]
+    column = lambda name: [row[name] for row in episodes]
+    arrays = pad_observation_sequences(
+        column("obs"), column("acts"), column("rews"), [end & term for end, term in zip(last, terminal, strict=True)],
+        [end & (not term) for end, term in zip(last, terminal, strict=True)], discrete)
     return arrays, discrete
 
 
@@ -173,10 +172,7 @@ def save_imitation(path: str | Path, demos: Demonstrations) -> Path:
         "terminal": [bool(arrays["terminated"][i, steps - 1]) for i, steps in enumerate(lengths)],
         "rews": [arrays["rewards"][i, :steps] for i, steps in enumerate(lengths)],
     }
-    record = {"env_name": demos.env_name, "backend": demos.backend, "task": demos.task, "expert": demos.expert}
-    if demos.discrete:
-        record["action_size"] = demos.action_size
-    info = datasets.DatasetInfo(description=json.dumps({IRLAX_KEY: record}, sort_keys=True))
+    info = datasets.DatasetInfo(description=json.dumps({TASK_RECORD_KEY: task_record(demos)}, sort_keys=True))
     dataset = datasets.Dataset.from_dict(columns, info=info)
     bars = not datasets.utils.are_progress_bars_disabled()
     datasets.utils.disable_progress_bars()  # one small write: no bar

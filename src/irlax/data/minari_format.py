@@ -27,7 +27,17 @@ from typing import Any
 import numpy as np
 
 from irlax.atomic import atomic_write_dir
-from irlax.data.demos import ARRAY_KEYS, Demonstrations, check_demonstrations_fit, make_demonstrations
+from irlax.data.demos import (
+    ARRAY_KEYS,
+    TASK_RECORD_KEY,
+    Demonstrations,
+    episode_observations,
+    fit_to_task,
+    make_demonstrations,
+    pad_observation_sequences,
+    read_task_record,
+    task_record,
+)
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 
@@ -36,9 +46,6 @@ FIELDS = ("observations", "actions", "rewards", "terminations", "truncations")
 DATA = "data"
 METADATA = "metadata.json"
 GYMNASIUM = "gymnasium"
-IRLAX_KEY = "irlax"
-"""Metadata key of what irlax knows of the task beyond Minari's fields (its name, backend and fingerprint, the
-expert's description); read back on import, ignored by Minari."""
 
 
 def minari_data_path(path: str | Path) -> Path | None:
@@ -71,7 +78,9 @@ def _space_sizes(observation_space: Any, action_space: Any, where: str) -> tuple
 
 def _episode_arrays(episodes: list[dict[str, Any]], discrete: bool, where: str) -> dict[str, np.ndarray]:
     """The padded arrays of :data:`~irlax.data.demos.ARRAY_KEYS` from Minari's episode dicts."""
-    lengths = []
+    obs_size = np.asarray(episodes[0]["observations"]).shape[-1] if episodes[0].get("observations") is not None \
+        else 0
+    action_shape = None if discrete else np.asarray(episodes[0]["actions"]).shape[1:]
     for i, episode in enumerate(episodes):
         missing = [name for name in FIELDS if name not in episode or episode[name] is None]
         if missing:
@@ -85,34 +94,17 @@ def _episode_arrays(episodes: list[dict[str, Any]], discrete: bool, where: str) 
                              f"observations and T of the others)")
         if steps == 0:
             raise IrlaxError(f"{where}: episode {i} has no steps")
-        lengths.append(steps)
-    n, t = len(episodes), max(lengths)
-    obs_size = np.asarray(episodes[0]["observations"]).shape[-1]
-    arrays = {
-        "obs": np.zeros((n, t, obs_size), np.float32), "next_obs": np.zeros((n, t, obs_size), np.float32),
-        "actions": np.zeros((n, t), np.int32) if discrete else
-        np.zeros((n, t, np.asarray(episodes[0]["actions"]).shape[-1]), np.float32),
-        "rewards": np.zeros((n, t), np.float32), "terminated": np.zeros((n, t), bool),
-        "truncated": np.zeros((n, t), bool), "log_probs": np.zeros((n, t), np.float32), "mask": np.zeros((n, t), bool),
-    }
-    for i, (episode, steps) in enumerate(zip(episodes, lengths, strict=True)):
-        observations = np.asarray(episode["observations"])
-        actions = np.asarray(episode["actions"])
+        observations, actions = np.asarray(episode["observations"]), np.asarray(episode["actions"])
         if observations.ndim != 2 or observations.shape[1] != obs_size:
             raise IrlaxError(f"{where}: episode {i} has observations of shape {list(observations.shape)}, "
                              f"expected [{steps + 1}, {obs_size}]")
-        if actions.shape[1:] != arrays["actions"].shape[2:]:
+        if (actions.ndim != 1) if discrete else actions.shape[1:] != action_shape:
             raise IrlaxError(f"{where}: episode {i} has actions of shape {list(actions.shape)}")
         if discrete and actions.dtype.kind not in "iu":
             raise IrlaxError(f"{where}: episode {i} has actions of dtype {actions.dtype} for a Discrete space")
-        arrays["obs"][i, :steps] = observations[:-1]
-        arrays["next_obs"][i, :steps] = observations[1:]
-        arrays["actions"][i, :steps] = actions
-        arrays["rewards"][i, :steps] = np.asarray(episode["rewards"])
-        arrays["terminated"][i, :steps] = np.asarray(episode["terminations"], bool)
-        arrays["truncated"][i, :steps] = np.asarray(episode["truncations"], bool)
-        arrays["mask"][i, :steps] = True
-    return arrays
+    field = lambda name: [episode[name] for episode in episodes]
+    return pad_observation_sequences(field("observations"), field("actions"), field("rewards"),
+                                     field("terminations"), field("truncations"), discrete)
 
 
 def load_minari(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations:
@@ -121,7 +113,7 @@ def load_minari(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations
     Args:
         path: the dataset.
         spec: the task they will be used in: a dataset whose observation or action sizes differ, or whose actions
-            fall outside the task's bounds, is refused.
+            fall outside the task's bounds, is refused; a dataset that names no environment takes its name.
 
     Raises:
         IrlaxError: a one-line message naming the problem (not a Minari dataset, unreadable or truncated file,
@@ -151,7 +143,7 @@ def load_minari(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations
                          f"its observation space has {obs_size}")
     env_spec = metadata.get("env_spec")
     env_name = json.loads(env_spec).get("id", "") if isinstance(env_spec, str) else ""
-    task = metadata.get(IRLAX_KEY) if isinstance(metadata.get(IRLAX_KEY), dict) else {}
+    task = read_task_record(metadata)
     expert = {key: metadata[key] for key in ("dataset_id", "algorithm_name") if metadata.get(key)}
     try:
         demos = make_demonstrations(
@@ -161,30 +153,7 @@ def load_minari(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations
         )
     except IrlaxError as exc:
         raise IrlaxError(f"{where}: {exc}") from None
-    if spec is not None:
-        check_demonstrations_fit(demos, spec, str(path))
-    return demos
-
-
-def _continuous(demos: Demonstrations, i: int, steps: int) -> np.ndarray:
-    """Episode ``i``'s ``T + 1`` observations; :class:`IrlaxError` unless each ``next_obs`` is the next ``obs``."""
-    obs, next_obs = np.asarray(demos.obs[i, :steps]), np.asarray(demos.next_obs[i, :steps])
-    if not np.array_equal(next_obs[:-1], obs[1:]):
-        t = int(np.argmax(np.any(next_obs[:-1] != obs[1:], axis=-1)))
-        raise IrlaxError(f"episode {i}: next_obs[{t}] is not obs[{t + 1}], which a format of one observation "
-                         f"sequence per episode cannot hold")
-    return np.concatenate([obs, next_obs[-1:]], axis=0)
-
-
-def episode_observations(demos: Demonstrations) -> list[np.ndarray]:
-    """Each episode's ``T + 1`` observations (its ``obs`` and its last ``next_obs``), as Minari and ``imitation``
-    store them.
-
-    Raises:
-        IrlaxError: a ``next_obs`` differs from the following step's ``obs`` (not one sequence of states).
-    """
-    lengths = np.asarray(demos.lengths())
-    return [_continuous(demos, i, int(steps)) for i, steps in enumerate(lengths)]
+    return demos if spec is None else fit_to_task(demos, spec, str(path))
 
 
 def _dataset_id(path: Path, demos: Demonstrations) -> str:
@@ -262,7 +231,7 @@ def save_minari(path: str | Path, demos: Demonstrations, spec: EnvSpec | None = 
         "algorithm_name": str(expert.get("learner") or expert.get("algorithm_name") or "unknown"),
         "description": f"{demos.num_episodes} demonstrations of {demos.env_name or 'an unnamed task'}, "
                        f"exported by irlax",
-        IRLAX_KEY: {"env_name": demos.env_name, "backend": demos.backend, "task": demos.task, "expert": demos.expert},
+        TASK_RECORD_KEY: task_record(demos),
     }
 
     def fill(tmp: Path) -> None:

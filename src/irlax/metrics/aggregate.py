@@ -58,6 +58,17 @@ def iqm(scores: np.ndarray) -> float:
     return float(stats.trim_mean(np.asarray(scores, np.float64).ravel(), IQM_CUT))
 
 
+def _finite(scores: np.ndarray, what: str = "") -> np.ndarray:
+    """``scores`` flattened to float64; :class:`IrlaxError` when empty or not all finite (``what``: which)."""
+    x = np.asarray(scores, np.float64).ravel()
+    of = f" ({what})" if what else ""
+    if x.size == 0:
+        raise IrlaxError(f"no scores to summarise{of}")
+    if not np.all(np.isfinite(x)):
+        raise IrlaxError(f"scores to summarise must be finite{of}, got {x.tolist()}")
+    return x
+
+
 def seed_summary(scores: np.ndarray, confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> SeedSummary:
     """Mean, IQM and a bootstrap confidence interval of the IQM of one score per seed.
 
@@ -72,11 +83,7 @@ def seed_summary(scores: np.ndarray, confidence: float = 0.95, resamples: int = 
     """
     from scipy import stats
 
-    x = np.asarray(scores, np.float64).ravel()
-    if x.size == 0:
-        raise IrlaxError("no scores to summarise")
-    if not np.all(np.isfinite(x)):
-        raise IrlaxError(f"scores to summarise must be finite, got {x.tolist()}")
+    x = _finite(scores)
     centre = iqm(x)
     stderr = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
     if x.size == 1 or np.all(x == x[0]):
@@ -100,13 +107,6 @@ class MeanCI(NamedTuple):
     high: float
 
 
-def _finite(scores: np.ndarray, what: str) -> np.ndarray:
-    x = np.asarray(scores, np.float64).ravel()
-    if x.size == 0:
-        raise IrlaxError(f"no scores to summarise ({what})")
-    if not np.all(np.isfinite(x)):
-        raise IrlaxError(f"scores to summarise must be finite ({what}), got {x.tolist()}")
-    return x
 
 
 def mean_ci(scores: np.ndarray, confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> MeanCI:
@@ -118,7 +118,7 @@ def mean_ci(scores: np.ndarray, confidence: float = 0.95, resamples: int = 2000,
     """
     from scipy import stats
 
-    x = _finite(scores, "mean_ci")
+    x = _finite(scores)
     if np.all(x == x[0]):  # one seed, or all alike: nothing to resample
         return MeanCI(float(x[0]), float(x[0]), float(x[0]))
     result = stats.bootstrap((x,), np.mean, n_resamples=resamples, confidence_level=confidence,

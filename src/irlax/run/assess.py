@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -66,20 +67,31 @@ def policy_returns(algo: Algorithm, states: Any, data: Any, key: Array, episodes
     return np.asarray(evaluate_policies(algo.act, env, params, key, episodes, deterministic)).mean(axis=1)
 
 
-def masked_transitions(episodes: Episodes) -> TransitionBatch:
-    """The real steps of padded episodes as one batch."""
+def masked_steps(episodes: Episodes) -> Transition:
+    """The real steps of padded episodes as one batch of transitions (leaves ``[M, ...]``)."""
     mask = np.asarray(episodes.mask)
-    tr = episodes.transitions
-    return TransitionBatch(*(jnp.asarray(np.asarray(x)[mask]) for x in (tr.obs, tr.action, tr.next_obs)))
+    return Transition(*(jnp.asarray(np.asarray(x)[mask]) for x in episodes.transitions))
 
 
-def take(batch: TransitionBatch, count: int, rng: np.random.Generator) -> TransitionBatch:
-    """``count`` transitions of ``batch`` without replacement (all of them when it has no more)."""
+def as_batch(steps: Transition) -> TransitionBatch:
+    """The ``(obs, action, next_obs)`` of transitions, what a reward is evaluated on."""
+    return TransitionBatch(steps.obs, steps.action, steps.next_obs)
+
+
+def take(batch: Any, count: int, rng: np.random.Generator) -> Any:
+    """``count`` rows of ``batch`` (a named tuple of arrays with rows first) without replacement (all of them when
+    it has no more)."""
     size = batch.obs.shape[0]
     if size <= count:
         return batch
     index = np.sort(rng.choice(size, count, replace=False))
-    return TransitionBatch(*(x[index] for x in batch))
+    return type(batch)(*(x[index] for x in batch))
+
+
+def learned_reward(algo: Algorithm, seed_params: Any) -> Callable[[Array, Array, Array], Array]:
+    """One seed's learned reward of a transition ``(obs, action, next_obs)``: the transition's own reward (the
+    learned absorbing-state value of terminal steps is left out)."""
+    return lambda obs, action, next_obs: algo.reward_fn(seed_params, obs, action, next_obs, jnp.bool_(False))
 
 
 def reward_discount(algo: Algorithm) -> float:
@@ -98,8 +110,7 @@ def _comparison(algo: Algorithm, params: Any, expert: TransitionBatch, random: T
     gamma = reward_discount(algo)
 
     def per_seed(seed_params: Any) -> Array:
-        # the transition's own reward: the learned absorbing-state value of terminal steps is left out
-        learned = lambda obs, action, next_obs: algo.reward_fn(seed_params, obs, action, next_obs, jnp.bool_(False))
+        learned = learned_reward(algo, seed_params)
         rho = lambda batch: pearson_correlation(batch_rewards(learned, batch), batch_rewards(true_fn, batch))
         epic = coverage_epic_distance(learned, true_fn, coverage, gamma, EPIC_BATCH)
         return jnp.stack([rho(expert), rho(random), epic])
@@ -125,40 +136,27 @@ def reward_comparison(algo: Algorithm, reward_params: Any, demos: Demonstrations
     episode_key, sample_key, coverage_key = jax.random.split(key, 3)
     rng = np.random.default_rng(int(jax.random.randint(sample_key, (), 0, 2**31 - 1)))
     random_episodes = policy_episodes_jit(RandomPolicy(env.spec), env, None, episode_key, RANDOM_EPISODES, False)
-    expert = flatten(demos)
-    expert_batch = TransitionBatch(expert.obs, expert.action, expert.next_obs)
-    random_batch = masked_transitions(random_episodes)
-    count = min(METRIC_TRANSITIONS, expert_batch.obs.shape[0], random_batch.obs.shape[0])
+    expert, random = flatten(demos), masked_steps(random_episodes)
+    count = min(METRIC_TRANSITIONS, expert.obs.shape[0], random.obs.shape[0])
+    expert, random = take(expert, count, rng), take(random, count, rng)
     if not tasks.has_true_reward(env):
-        return recorded_reward_comparison(algo, reward_params, expert, random_episodes, count, rng)
-    expert_batch, random_batch = take(expert_batch, count, rng), take(random_batch, count, rng)
+        return recorded_reward_comparison(algo, reward_params, expert, random)
+    expert_batch, random_batch = as_batch(expert), as_batch(random)
     coverage = coverage_samples(coverage_key, [expert_batch, random_batch], EPIC_SAMPLES)
     values = np.asarray(_comparison(algo, reward_params, expert_batch, random_batch, coverage), float)
     return {"pearson_expert": values[:, 0].tolist(), "pearson_random": values[:, 1].tolist(),
             "epic": values[:, 2].tolist(), "transitions": int(count)}
 
 
-def recorded_reward_comparison(algo: Algorithm, reward_params: Any, expert: Transition, random_episodes: Episodes,
-                               count: int, rng: np.random.Generator) -> dict[str, Any]:
+def recorded_reward_comparison(algo: Algorithm, reward_params: Any, expert: Transition,
+                               random: Transition) -> dict[str, Any]:
     """Per-seed Pearson correlations of the learned reward with the rewards the environment recorded, on expert
-    and on random-policy transitions, for tasks whose true reward irlax does not know as a function (Gymnasium's:
-    MuJoCo's depends on positions the observation leaves out). EPIC needs the true reward of arbitrary transitions,
-    so it is NaN there."""
-    mask = np.asarray(random_episodes.mask)
-    tr = random_episodes.transitions
-    random = Transition(*(jnp.asarray(np.asarray(x)[mask]) for x in tr))
-
-    def pick(batch: Transition) -> Transition:
-        if batch.obs.shape[0] <= count:
-            return batch
-        index = np.sort(rng.choice(batch.obs.shape[0], count, replace=False))
-        return jax.tree.map(lambda x: x[index], batch)
-
-    expert, random = pick(expert), pick(random)
+    and on random-policy transitions (leaves ``[M, ...]``), for tasks whose true reward irlax does not know as a
+    function (Gymnasium's: MuJoCo's depends on positions the observation leaves out). EPIC needs the true reward
+    of arbitrary transitions, so it is NaN there."""
     values = np.asarray(_recorded_comparison(algo, reward_params, expert, random), float)
-    seeds = values.shape[0]
     return {"pearson_expert": values[:, 0].tolist(), "pearson_random": values[:, 1].tolist(),
-            "epic": [math.nan] * seeds, "transitions": int(count),
+            "epic": [math.nan] * values.shape[0], "transitions": int(expert.obs.shape[0]),
             "note": f"{algo.env.name}'s true reward is not a known function of a transition: correlations with "
                     "the recorded rewards, no EPIC distance"}
 
@@ -168,8 +166,8 @@ def _recorded_comparison(algo: Algorithm, params: Any, expert: Transition, rando
     """Per-seed ``[K, 2]``: rho with the recorded rewards on expert transitions and on random ones."""
 
     def per_seed(seed_params: Any) -> Array:
-        learned = lambda obs, action, next_obs: algo.reward_fn(seed_params, obs, action, next_obs, jnp.bool_(False))
-        rho = lambda tr: pearson_correlation(jax.vmap(learned)(tr.obs, tr.action, tr.next_obs), tr.env_reward)
+        rho = lambda tr: pearson_correlation(batch_rewards(learned_reward(algo, seed_params), as_batch(tr)),
+                                             tr.env_reward)
         return jnp.stack([rho(expert), rho(random)])
 
     return jax.vmap(per_seed)(params)
