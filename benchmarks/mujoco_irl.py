@@ -7,9 +7,11 @@ resumable too), records 10 of its episodes (``benchmarks/.cache/demos-TASK-mujoc
 on 10 of them (1 and 4 as well on Hopper and HalfCheetah: the data-efficiency curve):
 
 - ``gail``, ``airl`` (state-only reward ``g(s)``), ``airl-sa`` (state-action ``g(s, a)``), ``gcl``: ``irlax train``
-  with PPO inside (:data:`PPO_ENV_STEPS` environment steps per seed: on two CPU cores PPO runs at thousands of
-  steps per second, SAC's 256 x 256 updates at a few hundred, so PPO is the route that fits), then the learned
-  reward re-optimised by a fresh PPO for as many steps (``--reoptimize-steps``);
+  with the learner of :data:`INNER_LEARNER` inside: PPO on Hopper and Walker2d (:data:`PPO_ENV_STEPS` environment
+  steps per seed: on two CPU cores PPO runs at thousands of steps per second), SAC on the tasks where PPO's expert
+  falls far short of SAC's (:data:`SAC_ENV_STEPS` SAC steps: its 256 x 256 updates run at a few hundred a
+  second); then the learned reward re-optimised by a fresh learner of the same kind for as many steps
+  (``--reoptimize-steps``);
 - ``bc``: ``irlax bc``; ``dagger``: ``irlax train dagger`` with the expert that recorded the demonstrations;
 - ``sqil``, ``iq-learn``: ``irlax train`` with their SAC presets for :data:`SAC_ENV_STEPS` steps.
 
@@ -46,13 +48,17 @@ from bench_machine import ROOT, machine_line, one_minute, report_header, write_r
 
 from irlax.atomic import atomic_savefig
 from irlax.cli.main import main as irlax_main
+from irlax.data.demos import load_demonstrations
 from irlax.metrics.aggregate import mean_ci, task_aggregates
 
 TASKS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5")
-EXPERTS = {"Hopper-v5": ("ppo", False), "HalfCheetah-v5": ("sac", True), "Walker2d-v5": ("ppo", False),
+EXPERTS = {"Hopper-v5": ("ppo-2m", True), "HalfCheetah-v5": ("sac", True), "Walker2d-v5": ("ppo", False),
            "Ant-v5": ("sac", False), "Swimmer-v5": ("sac", True)}
 """The expert of each task (``benchmarks/mujoco_experts.py``'s cell, seed 0): its learner and whether its
-demonstrations take the deterministic action; each the better of that script's SAC and PPO experts on the task."""
+demonstrations take the deterministic action; each the better of that script's experts on the task. On Hopper the
+1M-step PPO's stochastic demonstrations all ended in a fall (236 to 898 steps), and AIRL, whose absorbing state
+then counts falling as the expert's, learned to fall (0.51 normalised, 3 seeds; GAIL, whose reward is positive,
+0.96): the 2M-step annealed PPO's deterministic ones fall in 1 of 10."""
 DEMO_EPISODES = 10
 CURVE_TASKS, CURVE_DEMOS = ("Hopper-v5", "HalfCheetah-v5"), (1, 4)
 SEEDS, EVAL_EPISODES = 3, 10
@@ -60,8 +66,23 @@ PPO_ENV_STEPS, SAC_ENV_STEPS = 1_000_000, 100_000
 ADVERSARIAL = ("gail", "airl", "airl-sa", "gcl")
 METHODS = (*ADVERSARIAL, "bc", "dagger", "sqil", "iq-learn")
 CURVE_METHODS = ("gail", "airl", "bc")
+CLONE_SETTINGS = {
+    "bc": ["--set", "hidden=256,256,256", "--epochs", "200"],
+    "dagger": ["--set", "hidden=256,256,256", "--rounds", "20", "--set", "buffer_size=20480"],
+}
+"""BC's and DAgger's settings on MuJoCo, chosen on Hopper-v5 (3 seeds, 10 demonstrations, deterministic return
+normalised): BC with its default 64 x 64 clone 0.52, 256 x 256 0.66, 256 x 256 x 256 for 200 epochs 0.88 and 0.85
+(two seeds of the run; 400 epochs 0.55, 100 epochs 0.75); DAgger with its defaults (64 x 64, 10 rounds of 1024
+queries) 0.41, with the 256 x 256 x 256 clone and 20 rounds keeping every labelled state 0.98."""
 SAC_ROUND_STEPS = 100
-"""Environment steps per round of SQIL and IQ-Learn (their presets: 100 SAC steps a round)."""
+"""SAC steps per round of SQIL and IQ-Learn and of GAIL, AIRL and GCL with SAC inside (their presets: 100 SAC
+steps a round; GAIL and AIRL sample as many again for the discriminator, GCL one episode)."""
+INNER_LEARNER = {"Hopper-v5": "ppo", "Walker2d-v5": "ppo", "HalfCheetah-v5": "sac", "Ant-v5": "sac",
+                 "Swimmer-v5": "sac"}
+"""The forward learner inside GAIL, AIRL and GCL per task: the one whose expert did better at its budget
+(``benchmarks/mujoco_experts.py``: PPO at 1M steps reached 1652 on HalfCheetah against SAC's 7090 at 300k, 145
+against 345 on Swimmer, 485 against 1594 on Ant, so PPO inside caps the imitation there: GAIL with PPO on
+HalfCheetah-v5, 3 seeds, 0.127 normalised)."""
 PPO_ROUND_STEPS = {"gail": 3072, "airl": 3072, "airl-sa": 3072, "gcl": 2187}
 """Environment steps per round with PPO (one PPO iteration of 8 x 256 steps plus the discriminator's samples;
 GCL's sampled episodes vary: its mean on Hopper), to turn :data:`PPO_ENV_STEPS` into rounds."""
@@ -138,15 +159,18 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
     common = ["--demos", data, "--episodes", str(demos), "--seeds", str(seeds), "--eval-episodes", str(EVAL_EPISODES),
               "--quiet"]
     if method == "bc":
-        return ["bc", *common, "--out", str(run_dir)]
+        return ["bc", *common, "--out", str(run_dir), *CLONE_SETTINGS["bc"]]
     argv = ["train", *common, "--out", str(run_dir)]
     if method in ADVERSARIAL:
-        rounds = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method])
         extra = ["--set", "state_only=false"] if method == "airl-sa" else []
-        return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", "ppo", "--rounds", str(rounds),
-                "--reoptimize-steps", str(PPO_ENV_STEPS), *extra]
+        if INNER_LEARNER[task] == "sac":
+            rounds, reopt = SAC_ENV_STEPS // SAC_ROUND_STEPS, SAC_ENV_STEPS
+        else:
+            rounds, reopt = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method]), PPO_ENV_STEPS
+        return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", INNER_LEARNER[task], "--rounds",
+                str(rounds), "--reoptimize-steps", str(reopt), *extra]
     if method == "dagger":
-        return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task))]
+        return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task)), *CLONE_SETTINGS["dagger"]]
     return [argv[0], method, *argv[1:], "--reoptimize-steps", "0", "--rounds", str(SAC_ENV_STEPS // SAC_ROUND_STEPS)]
 
 
@@ -270,11 +294,25 @@ def pearson(record: dict[str, Any]) -> str:
     return f"{record['pearson_expert']:.2f} / {record['pearson_random']:.2f}"
 
 
+def demo_falls(path: Path) -> tuple[int, int, int, int]:
+    """Of a demonstrations file: episodes that end terminated (a fall), episodes, and the shortest and longest
+    episode's length."""
+    demos = load_demonstrations(path)
+    lengths = np.asarray(demos.mask).sum(axis=1)
+    falls = int(np.asarray(demos.terminated).any(axis=1).sum())
+    return falls, len(lengths), int(lengths.min()), int(lengths.max())
+
+
 def expert_text(task: str, records: list[dict[str, Any]]) -> str:
-    """``Hopper-v5 PPO (stochastic demonstrations, mean return 2084)``; the return once a cell of the task is done."""
+    """``Hopper-v5 PPO (stochastic demonstrations, mean return 2084, 10 of 10 end in a fall, 236-898 steps)``;
+    the return once a cell of the task is done, the falls once its demonstrations are recorded."""
     learner, deterministic = EXPERTS[task]
     expert = next((r["expert_return"] for r in records if r["task"] == task), None)
     known = "" if expert is None else f", mean return {expert:.0f}"
+    path = CACHE / f"demos-{task}-mujoco-{DEMO_EPISODES}.npz"
+    if path.exists():
+        falls, episodes, shortest, longest = demo_falls(path)
+        known += f", {falls} of {episodes} end in a fall, {shortest}-{longest} steps"
     return f"{task} {learner.upper()} ({'deterministic' if deterministic else 'stochastic'} demonstrations{known})"
 
 
@@ -289,10 +327,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"page from them). Page written {results['date']}, 1-minute load {one_minute(results['load_average_start'])}. "
         f"Machine: {machine_line(results['machine'])}.", "",
         f"{DEMO_EPISODES} demonstrations per task from the expert of `benchmarks/mujoco_experts.py` named below; "
-        f"{SEEDS} seeds per cell in one vmapped run; GAIL, AIRL and GCL with PPO inside for "
-        f"{PPO_ENV_STEPS:,} environment steps per seed (then a fresh PPO re-optimises the frozen learned reward for "
-        f"as many), SQIL and IQ-Learn with SAC for {SAC_ENV_STEPS:,}, BC none, DAgger its rounds of expert-labelled "
-        f"episodes. Score: the policy's deterministic return over {EVAL_EPISODES} episodes per seed, normalised as "
+        f"{SEEDS} seeds per cell in one vmapped run; GAIL, AIRL and GCL with PPO inside on "
+        f"{' and '.join(t for t in TASKS if INNER_LEARNER[t] == 'ppo')} for {PPO_ENV_STEPS:,} environment steps per "
+        "seed (then a fresh PPO re-optimises the frozen learned reward for as many), with SAC inside on the others "
+        f"({SAC_ENV_STEPS:,} SAC steps, each round's {SAC_ROUND_STEPS} beside as many sampled for the "
+        "discriminator; then a fresh SAC re-optimises for as many), the learner whose expert did better on the "
+        f"task; SQIL and IQ-Learn with SAC for {SAC_ENV_STEPS:,} steps, BC none (a 256 x 256 x 256 clone, 200 "
+        "epochs), DAgger 20 rounds of 1,024 expert-labelled steps (the same clone; settings chosen on Hopper, see "
+        "`CLONE_SETTINGS` in the script). Score: the policy's deterministic return over "
+        f"{EVAL_EPISODES} episodes per seed, normalised as "
         "(score - random) / (expert - random) with the demonstrations' mean as expert; per cell the mean over seeds "
         "[95% percentile-bootstrap CI]; per method the mean and IQM over the five tasks with stratified-bootstrap "
         "CIs (SciPy's bootstrap, rliable's estimator). Wall-clock per run: the cell's vmapped run over its seeds, "

@@ -57,7 +57,10 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
     # a new cell starts with the method's command line: AIRL with a state-action reward, PPO inside
     argv = bench.cell_argv("Hopper-v5", "airl-sa", 10, 3)
     assert argv[:2] == ["train", "airl"] and "state_only=false" in argv and argv[argv.index("--learner") + 1] == "ppo"
-    assert bench.cell_argv("Hopper-v5", "bc", 1, 3)[:1] == ["bc"]
+    bc = bench.cell_argv("Hopper-v5", "bc", 1, 3)
+    assert bc[:1] == ["bc"] and "hidden=256,256,256" in bc and bc[bc.index("--epochs") + 1] == "200"
+    dagger = bench.cell_argv("Hopper-v5", "dagger", 10, 3)
+    assert dagger[:2] == ["train", "dagger"] and "buffer_size=20480" in dagger and "--expert" in dagger
 
 
 def test_cell_record_has_the_issue_fields_and_the_hand_computed_interval(bench):
@@ -71,3 +74,19 @@ def test_cell_record_has_the_issue_fields_and_the_hand_computed_interval(bench):
     assert agg["mean"] == 1.0 and agg["iqm"] == 1.0 and agg["tasks"] == sorted(bench.TASKS)
     assert bench.method_summary(records[:2])["bc"]["mean"] is None  # no aggregate before all five tasks
     assert np.isfinite(agg["mean_ci"]).all()
+
+
+def test_demo_falls_counts_the_episodes_that_end_terminated(bench, tmp_path):
+    from irlax.data.demos import make_demonstrations, save_demonstrations
+
+    n, t = 3, 5
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]], bool)
+    terminated = np.zeros((n, t), bool)
+    terminated[1, 1] = terminated[2, 3] = True  # two episodes fall; the first is cut by the time limit
+    path = tmp_path / "falls.npz"
+    save_demonstrations(path, make_demonstrations(
+        {"obs": np.zeros((n, t, 3), np.float32), "actions": np.zeros((n, t, 1), np.float32),
+         "next_obs": np.zeros((n, t, 3), np.float32), "rewards": np.zeros((n, t), np.float32),
+         "terminated": terminated, "truncated": np.zeros((n, t), bool), "log_probs": np.zeros((n, t), np.float32),
+         "mask": mask}, env_name="Pendulum-v1", obs_size=3, discrete=False, action_size=1))
+    assert bench.demo_falls(path) == (2, 3, 2, 5)
