@@ -203,6 +203,18 @@ def seed_scores(summary: dict[str, Any], key: str = "normalized_return") -> list
     return [float(row[key]) for row in rows if key in row]
 
 
+def cell_setup(task: str, method: str) -> str:
+    """What a cell's result depends on beyond its task, method and demonstrations: the expert, and the learner
+    inside or the clone's settings (a cell of the last report made otherwise is not carried over)."""
+    learner, deterministic = EXPERTS[task]
+    parts = [f"expert {learner} {'deterministic' if deterministic else 'stochastic'}"]
+    if method in ADVERSARIAL:
+        parts.append(f"inner {INNER_LEARNER[task]}")
+    elif method in CLONE_SETTINGS:
+        parts.append(" ".join(CLONE_SETTINGS[method]))
+    return "; ".join(parts)
+
+
 def cell_record(task: str, method: str, demos: int, summary: dict[str, Any]) -> dict[str, Any]:
     """One cell of ``mujoco_irl.json`` (the fields issue 14 names, then the details)."""
     scores = seed_scores(summary)
@@ -223,6 +235,7 @@ def cell_record(task: str, method: str, demos: int, summary: dict[str, Any]) -> 
         "reoptimise_steps": (summary.get("reoptimization") or {}).get("steps"),
         "pearson_expert": _finite_or_none((summary.get("reward") or {}).get("pearson_expert")),
         "pearson_random": _finite_or_none((summary.get("reward") or {}).get("pearson_random")),
+        "setup": cell_setup(task, method),
     }
 
 
@@ -451,7 +464,7 @@ def plot_demos(records: list[dict[str, Any]], path: Path) -> None:
 
 def collect(out: Path = OUT) -> list[dict[str, Any]]:
     """Every finished cell's record (cells of the last report whose run directories are not on this machine are
-    kept)."""
+    kept while their :func:`cell_setup` is still the script's)."""
     earlier = {(c["task"], c["method"], c["demos"]): c for c in json.loads(out.read_text())["cells"]} \
         if out.exists() else {}
     records = []
@@ -459,7 +472,7 @@ def collect(out: Path = OUT) -> list[dict[str, Any]]:
         path = summary_path(task, method, demos)
         if path is not None:
             records.append(cell_record(task, method, demos, json.loads(path.read_text())))
-        elif (task, method, demos) in earlier:
+        elif earlier.get((task, method, demos), {}).get("setup") == cell_setup(task, method):
             records.append(earlier[(task, method, demos)])
     return records
 

@@ -90,3 +90,14 @@ def test_demo_falls_counts_the_episodes_that_end_terminated(bench, tmp_path):
          "terminated": terminated, "truncated": np.zeros((n, t), bool), "log_probs": np.zeros((n, t), np.float32),
          "mask": mask}, env_name="Pendulum-v1", obs_size=3, discrete=False, action_size=1))
     assert bench.demo_falls(path) == (2, 3, 2, 5)
+
+
+def test_earlier_cells_are_carried_over_only_while_made_the_same_way(bench, tmp_path):
+    current = {"task": "Walker2d-v5", "method": "bc", "demos": 10, "setup": bench.cell_setup("Walker2d-v5", "bc")}
+    stale = {"task": "Ant-v5", "method": "bc", "demos": 10, "setup": "expert ppo stochastic; --epochs 100"}
+    unmarked = {"task": "Swimmer-v5", "method": "gail", "demos": 10}  # from before setups were recorded
+    out = tmp_path / "mujoco_irl.json"
+    out.write_text(json.dumps({"cells": [current, stale, unmarked]}))
+    assert bench.collect(out) == [current]
+    assert bench.cell_setup("Hopper-v5", "gail").endswith("inner ppo")
+    assert bench.cell_setup("HalfCheetah-v5", "airl").endswith("inner sac")
