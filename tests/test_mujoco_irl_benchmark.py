@@ -57,6 +57,10 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
     # a new cell starts with the method's command line: AIRL with a state-action reward, PPO inside
     argv = bench.cell_argv("Hopper-v5", "airl-sa", 10, 3)
     assert argv[:2] == ["train", "airl"] and "state_only=false" in argv and argv[argv.index("--learner") + 1] == "ppo"
+    rounds, reopt = int(argv[argv.index("--rounds") + 1]), argv[argv.index("--reoptimize-steps") + 1]
+    assert f"lr_anneal_steps={rounds * 2048}" in argv and reopt == str(rounds * 2048)  # annealed over its own steps
+    sac = bench.cell_argv("HalfCheetah-v5", "gail", 10, 3)
+    assert sac[sac.index("--learner") + 1] == "sac" and not any("lr_anneal" in a for a in sac)
     bc = bench.cell_argv("Hopper-v5", "bc", 1, 3)
     assert bc[:1] == ["bc"] and "hidden=256,256,256" in bc and bc[bc.index("--epochs") + 1] == "200"
     dagger = bench.cell_argv("Hopper-v5", "dagger", 10, 3)
@@ -99,5 +103,5 @@ def test_earlier_cells_are_carried_over_only_while_made_the_same_way(bench, tmp_
     out = tmp_path / "mujoco_irl.json"
     out.write_text(json.dumps({"cells": [current, stale, unmarked]}))
     assert bench.collect(out) == [current]
-    assert bench.cell_setup("Hopper-v5", "gail").endswith("inner ppo")
+    assert bench.cell_setup("Hopper-v5", "gail").endswith("inner ppo annealed")
     assert bench.cell_setup("HalfCheetah-v5", "airl").endswith("inner sac")
