@@ -131,6 +131,17 @@ def cell_dir(task: str, method: str, demos: int) -> Path:
     return RUNS / f"{task}-{method}-{demos}demos"
 
 
+def setup_file(task: str, method: str, demos: int) -> Path:
+    """Beside the cell's directory: the :func:`cell_setup` it was started with."""
+    return RUNS / f"{task}-{method}-{demos}demos.setup"
+
+
+def recorded_setup(task: str, method: str, demos: int) -> str | None:
+    """The setup a cell was started with, or ``None`` (a cell started before setups were recorded)."""
+    path = setup_file(task, method, demos)
+    return path.read_text().strip() if path.exists() else None
+
+
 def expert_dir(task: str) -> Path:
     learner, _ = EXPERTS[task]
     return ROOT / "benchmarks" / "runs" / "mujoco_experts" / f"{task}-{learner}-seed0"
@@ -197,6 +208,8 @@ def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str
         if method == "bc" and run_dir.exists():  # an interrupted BC run (minutes): started again
             shutil.rmtree(run_dir)
         argv = cell_argv(task, method, demos, seeds)
+        RUNS.mkdir(parents=True, exist_ok=True)
+        setup_file(task, method, demos).write_text(cell_setup(task, method) + "\n")
     print(f"{task} {method} {demos} demos: irlax {' '.join(argv)}", flush=True)
     if irlax_main(argv) != 0:
         raise SystemExit(f"irlax failed for {method} on {task} with {demos} demonstrations")
@@ -246,7 +259,7 @@ def cell_record(task: str, method: str, demos: int, summary: dict[str, Any]) -> 
         "reoptimise_steps": (summary.get("reoptimization") or {}).get("steps"),
         "pearson_expert": _finite_or_none((summary.get("reward") or {}).get("pearson_expert")),
         "pearson_random": _finite_or_none((summary.get("reward") or {}).get("pearson_random")),
-        "setup": cell_setup(task, method),
+        "setup": recorded_setup(task, method, demos),
     }
 
 
@@ -476,15 +489,19 @@ def plot_demos(records: list[dict[str, Any]], path: Path) -> None:
 
 
 def collect(out: Path = OUT) -> list[dict[str, Any]]:
-    """Every finished cell's record (cells of the last report whose run directories are not on this machine are
-    kept while their :func:`cell_setup` is still the script's)."""
+    """Every finished cell's record, if it was made as the script makes it now (its recorded :func:`cell_setup`);
+    cells of the last report whose run directories are not on this machine are kept on the same condition."""
     earlier = {(c["task"], c["method"], c["demos"]): c for c in json.loads(out.read_text())["cells"]} \
         if out.exists() else {}
     records = []
     for task, method, demos in cells():
         path = summary_path(task, method, demos)
-        if path is not None:
+        if path is not None and recorded_setup(task, method, demos) == cell_setup(task, method):
             records.append(cell_record(task, method, demos, json.loads(path.read_text())))
+        elif path is not None:
+            print(f"{task} {method} {demos} demos: left out, made another way than the script makes it now "
+                  f"({recorded_setup(task, method, demos)}); move {cell_dir(task, method, demos)} aside to rerun it",
+                  flush=True)
         elif earlier.get((task, method, demos), {}).get("setup") == cell_setup(task, method):
             records.append(earlier[(task, method, demos)])
     return records

@@ -105,3 +105,22 @@ def test_earlier_cells_are_carried_over_only_while_made_the_same_way(bench, tmp_
     assert bench.collect(out) == [current]
     assert bench.cell_setup("Hopper-v5", "gail").endswith("inner ppo annealed")
     assert bench.cell_setup("HalfCheetah-v5", "airl").endswith("inner sac")
+
+
+def test_a_cell_records_how_it_was_made_and_one_made_otherwise_is_left_out(bench, monkeypatch, tmp_path):
+    def fresh(argv):
+        run_dir = Path(argv[argv.index("--out") + 1])
+        run_dir.mkdir(parents=True)
+        (run_dir / "summary.json").write_text(json.dumps(summary([0.9, 1.0, 0.8])))
+        return 0
+
+    monkeypatch.setattr(bench, "irlax_main", fresh)
+    monkeypatch.setattr(bench, "ensure_demos", lambda task: tmp_path / "demos.npz")
+    bench.run_cell("Hopper-v5", "gail", 10)
+    assert bench.recorded_setup("Hopper-v5", "gail", 10) == bench.cell_setup("Hopper-v5", "gail")
+    old = bench.cell_dir("Hopper-v5", "airl", 10)  # finished before the inner PPO was annealed
+    old.mkdir(parents=True)
+    (old / "summary.json").write_text(json.dumps(summary([0.4, 0.5, 0.4])))
+    bench.setup_file("Hopper-v5", "airl", 10).write_text("expert ppo-2m deterministic; inner ppo\n")
+    records = bench.collect(tmp_path / "none.json")
+    assert [(r["method"], r["setup"]) for r in records] == [("gail", bench.cell_setup("Hopper-v5", "gail"))]
