@@ -116,8 +116,9 @@ TRIED = (
     "0.36 annealed (the table's); the policy trained on `f` alone (`policy_reward=shaped`, with and without "
     "PPO's entropy bonus 0.01): the policy reward fell to -27 to -84 a step and episodes to about 10 steps "
     "(normalised 0.00); a gradient penalty of 10 on the discriminator's expert inputs: 0.33, the discriminator "
-    "calling everything expert. Along every run the policy's reward stays at -1 to -4 a step and the absorbing "
-    "state's logit at -2.7 to -4.6, so ending an episode costs the policy little more than going on; GAIL's "
+    "calling everything expert. In the runs on the 2M-step expert's demonstrations the policy's reward stays at "
+    "-1 to -4 a step after the first 300k steps and the absorbing state's logit ends at -2.4 to -4.7 (-0.8 to "
+    "-1.8 on the falling demonstrations), so ending an episode costs the policy little more than going on; GAIL's "
     "positive reward `-log(1 - D)` always pays for staying alive (0.90)."
 )
 """What was tried where a goal is missed (issue 14 asks for it on the page)."""
