@@ -23,6 +23,8 @@ def bench(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "CACHE", tmp_path / "cache")
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / f"demos-Hopper-v5-mujoco-{module.DEMO_EPISODES}.npz").write_bytes(b"")
+    # a test that reached for an expert would train one for hours (a fresh checkout has none)
+    monkeypatch.setattr(module.mujoco_experts, "run_cell", lambda *args: pytest.fail("a test trained an expert"))
     yield module
     sys.modules.pop("mujoco_irl", None)
 
@@ -34,8 +36,10 @@ def summary(scores, reopt=None, seconds=30.0):
             "expert_return": 2000.0, "random_return": 10.0, "reoptimization": {"steps": 500} if reopt else None}
 
 
-def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypatch):
+def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypatch, tmp_path):
     calls = []
+    # no expert is trained or recorded here: every task's demonstrations are a path
+    monkeypatch.setattr(bench, "ensure_demos", lambda task: tmp_path / f"demos-{task}.npz")
     monkeypatch.setattr(bench, "irlax_main", lambda argv: calls.append(argv) or 0)
     done = bench.cell_dir("Hopper-v5", "gail", 10)
     done.mkdir(parents=True)
