@@ -38,8 +38,10 @@ TASKS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5")
 STEPS = {"sac": 300_000, "ppo": 1_000_000, "ppo-2m": 2_000_000}
 LEARNER_ARGS = {"ppo-2m": ["--learner", "ppo", "--set", "lr_anneal_steps=2000000"]}
 """The ``irlax expert`` options of a learner row other than ``--learner NAME``: ``ppo-2m`` is PPO for 2M steps with
-its step size annealed linearly to zero (run only when named with ``--learners``). On Hopper-v5 the constant-step
-PPO falls in every episode (its returns swing between 1000 and 2500 from 1M to 2.2M steps); annealed, it does not."""
+its step size annealed linearly to zero (run only when named with ``--learners``). On Hopper-v5 the 1M-step PPO's 10
+stochastic demonstrations all ended in a fall, and longer training with a constant step size did not settle
+(``irlax expert --env Hopper-v5 --learner ppo --steps 3000000``: training returns swinging between 1000 and 2500 from
+1M to 2.2M steps); annealed over 2M steps, its deterministic demonstrations fall in 1 of 10."""
 DEFAULT_LEARNERS = ["sac", "ppo"]
 GOALS = {"Hopper-v5": 2500.0, "HalfCheetah-v5": 5000.0, "Walker2d-v5": 3000.0, "Ant-v5": 2500.0, "Swimmer-v5": 40.0}
 

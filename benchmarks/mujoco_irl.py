@@ -91,7 +91,9 @@ PPO_ITERATION_STEPS = 2048
 GAIL, AIRL and GCL. The inner PPO's step size is annealed linearly to zero over its ``rounds x 2048`` steps, and the
 re-optimising PPO gets as many steps, annealed the same way: GAIL on Hopper-v5 (3 seeds, the same seeds) scored 0.64
 (0.58, 1.01, 0.31) with a constant step size and 0.90 (0.69, 1.00, 1.01) annealed, its training return swinging
-between 900 and 3600 in the last 100k steps without."""
+between 900 and 3600 in the last 100k steps without (``irlax train gail --demos
+benchmarks/.cache/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --rounds 326``, with and without
+``--learner-set lr_anneal_steps=667648``)."""
 PPO_ROUND_STEPS = {"gail": 3072, "airl": 3072, "airl-sa": 3072, "gcl": 2187}
 """Environment steps per round with PPO (one PPO iteration of 8 x 256 steps plus the discriminator's samples;
 GCL's sampled episodes vary: its mean on Hopper), to turn :data:`PPO_ENV_STEPS` into rounds."""
@@ -113,12 +115,14 @@ ONE_DEMO_GOAL = 0.9
 TRIED = (
     "Tried for AIRL on Hopper-v5 (3 seeds, 1M steps, PPO inside): the 1M-step PPO expert's demonstrations, "
     "which all end in a fall, 0.51; the 2M-step annealed PPO expert's, 0.43 with a constant PPO step size and "
-    "0.36 annealed (the table's); the policy trained on `f` alone (`policy_reward=shaped`, with and without "
-    "PPO's entropy bonus 0.01): the policy reward fell to -27 to -84 a step and episodes to about 10 steps "
-    "(normalised 0.00); a gradient penalty of 10 on the discriminator's expert inputs: 0.33, the discriminator "
-    "calling everything expert. In the runs on the 2M-step expert's demonstrations the policy's reward stays at "
-    "-1 to -4 a step after the first 300k steps and the absorbing state's logit ends at -2.4 to -4.7 (-0.8 to "
-    "-1.8 on the falling demonstrations), so ending an episode costs the policy little more than going on; GAIL's "
+    "0.36 annealed (the table's); the policy trained on `f` alone (`--set policy_reward=shaped`, with and without "
+    "`--learner-set ent_coef=0.01`; 1 seed, 600k steps, on the first demonstrations): the policy reward fell to "
+    "-27 to -84 a step and episodes to about 10 steps (normalised 0.00); `--set gradient_penalty=10` on the "
+    "discriminator's expert inputs (annealed PPO): 0.33, the discriminator calling everything expert. Each is "
+    "`irlax train airl --demos benchmarks/.cache/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --rounds "
+    "326 --reoptimize-steps 0` with the options named. In the runs on the 2M-step expert's demonstrations the "
+    "policy's reward stays at -1 to -4 a step after the first 300k steps and the absorbing state's logit ends "
+    "at -2.4 to -4.7 (-0.8 to -1.8 on the falling demonstrations), so ending an episode costs the policy little more than going on; GAIL's "
     "positive reward `-log(1 - D)` always pays for staying alive (0.90)."
 )
 """What was tried where a goal is missed (issue 14 asks for it on the page)."""
