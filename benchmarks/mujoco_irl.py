@@ -122,7 +122,8 @@ TRIED = (
     "`irlax train airl --demos benchmarks/.cache/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --rounds "
     "326 --reoptimize-steps 0` with the options named. In the runs on the 2M-step expert's demonstrations the "
     "policy's reward stays at -1 to -4 a step after the first 300k steps and the absorbing state's logit ends "
-    "at -2.4 to -4.7 (-0.8 to -1.8 on the falling demonstrations), so ending an episode costs the policy little more than going on; GAIL's "
+    "at -2.4 to -4.7 (-0.8 to -1.8 on the falling demonstrations), so ending an episode costs the policy little "
+    "more than going on; GAIL's "
     "positive reward `-log(1 - D)` always pays for staying alive (0.90)."
 )
 """What was tried where a goal is missed (issue 14 asks for it on the page)."""
