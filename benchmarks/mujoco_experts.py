@@ -36,14 +36,19 @@ RUNS = ROOT / "benchmarks" / "runs" / "mujoco_experts"
 OUT = ROOT / "benchmarks" / "results" / "mujoco_experts.json"
 TASKS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5")
 STEPS = {"sac": 300_000, "ppo": 1_000_000, "ppo-2m": 2_000_000}
-LEARNER_ARGS = {"ppo-2m": ["--learner", "ppo", "--set", "lr_anneal_steps=2000000"]}
-"""The ``irlax expert`` options of a learner row other than ``--learner NAME``: ``ppo-2m`` is PPO for 2M steps with
-its step size annealed linearly to zero (run only when named with ``--learners``). On Hopper-v5 the 1M-step PPO's 10
-stochastic demonstrations all ended in a fall, and longer training with a constant step size did not settle
-(``irlax expert --env Hopper-v5 --learner ppo --steps 3000000``: training returns swinging between 1000 and 2500 from
-1M to 2.2M steps); annealed over 2M steps, its deterministic demonstrations fall in 1 of 10."""
+LEARNER_OPTIONS = {"ppo-2m": ("ppo", ["--set", "lr_anneal_steps=2000000"])}
+"""A learner row that is not an irlax learner's name: its irlax learner and extra options. ``ppo-2m`` is PPO for 2M
+steps with its step size annealed linearly to zero (run only when named with ``--learners``). On Hopper-v5 the
+1M-step PPO's 10 stochastic demonstrations all ended in a fall, and longer training with a constant step size did not
+settle (``irlax expert --env Hopper-v5 --learner ppo --steps 3000000``: training returns swinging between 1000 and
+2500 from 1M to 2.2M steps); annealed over 2M steps, its deterministic demonstrations fall in 1 of 10."""
 DEFAULT_LEARNERS = ["sac", "ppo"]
 GOALS = {"Hopper-v5": 2500.0, "HalfCheetah-v5": 5000.0, "Walker2d-v5": 3000.0, "Ant-v5": 2500.0, "Swimmer-v5": 40.0}
+
+
+def irlax_learner(learner: str) -> str:
+    """The irlax learner (``"sac"`` or ``"ppo"``) of a learner row (``"ppo-2m"`` is PPO)."""
+    return LEARNER_OPTIONS.get(learner, (learner, []))[0]
 
 
 def cell_dir(task: str, learner: str, seed: int) -> Path:
@@ -60,9 +65,9 @@ def run_cell(task: str, learner: str, seed: int, steps: int) -> int:
     if (run_dir / "config.json").exists():
         argv = [*irlax, "expert", "--resume", str(run_dir), "--quiet"]
     else:
-        learner_args = LEARNER_ARGS.get(learner, ["--learner", learner])
-        argv = [*irlax, "expert", "--env", task, *learner_args, "--steps", str(steps), "--seed", str(seed),
-                "--eval-episodes", "10", "--out", str(run_dir), "--quiet"]
+        extra = LEARNER_OPTIONS.get(learner, (learner, []))[1]
+        argv = [*irlax, "expert", "--env", task, "--learner", irlax_learner(learner), *extra, "--steps", str(steps),
+                "--seed", str(seed), "--eval-episodes", "10", "--out", str(run_dir), "--quiet"]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     print(f"{task} {learner} seed {seed}: {' '.join(argv[3:])}", flush=True)
     return subprocess.run(["nice", "-n", "5", *argv], env=env, cwd=ROOT).returncode

@@ -7,7 +7,7 @@ resumable too), records 10 of its episodes (``benchmarks/.cache/demos-TASK-mujoc
 on 10 of them (1 and 4 as well on Hopper and HalfCheetah: the data-efficiency curve):
 
 - ``gail``, ``airl`` (state-only reward ``g(s)``), ``airl-sa`` (state-action ``g(s, a)``), ``gcl``: ``irlax train``
-  with the learner of :data:`INNER_LEARNER` inside: PPO on Hopper and Walker2d (:data:`PPO_ENV_STEPS` environment
+  with the learner of :func:`inner_learner` inside: PPO on Hopper and Walker2d (:data:`PPO_ENV_STEPS` environment
   steps per seed: on two CPU cores PPO runs at thousands of steps per second; step size annealed, see
   :data:`PPO_ITERATION_STEPS`), SAC on the tasks where PPO's expert
   falls far short of SAC's (:data:`SAC_ENV_STEPS` SAC steps: its 256 x 256 updates run at a few hundred a
@@ -80,12 +80,6 @@ rounds keeping every labelled state 0.98."""
 SAC_ROUND_STEPS = 100
 """SAC steps per round of SQIL and IQ-Learn and of GAIL, AIRL and GCL with SAC inside (their presets: 100 SAC
 steps a round; GAIL and AIRL sample as many again for the discriminator, GCL one episode)."""
-INNER_LEARNER = {"Hopper-v5": "ppo", "Walker2d-v5": "ppo", "HalfCheetah-v5": "sac", "Ant-v5": "sac",
-                 "Swimmer-v5": "sac"}
-"""The forward learner inside GAIL, AIRL and GCL per task: the one whose expert did better at its budget
-(``benchmarks/mujoco_experts.py``: PPO at 1M steps reached 1652 on HalfCheetah against SAC's 7090 at 300k, 145
-against 345 on Swimmer, 485 against 1594 on Ant, so PPO inside caps the imitation there: GAIL with PPO on
-HalfCheetah-v5, 3 seeds, 0.127 normalised)."""
 PPO_ITERATION_STEPS = 2048
 """Environment steps of one PPO iteration (the MuJoCo preset's 8 environments x 256 steps): one a round inside
 GAIL, AIRL and GCL. The inner PPO's step size is annealed linearly to zero over its ``rounds x 2048`` steps, and the
@@ -141,6 +135,14 @@ def cells(tasks: tuple[str, ...] = TASKS, methods: tuple[str, ...] = METHODS) ->
              if method in CURVE_METHODS for n in CURVE_DEMOS]
     first = [c for c in main + curve if c[0] == TASKS[0]]
     return first + [c for c in main + curve if c not in first]
+
+
+def inner_learner(task: str) -> str:
+    """The forward learner inside GAIL, AIRL and GCL on ``task``: that of its expert (:data:`EXPERTS`), the one that
+    did better at its budget (``benchmarks/mujoco_experts.py``: PPO at 1M steps reached 1652 on HalfCheetah against
+    SAC's 7090 at 300k, 145 against 345 on Swimmer, 485 against 1594 on Ant, so PPO inside caps the imitation there:
+    GAIL with PPO on HalfCheetah-v5, 3 seeds, 0.127 normalised)."""
+    return mujoco_experts.irlax_learner(EXPERTS[task][0])
 
 
 def cell_dir(task: str, method: str, demos: int) -> Path:
@@ -200,13 +202,14 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
     argv = ["train", *common, "--out", str(run_dir)]
     if method in ADVERSARIAL:
         extra = ["--set", "state_only=false"] if method == "airl-sa" else []
-        if INNER_LEARNER[task] == "sac":
+        inner = inner_learner(task)
+        if inner == "sac":
             rounds, reopt = SAC_ENV_STEPS // SAC_ROUND_STEPS, SAC_ENV_STEPS
         else:
             rounds = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method])
             reopt = rounds * PPO_ITERATION_STEPS
             extra += ["--learner-set", f"lr_anneal_steps={reopt}"]
-        return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", INNER_LEARNER[task], "--rounds",
+        return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", inner, "--rounds",
                 str(rounds), "--reoptimize-steps", str(reopt), *extra]
     if method == "dagger":
         return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task)), *CLONE_SETTINGS["dagger"]]
@@ -250,7 +253,8 @@ def cell_setup(task: str, method: str) -> str:
     learner, deterministic = EXPERTS[task]
     parts = [f"expert {learner} {'deterministic' if deterministic else 'stochastic'}"]
     if method in ADVERSARIAL:
-        parts.append(f"inner {INNER_LEARNER[task]}" + (" annealed" if INNER_LEARNER[task] == "ppo" else ""))
+        inner = inner_learner(task)
+        parts.append(f"inner {inner}" + (" annealed" if inner == "ppo" else ""))
     elif method in CLONE_SETTINGS:
         parts.append(" ".join(CLONE_SETTINGS[method]))
     return "; ".join(parts)
@@ -352,7 +356,7 @@ def demo_falls(path: Path) -> tuple[int, int, int, int]:
     """Of a demonstrations file: episodes that end terminated (a fall), episodes, and the shortest and longest
     episode's length."""
     demos = load_demonstrations(path)
-    lengths = np.asarray(demos.mask).sum(axis=1)
+    lengths = np.asarray(demos.lengths())
     falls = int(np.asarray(demos.terminated).any(axis=1).sum())
     return falls, len(lengths), int(lengths.min()), int(lengths.max())
 
@@ -382,7 +386,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"Machine: {machine_line(results['machine'])}.", "",
         f"{DEMO_EPISODES} demonstrations per task from the expert of `benchmarks/mujoco_experts.py` named below; "
         f"{SEEDS} seeds per cell in one vmapped run; GAIL, AIRL and GCL with PPO inside on "
-        f"{' and '.join(t for t in TASKS if INNER_LEARNER[t] == 'ppo')} for {PPO_ENV_STEPS:,} environment steps per "
+        f"{' and '.join(t for t in TASKS if inner_learner(t) == 'ppo')} for {PPO_ENV_STEPS:,} environment steps per "
         f"seed, the discriminator's samples included (then a fresh PPO re-optimises the frozen learned reward for "
         f"as many learner steps as the inner one took, {PPO_ITERATION_STEPS:,} a round; both with the step size "
         "annealed linearly to zero), with SAC inside on the others "
