@@ -6,8 +6,10 @@ episodes of its Hopper-v5 expert) for the same number of environment steps, one 
 on the same machine (nothing else should run meanwhile), each evaluated along the way with 10 deterministic
 episodes of the true task:
 
-- irlax: ``irlax train gail``'s preset with PPO inside (``benchmarks/imitation_compare.irlax_run``), in
-  Gymnasium's Hopper-v5; seconds are the driver's wall-clock (compilation included, evaluations not).
+- irlax: ``irlax train gail``'s preset with PPO inside (``benchmarks/imitation_compare.irlax_run``), its step
+  size annealed linearly to zero over the run as in ``benchmarks/mujoco_irl.py``'s cells
+  (``--learner-set lr_anneal_steps=...``), in Gymnasium's Hopper-v5; seconds are the driver's wall-clock
+  (compilation included, evaluations not).
 - imitation: ``benchmarks/imitation_side.py`` in its own virtual environment (``imitation_venv.py``), with
   imitation's documented setting for GAIL on Hopper (``benchmarking/example_gail_seals_hopper_best_hp_eval.json``:
   SB3 PPO over 8 environments, 4096 steps a round, 20 epochs of minibatches of 512, RunningNorm-normalised policy
@@ -34,7 +36,7 @@ from typing import Any
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
 from imitation_compare import first_reaching, irlax_run
 from imitation_venv import run_job
-from mujoco_irl import PPO_ROUND_STEPS, ensure_demos
+from mujoco_irl import PPO_ITERATION_STEPS, PPO_ROUND_STEPS, ensure_demos
 
 TASK, STEPS, EVAL_EVERY, EVAL_EPISODES, TARGET = "Hopper-v5", 1_000_000, 50_000, 10, 0.8
 OUT = ROOT / "benchmarks" / "results" / "hopper_gail_side.json"
@@ -64,7 +66,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{one_minute(results['load_average_start'])}). Machine: {machine_line(results['machine'])}.", "",
         f"One seed each, {results['steps']:,} environment steps, the same {results['demo_episodes']} demonstrations "
         f"(expert mean return {results['expert_return']:.0f}, random {results['random_return']:.0f}); irlax's GAIL "
-        "preset with PPO in Gymnasium's Hopper-v5; imitation 1.0.1's documented GAIL setting for Hopper "
+        "preset with PPO in Gymnasium's Hopper-v5, its step size annealed linearly to zero over the run; "
+        "imitation 1.0.1's documented GAIL setting for Hopper "
         "(SB3 PPO, one PyTorch thread; in Gymnasium 0.29's Hopper-v4, as the demonstrations' 11-number observations "
         "don't fit the documented seals/Hopper). Evaluations every "
         f"{EVAL_EVERY:,} steps, {EVAL_EPISODES} deterministic episodes, excluded from the seconds.", "",
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     demos = ensure_demos(TASK)
     rounds = math.ceil(args.steps / PPO_ROUND_STEPS["gail"])
     ir = irlax_run(TASK, "gail", 1, rounds, EVAL_EPISODES, demos_path=demos, learner="ppo",
-                   evaluations=max(1, args.steps // EVAL_EVERY))
+                   evaluations=max(1, args.steps // EVAL_EVERY),
+                   learner_settings={"lr_anneal_steps": rounds * PPO_ITERATION_STEPS})
     random, expert = ir["random_return"], ir["expert_return"]
     if args.imitation_json:
         im = json.loads(args.imitation_json.read_text())

@@ -53,7 +53,8 @@ from irlax.data.demos import load_demonstrations
 from irlax.learners.evaluation import random_return
 from irlax.run.assess import policy_returns
 from irlax.run.driver import Driver, Progress
-from irlax.tasks import make_env
+from irlax.settings import apply_overrides
+from irlax.tasks import default_learner, learner_config, make_env
 
 TASKS = ("CartPole-v1", "Pendulum-v1")
 ALGOS = ("gail", "airl")
@@ -75,17 +76,23 @@ def ensure_demos(task: str, episodes: int = DEMO_EPISODES) -> Path:
 
 
 def irlax_run(task: str, algo: str, seeds: int, rounds: int | None, eval_episodes: int,
-              demos_path: Path | None = None, learner: str = "", evaluations: int = EVALUATIONS) -> dict[str, Any]:
+              demos_path: Path | None = None, learner: str = "", evaluations: int = EVALUATIONS,
+              learner_settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train ``algo`` on ``task`` for ``seeds`` seeds in one vmap; the curve of deterministic returns over time.
 
     The time of a point is the driver's wall-clock up to it (initialisation and every compilation included,
     the evaluations not). ``demos_path``: the demonstrations (default: the cache's 60 episodes of the task);
-    ``learner``: the learner inside (default: the task's); ``evaluations``: points along the run.
+    ``learner``: the learner inside (default: the task's); ``evaluations``: points along the run;
+    ``learner_settings``: fields of the learner's config to change (``irlax train``'s ``--learner-set``).
     """
     env = make_env(task)
     demos = load_demonstrations(demos_path or CACHE / f"demos-{task}-{DEMO_EPISODES}.npz", env.spec)
     config = preset(algo, task, learner)
     config = replace(config, rounds=rounds or config.rounds)
+    if learner_settings:
+        kind = config.learner or default_learner(task, env.spec)
+        base = config.learner_config if config.learner_config is not None else learner_config(task, kind)
+        config = replace(config, learner=kind, learner_config=apply_overrides(base, learner_settings, kind))
     algorithm = make_algorithm(algo, config, env)
     chunk = max(1, config.rounds // evaluations)
     random = random_return(env, jax.random.PRNGKey(99))

@@ -369,7 +369,7 @@ def test_unconverged_value_iteration_is_reported_by_sample_and_evaluate(tmp_path
     (["fit", "mce", "--iterations", "abc"], r"irlax fit: argument --iterations: 'abc' is not an integer"),
     (["fit", "mce", "--iterations", "2.5"], r"'2.5' is not a whole number"),
     (["sample", "--nonsense"], r"irlax sample: the following arguments are required: --world, --out"),
-    (["no-such-command"], r"irlax: argument COMMAND: invalid choice"),
+    (["no-such-command"], r"^irlax: error: argument COMMAND: invalid choice"),
 ])
 def test_usage_errors_are_one_line(argv, pattern, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -49,6 +49,50 @@ def test_gaussian_log_prob_and_entropy():
     assert float(mc) == pytest.approx(hand_entropy, abs=0.03)
 
 
+def test_clipped_gaussian_log_prob_is_the_censored_likelihood():
+    """Inside the box the Gaussian density; at a bound the tail mass beyond it (scipy's cdf/sf); infinite bounds
+    give the plain density; and -log pi stays bounded as the standard deviation grows, unlike the unclipped one."""
+    from scipy.stats import norm
+
+    mean, log_std = jnp.array([0.3, -0.8, 0.0]), jnp.array([-0.5, 0.4, 0.1])
+    low, high = jnp.array([-1.0, -1.0, -np.inf]), jnp.array([1.0, 1.0, np.inf])
+    std = np.exp(np.asarray(log_std, np.float64))
+    m = np.asarray(mean, np.float64)
+    for action in ([0.5, 0.2, 3.0], [1.7, -1.0, -2.0], [-4.0, 2.5, 0.0], [1.0, -0.999, 10.0]):
+        a = np.asarray(action, np.float64)
+        hand = 0.0
+        for i in range(3):
+            lo, hi = float(low[i]), float(high[i])
+            if a[i] <= lo:
+                hand += norm.logcdf(lo, m[i], std[i])
+            elif a[i] >= hi:
+                hand += norm.logsf(hi, m[i], std[i])
+            else:
+                hand += norm.logpdf(a[i], m[i], std[i])
+        got = float(dist.clipped_gaussian_log_prob(mean, log_std, jnp.asarray(a, jnp.float32), low, high))
+        assert got == pytest.approx(hand, rel=1e-4, abs=1e-4), action
+    # the likelihood sums to one over the censored measure (atoms plus the density inside), per dimension
+    xs = np.linspace(-1.0, 1.0, 20001)
+    one_dim = lambda x: float(dist.clipped_gaussian_log_prob(mean[:1], log_std[:1], jnp.array([x]), low[:1], high[:1]))
+    inside = np.trapezoid(np.exp(norm.logpdf(xs, m[0], std[0])), xs)
+    assert np.exp(one_dim(-1.0)) + inside + np.exp(one_dim(1.0)) == pytest.approx(1.0, abs=1e-4)
+    # a policy widening past [-1, 1]: the mean clipped -log pi of its draws peaks (about 1.39 a dimension, near
+    # std 1.5; by numerical integration) and falls toward log 2 a dimension, while the unclipped one grows as log std
+    keys = jax.random.split(jax.random.PRNGKey(3), 4000)
+    bonus = []
+    for wide in (0.0, 2.0, 5.0):
+        ls = jnp.full((3,), wide)
+        draws = jax.vmap(dist.gaussian_sample, in_axes=(0, None, None))(keys, jnp.zeros(3), ls)
+        box = jnp.ones(3)
+        clipped = -jnp.mean(jax.vmap(dist.clipped_gaussian_log_prob, in_axes=(None, None, 0, None, None))(
+            jnp.zeros(3), ls, draws, -box, box))
+        unclipped = -jnp.mean(jax.vmap(dist.gaussian_log_prob, in_axes=(None, None, 0))(jnp.zeros(3), ls, draws))
+        assert float(clipped) <= 3 * 1.39 + 0.05
+        assert float(unclipped) == pytest.approx(float(dist.gaussian_entropy(ls)), abs=0.1)
+        bonus.append(float(clipped))
+    assert bonus[2] < bonus[1] < 3 * 1.39 and 3 * math.log(2.0) < bonus[2] < 3 * 0.75  # std 148: 0.74 a dimension
+
+
 def test_tanh_gaussian_log_prob_is_the_change_of_variables():
     """log p(y) = log N(u) - log |dy/du| with y = centre + half tanh(u), the Jacobian taken numerically."""
     mean, log_std = jnp.array([0.4, -0.3]), jnp.array([-0.2, 0.1])

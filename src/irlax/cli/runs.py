@@ -353,11 +353,13 @@ def integer(text: str) -> int:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """``argparse`` whose usage errors are one line, ``irlax: error: irlax fit: ... (see irlax fit --help)``,
-    exit status 2, like every other bad input."""
+    """``argparse`` whose usage errors are one line, ``irlax: error: irlax fit: ... (see irlax fit --help)``
+    (``irlax: error: ... (see irlax --help)`` for the top-level command), exit status 2, like every other bad
+    input."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"irlax: error: {self.prog}: {message} (see {self.prog} --help)\n")
+        where = "" if self.prog == "irlax" else f"{self.prog}: "
+        self.exit(2, f"irlax: error: {where}{message} (see {self.prog} --help)\n")
 
 
 

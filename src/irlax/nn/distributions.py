@@ -4,7 +4,9 @@ Three kinds, each a function of the network's output:
 
 - ``categorical``: logits ``[A]``; actions are ``int32`` indices.
 - ``gaussian``: ``(mean [D], log_std [D])``; actions are unbounded (the
-  environment clips them), as in PPO (Schulman et al. 2017).
+  environment clips them), as in PPO (Schulman et al. 2017);
+  :func:`clipped_gaussian_log_prob` is the likelihood of the clipped action the
+  environment receives (the Gaussian censored at the bounds).
 - ``tanh_gaussian``: ``(mean [D], log_std [D])`` of a Gaussian squashed by
   ``tanh`` and scaled to ``[low, high]``, as in SAC (Haarnoja et al. 2018,
   appendix C); the log-density includes the change of variables.
@@ -49,6 +51,30 @@ def gaussian_log_prob(mean: Array, log_std: Array, action: Array) -> Array:
     """Log-density of ``action [D]`` under the diagonal Gaussian (a scalar)."""
     z = (action - mean) * jnp.exp(-log_std)
     return jnp.sum(-0.5 * z**2 - log_std - 0.5 * LOG_2PI)
+
+
+def clipped_gaussian_log_prob(mean: Array, log_std: Array, action: Array, low: Array, high: Array) -> Array:
+    """Log-likelihood (a scalar) of ``clip(action, low, high) [D]`` under the diagonal Gaussian censored at the bounds.
+
+    A Gaussian policy's draw is clipped by the environment, so what it receives has the Gaussian density inside
+    ``(low, high)`` and an atom at each bound holding the tail beyond it: ``log P(x <= low) = log Phi((low - mean) /
+    std)`` at ``low``, ``log P(x >= high)`` at ``high``. The expected ``-log`` of the unclipped density grows as
+    ``log std`` without end; this one's is bounded (in ``[-1, 1]`` with the mean at 0 it peaks at about 1.39 a
+    dimension near ``std = 1.5`` and falls toward ``log 2``), so a reward with an entropy bonus ``-log pi``
+    (AIRL's) cannot be raised by widening the policy far past the bounds. Infinite bounds give the plain density.
+    """
+    std = jnp.exp(log_std)
+    clipped = jnp.clip(action, low, high)
+    z = (clipped - mean) / std
+    density = -0.5 * z**2 - log_std - 0.5 * LOG_2PI
+    # finite stand-ins keep the unused branches finite (and their gradients) where a bound is infinite
+    z_low = (jnp.where(jnp.isfinite(low), low, 0.0) - mean) / std
+    z_high = (jnp.where(jnp.isfinite(high), high, 0.0) - mean) / std
+    at_low = jnp.isfinite(low) & (clipped <= low)
+    at_high = jnp.isfinite(high) & (clipped >= high)
+    per_dim = jnp.where(at_low, jax.scipy.special.log_ndtr(z_low),
+                        jnp.where(at_high, jax.scipy.special.log_ndtr(-z_high), density))
+    return jnp.sum(per_dim)
 
 
 def gaussian_entropy(log_std: Array) -> Array:

@@ -95,8 +95,17 @@ def act(
 
 
 def log_prob(config: PPOConfig, spec: EnvSpec, policy: PolicyParams, obs: Array, action: Array) -> Array:
-    """``log pi(action | obs)`` of the policy for one observation ``obs [O]`` (a scalar)."""
+    """``log pi(action | obs)`` of the policy for one observation ``obs [O]`` (a scalar): the likelihood of the
+    action as the environment receives it.
+
+    Continuous actions in a bounded space are clipped by the environment, so this is the censored Gaussian's
+    (:func:`irlax.nn.distributions.clipped_gaussian_log_prob`), whose ``-log`` stays bounded as the policy widens;
+    PPO's own updates use the unclipped draw's density (:func:`log_prob_entropy`).
+    """
     head = actor_network(config, spec).apply(policy.actor, normalize(config, policy.obs_stats, obs))
     if spec.discrete:
         return dist.categorical_log_prob(head, action)
+    if spec.action_low:
+        low, high = jnp.asarray(spec.action_low, head.dtype), jnp.asarray(spec.action_high, head.dtype)
+        return dist.clipped_gaussian_log_prob(head, policy.log_std, action, low, high)
     return dist.gaussian_log_prob(head, policy.log_std, action)
