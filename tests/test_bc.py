@@ -66,7 +66,7 @@ def test_padding_is_never_used(cartpole_demos):
     assert float(a.params.obs_stats.count) == 500 + 3 * 100
 
 
-@pytest.mark.parametrize("distribution", ["tanh_gaussian", "gaussian"])
+@pytest.mark.parametrize("distribution", ["tanh_gaussian", "gaussian", "clipped_gaussian"])
 def test_bc_fits_continuous_actions(distribution):
     env = make_env("Pendulum-v1")
     rng = np.random.default_rng(0)
@@ -92,9 +92,93 @@ def test_bc_fits_continuous_actions(distribution):
     assert float(policy.log_prob(result.params, test_obs[0], action)) == pytest.approx(float(reported), abs=1e-3)
 
 
+def pendulum_demos(actions):
+    """Pendulum-v1 demonstrations (torque in [-2, 2]) of the given ``[n, t, 1]`` actions, observations uniform."""
+    env = make_env("Pendulum-v1")
+    n, t = actions.shape[:2]
+    obs = np.random.default_rng(1).uniform(-1, 1, (n, t, 3)).astype(np.float32)
+    zeros, flags = np.zeros((n, t), np.float32), np.zeros((n, t), bool)
+    demos = make_demonstrations(
+        {"obs": obs, "actions": actions.astype(np.float32), "next_obs": obs, "rewards": zeros, "terminated": flags,
+         "truncated": flags, "log_probs": zeros, "mask": ~flags},
+        env_name=env.name, obs_size=3, discrete=False, action_size=1,
+    )
+    return env, demos
+
+
+def test_the_demonstrations_choose_the_clone_class():
+    """Actions on a bound (a clipped Gaussian's, a PPO expert's) call for the clipped clone; actions strictly
+    inside (a tanh policy's, SAC's) for the tanh one; the user's setting wins; discrete tasks keep the default."""
+    rng = np.random.default_rng(0)
+    inside = rng.uniform(-1.9, 1.9, (2, 100, 1))
+    env, demos = pendulum_demos(inside)
+    assert bc.demonstrated_distribution(demos, env.spec) == "tanh_gaussian"
+    saturated = np.where(rng.uniform(size=inside.shape) < 0.3, 2.0, inside)  # 30% at the upper bound
+    env, demos = pendulum_demos(saturated)
+    assert bc.demonstrated_distribution(demos, env.spec) == "clipped_gaussian"
+    assert bc.with_demonstrated_distribution(CONFIG, demos, env.spec, {}).distribution == "clipped_gaussian"
+    kept = bc.with_demonstrated_distribution(CONFIG, demos, env.spec, {"distribution": "gaussian"})
+    assert kept == CONFIG  # the user's --set distribution=... is applied before, and kept
+    few = np.where(np.arange(200).reshape(2, 100, 1) == 0, 2.0, inside)  # one component in 200: below 1%
+    assert bc.demonstrated_distribution(pendulum_demos(few)[1], env.spec) == "tanh_gaussian"
+    cartpole = make_env("CartPole-v1")
+    assert bc.demonstrated_distribution(demos, cartpole.spec) == "tanh_gaussian"
+
+
+def test_the_clipped_clone_fits_saturated_demonstrations():
+    """Demonstrated torque on the bound wherever obs[0] > 0, -0.5 elsewhere. The clipped clone puts a large share
+    of its actions on the bound there and none elsewhere, and fits -0.5 closely; a tanh clone, whose density
+    diverges at the bound, lets those steps dominate its loss and fits -0.5 worse (measured: 0.009 and 0.078 off)."""
+    rng = np.random.default_rng(2)
+    n, t = 4, 50
+    env, demos = pendulum_demos(np.zeros((n, t, 1)))
+    obs = np.asarray(demos.obs)
+    actions = np.where(obs[..., :1] > 0, 2.0, -0.5 + 0.05 * rng.normal(size=(n, t, 1))).astype(np.float32)
+    env, demos = pendulum_demos(actions)
+    saturated, inside = jnp.asarray([0.5, 0.0, 0.0], jnp.float32), jnp.asarray([-0.5, 0.0, 0.0], jnp.float32)
+    keys = jax.random.split(jax.random.PRNGKey(1), 2000)
+    error = {}
+    for distribution in ("clipped_gaussian", "tanh_gaussian"):
+        config = dataclasses.replace(CONFIG, distribution=distribution, epochs=100, batch_size=64)
+        result = bc.fit_jit(config, jax.random.PRNGKey(0), env.spec, demos)
+        policy = bc.BCPolicy(config, env.spec)
+        error[distribution] = abs(float(policy.act(result.params, jax.random.PRNGKey(0), inside, True)[0][0]) + 0.5)
+        if distribution == "clipped_gaussian":
+            draws = lambda o: jax.vmap(lambda k: policy.act(result.params, k, o)[0][0])(keys)  # noqa: B023
+            assert float(jnp.mean(draws(saturated) == 2.0)) > 0.35
+            assert float(jnp.mean(draws(inside) == 2.0)) == 0.0
+            assert float(jnp.max(jnp.abs(draws(saturated)))) <= 2.0  # the clipped clone acts within the bounds
+    assert error["clipped_gaussian"] < 0.03 < error["tanh_gaussian"]
+
+
 def test_bad_config_and_mismatched_demos_are_refused(cartpole_demos):
     env, demos = cartpole_demos
     with pytest.raises(IrlaxError, match="unknown distribution"):
         bc.fit(dataclasses.replace(CONFIG, distribution="beta"), jax.random.PRNGKey(0), env.spec, demos)
     with pytest.raises(IrlaxError, match="do not fit Pendulum-v1"):
         bc.fit(CONFIG, jax.random.PRNGKey(0), make_env("Pendulum-v1").spec, demos)
+
+
+def test_irlax_bc_takes_the_clone_class_from_the_demonstrations(tmp_path, run_dir_in, capsys):
+    """`irlax bc` records the class the demonstrations call for in config.json; `--set distribution=` wins."""
+    import json
+
+    from irlax.cli.main import main
+    from irlax.data.demos import save_demonstrations
+
+    rng = np.random.default_rng(0)
+    inside = rng.uniform(-1.9, 1.9, (2, 100, 1))
+    saturated = np.where(rng.uniform(size=inside.shape) < 0.3, 2.0, inside)
+    for name, actions, extra, expected in (
+        ("sac-like", inside, [], "tanh_gaussian"),
+        ("ppo-like", saturated, [], "clipped_gaussian"),
+        ("chosen", saturated, ["--set", "distribution=gaussian"], "gaussian"),
+    ):
+        path = tmp_path / f"{name}.npz"
+        save_demonstrations(path, pendulum_demos(actions)[1])
+        out = tmp_path / name
+        assert main(["bc", "--demos", str(path), "--epochs", "1", "--eval-episodes", "1", "--out", str(out),
+                     "--quiet", *extra]) == 0
+        config = json.loads((run_dir_in(out) / "config.json").read_text())
+        assert config["config"]["distribution"] == expected, name
+    capsys.readouterr()

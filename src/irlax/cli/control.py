@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from irlax import tasks
-from irlax.algorithms.bc import BCConfig
+from irlax.algorithms.bc import BCConfig, with_demonstrated_distribution
 from irlax.algorithms.registry import make_algorithm
 from irlax.atomic import check_output_dir, check_output_file
 from irlax.cli.runs import (
@@ -265,10 +265,12 @@ def cmd_bc(args: argparse.Namespace) -> None:
     if args.seeds < 1 or args.eval_episodes < 1:
         raise IrlaxError("--seeds and --eval-episodes must be at least 1")
     place = prepare_output(args.out, parent=True)
-    config = apply_overrides(BCConfig(), bc_overrides(args), "bc")
+    overrides = bc_overrides(args)
+    config = apply_overrides(BCConfig(), overrides, "bc")
     demos = load_demonstrations(args.demos)
     env = open_env(args.env or demos.env_name, args.backend or (None if args.env else demos.backend or None))
     check_demonstrations_fit(demos, env.spec, args.demos)
+    config = with_demonstrated_distribution(config, demos, env.spec, overrides)
     check_evaluation_fits(env.spec, args.seeds, args.eval_episodes, at_least=100)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
@@ -428,7 +430,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=integer, help="transitions per Adam step (default 64)")
     p.add_argument("--learning-rate", type=float, help="Adam step size (default 1e-3)")
     p.add_argument("--eval-episodes", type=integer, default=20, help="evaluation episodes per seed (default 20)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any field of BCConfig")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any field of BCConfig (distribution: by default clipped_gaussian when at least 1%% of the "
+                        "demonstrated action components lie on a bound, as a PPO expert's do, else tanh_gaussian)")
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bc)

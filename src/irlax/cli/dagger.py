@@ -30,6 +30,7 @@ import numpy as np
 
 from irlax import tasks
 from irlax.algorithms.base import Algorithm
+from irlax.algorithms.bc import with_demonstrated_distribution
 from irlax.algorithms.dagger import DAggerConfig, DAggerData
 from irlax.algorithms.registry import make_algorithm, preset
 from irlax.cli.control import clone_report
@@ -116,7 +117,8 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], DAggerData]:
     overrides = parse_overrides(args.set or [])
     if args.rounds is not None:
         overrides["rounds"] = str(args.rounds)
-    config = apply_overrides(preset(NAME, env.name, spec=env.spec), overrides, NAME)
+    config = with_demonstrated_distribution(apply_overrides(preset(NAME, env.name, spec=env.spec), overrides, NAME),
+                                            demos, env.spec, overrides)
     algo = make_algorithm(NAME, config, env, expert=expert.learner)
     data = DAggerData(demos, expert.params)
     if not algo.on_host:
