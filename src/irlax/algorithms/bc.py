@@ -8,13 +8,13 @@ state-action pairs by minimising
 with Adam over shuffled minibatches, one epoch being one pass over the real
 (masked) steps of the demonstrations. The policy is categorical over logits for
 discrete tasks and, for continuous ones, a Gaussian with a state-dependent
-diagonal covariance, squashed by ``tanh`` into the action bounds by default
-(``distribution="tanh_gaussian"``, SAC's policy class; the command line picks the class from the
-demonstrations, :func:`demonstrated_distribution`), unsquashed
-(``"gaussian"``, PPO's), or a Gaussian clipped into the bounds (``"clipped_gaussian"``: the likelihood of a
-demonstrated action at a bound is the Gaussian's tail beyond it, so an expert that saturates its actions, as a
-PPO expert does on MuJoCo, is fitted by a mean past the bound rather than a squashed mean driven toward
-infinity). Observations are standardised with the demonstrations'
+diagonal covariance: squashed by ``tanh`` into the action bounds (``distribution="tanh_gaussian"``, SAC's
+policy class, the default), unsquashed (``"gaussian"``, PPO's), or clipped into the bounds
+(``"clipped_gaussian"``, what the environment makes of PPO's: the likelihood of a demonstrated action on a
+bound is the Gaussian's tail beyond it, where a tanh-Gaussian's density diverges, so that an expert that
+saturates its actions, as PPO experts do on MuJoCo, does not swamp the fit with its steps on the bounds).
+The command line picks the class from the demonstrations (:func:`demonstrated_distribution`).
+Observations are standardised with the demonstrations'
 mean and variance. It uses neither rewards nor the environment: the baseline
 every IRL method should beat off the expert's state distribution (Ross et al. 2011).
 
