@@ -295,6 +295,8 @@ def cell_record(task: str, method: str, demos: int, summary: dict[str, Any]) -> 
         "pearson_expert": _finite_or_none((summary.get("reward") or {}).get("pearson_expert")),
         "pearson_random": _finite_or_none((summary.get("reward") or {}).get("pearson_random")),
         "setup": recorded_setup(task, method, demos),
+        "curve": None if summary.get("expert_return") is None else training_curve(
+            task, method, demos, float(summary["expert_return"]), float(summary["random_return"])),
     }
 
 
@@ -473,6 +475,23 @@ def save_figure(fig: Any, first_ax: Any, ylabel: str, path: Path) -> None:
     plt.close(fig)
 
 
+def training_curve(task: str, method: str, demos: int, expert: float, random: float) -> dict[str, list[float]] | None:
+    """A cell's training-episode return (normalised, mean over seeds) against environment steps per seed, from its
+    ``metrics.jsonl``; kept in the cell's record, so the plot outlives the run directory."""
+    metrics = cell_dir(task, method, demos) / "metrics.jsonl"
+    if not metrics.exists():
+        return None
+    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    # rounds in which no training episode ended have no mean return
+    rows = [row for row in rows if row.get("mean_return") is not None and "env_steps" in row]
+    if not rows:
+        return None
+    steps = sorted({row["env_steps"] for row in rows})
+    by_step = {s: [row["mean_return"] for row in rows if row["env_steps"] == s] for s in steps}
+    return {"env_steps": [float(s) for s in steps],
+            "normalised": [float((np.mean(by_step[s]) - random) / (expert - random)) for s in steps]}
+
+
 def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
     """Training-episode return (normalised, mean over seeds) against environment steps, per task and method."""
     import matplotlib
@@ -484,21 +503,8 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
     fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(4 * max(len(tasks), 1), 3.2), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=False):
         for r in records:
-            if r["task"] != task or r["demos"] != DEMO_EPISODES:
-                continue
-            metrics = cell_dir(task, r["method"], r["demos"]) / "metrics.jsonl"
-            if not metrics.exists():
-                continue
-            rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-            # rounds in which no training episode ended have no mean return
-            rows = [row for row in rows if row.get("mean_return") is not None and "env_steps" in row]
-            if not rows:
-                continue
-            steps = sorted({row["env_steps"] for row in rows})
-            by_step = {s: [row["mean_return"] for row in rows if row["env_steps"] == s] for s in steps}
-            norm = [(np.mean(by_step[s]) - r["random_return"]) / (r["expert_return"] - r["random_return"])
-                    for s in steps]
-            ax.plot(steps, norm, label=r["method"])
+            if r["task"] == task and r["demos"] == DEMO_EPISODES and r.get("curve"):
+                ax.plot(r["curve"]["env_steps"], r["curve"]["normalised"], label=r["method"])
         finish_panel(ax, task, "environment steps per seed", 1.0)
     save_figure(fig, axes[0][0], "normalised training return", path)
 
@@ -524,11 +530,24 @@ def plot_demos(records: list[dict[str, Any]], path: Path) -> None:
     save_figure(fig, axes[0][0], "normalised return", path)
 
 
+def earlier_cells(out: Path = OUT) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """The last report's cells that were made as the script makes them now (their :func:`cell_setup`), by
+    (task, method, demonstrations)."""
+    cells_ = json.loads(out.read_text())["cells"] if out.exists() else []
+    return {(c["task"], c["method"], c["demos"]): c for c in cells_
+            if c.get("setup") == cell_setup(c["task"], c["method"])}
+
+
+def carried(task: str, method: str, demos: int, out: Path = OUT) -> bool:
+    """Whether a cell stands in the last report while its run directory is not on this machine (the runs are not
+    kept in the repository): such a cell is kept, not run again; move its record out of the JSON to rerun it."""
+    return summary_path(task, method, demos) is None and (task, method, demos) in earlier_cells(out)
+
+
 def collect(out: Path = OUT) -> list[dict[str, Any]]:
     """Every finished cell's record, if it was made as the script makes it now (its recorded :func:`cell_setup`);
     cells of the last report whose run directories are not on this machine are kept on the same condition."""
-    earlier = {(c["task"], c["method"], c["demos"]): c for c in json.loads(out.read_text())["cells"]} \
-        if out.exists() else {}
+    earlier = earlier_cells(out)
     records = []
     for task, method, demos in cells():
         path = summary_path(task, method, demos)
@@ -538,7 +557,7 @@ def collect(out: Path = OUT) -> list[dict[str, Any]]:
             print(f"{task} {method} {demos} demos: left out, made another way than the script makes it now "
                   f"({recorded_setup(task, method, demos)}); move {cell_dir(task, method, demos)} aside to rerun it",
                   flush=True)
-        elif earlier.get((task, method, demos), {}).get("setup") == cell_setup(task, method):
+        elif (task, method, demos) in earlier:
             records.append(earlier[(task, method, demos)])
     return records
 
@@ -565,7 +584,7 @@ def main(argv: list[str] | None = None) -> None:
     results = report_header("mujoco_irl.py", argv)
     if not args.report:
         for task, method, demos in cells(tuple(args.tasks), tuple(args.methods)):
-            if demos in args.demos:
+            if demos in args.demos and not carried(task, method, demos):
                 run_cell(task, method, demos, args.seeds)
                 report(dict(results), OUT)
     report(results, OUT)
