@@ -32,7 +32,7 @@ from irlax.data.demos import load_demonstrations
 from irlax.data.imitation_format import load_imitation, save_imitation
 
 HELD = ("obs", "next_obs", "actions", "rewards", "terminated", "truncated", "mask")
-SOURCES = {"Hopper-v5": ROOT / "benchmarks" / ".cache" / "demos-Hopper-v5-mujoco-10.npz",
+SOURCES = {"Hopper-v5": ROOT / "benchmarks" / "experts" / "demos-Hopper-v5-mujoco-10.npz",
            "CartPole-v1": ROOT / "benchmarks" / ".cache" / "demos-CartPole-v1-60.npz"}
 OUT = ROOT / "benchmarks" / "results" / "imitation_format_check.json"
 

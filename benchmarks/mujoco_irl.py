@@ -3,7 +3,8 @@ beside the ``imitation`` library's published table; resumable per cell.
 
 For each task (Hopper-v5, HalfCheetah-v5, Walker2d-v5, Ant-v5, Swimmer-v5) the script takes the expert of
 ``benchmarks/mujoco_experts.py`` named in :data:`EXPERTS` (trained first when missing: that script's cells are
-resumable too), records 10 of its episodes (``benchmarks/.cache/demos-TASK-mujoco-10.npz``), and runs each method
+resumable too), records 10 of its episodes (``benchmarks/experts/demos-TASK-mujoco-10.npz``; the expert's policy and
+its demonstrations are kept in the repository, see :data:`KEPT`), and runs each method
 on 10 of them (1 and 4 as well on Hopper and HalfCheetah: the data-efficiency curve):
 
 - ``gail``, ``airl`` (state-only reward ``g(s)``), ``airl-sa`` (state-action ``g(s, a)``), ``gcl``: ``irlax train``
@@ -96,7 +97,7 @@ GAIL, AIRL and GCL. The inner PPO's step size is annealed linearly to zero over 
 re-optimising PPO gets as many steps, annealed the same way: GAIL on Hopper-v5 (3 seeds, the same seeds) scored 0.64
 (0.58, 1.01, 0.31) with a constant step size and 0.90 (0.69, 1.00, 1.01) annealed, its training return swinging
 between 900 and 3600 in the last 100k steps without (``irlax train gail --demos
-benchmarks/.cache/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --rounds 326``, with and without
+benchmarks/experts/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --rounds 326``, with and without
 ``--learner-set lr_anneal_steps=667648``)."""
 PPO_ROUND_STEPS = {"gail": 3072, "airl": 3072, "airl-sa": 3072, "gcl": 2187}
 """Environment steps per round with PPO (one PPO iteration of 8 x 256 steps plus the discriminator's samples;
@@ -123,7 +124,7 @@ TRIED = (
     "`--learner-set ent_coef=0.01`; 1 seed, 600k steps, on the first demonstrations): the policy reward fell to "
     "-27 to -84 a step and episodes to about 10 steps (normalised 0.00); `--set gradient_penalty=10` on the "
     "discriminator's expert inputs (annealed PPO): 0.33, the discriminator calling everything expert. Each is "
-    "`irlax train airl --demos benchmarks/.cache/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --rounds "
+    "`irlax train airl --demos benchmarks/experts/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --rounds "
     "326 --reoptimize-steps 0` with the options named. What held AIRL back: its policy reward `f - log pi` "
     "carries an entropy bonus, and with the unclipped Gaussian's density PPO bought it by widening the policy "
     "past the action bounds (standard deviations of 2.5 to 6 at the end, GAIL's 0.3 to 0.6). With `log pi` of "
@@ -135,7 +136,12 @@ TRIED = (
 """What was tried where a goal is missed (issue 14 asks for it on the page)."""
 
 RUNS = ROOT / "benchmarks" / "runs" / "mujoco_irl"
-CACHE = ROOT / "benchmarks" / ".cache"
+KEPT = ROOT / "benchmarks" / "experts"
+"""The experts' policies and their demonstrations, kept in the repository (hours of training on two cores, and the
+table's cells are measured against these exact demonstrations): ``KEPT/TASK-LEARNER`` (``expert.json`` and
+``policy.npz``, all :func:`irlax.run.experts.load_expert` reads) and ``KEPT/demos-TASK-mujoco-10.npz``. Made by
+:func:`ensure_demos` when missing; delete one to make it again."""
+EXPERT_FILES = ("expert.json", "policy.npz")
 OUT = ROOT / "benchmarks" / "results" / "mujoco_irl.json"
 
 
@@ -174,13 +180,23 @@ def recorded_setup(task: str, method: str, demos: int) -> str | None:
 
 
 def expert_dir(task: str) -> Path:
+    """The task's expert: the kept copy (:data:`KEPT`) where there is one, else its ``mujoco_experts`` run."""
     learner, _ = EXPERTS[task]
+    kept = KEPT / f"{task}-{learner}"
+    if (kept / "expert.json").exists():
+        return kept
     return ROOT / "benchmarks" / "runs" / "mujoco_experts" / f"{task}-{learner}-seed0"
 
 
+def demos_path(task: str) -> Path:
+    """Where the task's :data:`DEMO_EPISODES` demonstrations are kept."""
+    return KEPT / f"demos-{task}-mujoco-{DEMO_EPISODES}.npz"
+
+
 def ensure_demos(task: str) -> Path:
-    """The task's demonstrations: :data:`DEMO_EPISODES` episodes of its expert (trained first if missing)."""
-    path = CACHE / f"demos-{task}-mujoco-{DEMO_EPISODES}.npz"
+    """The task's demonstrations: :data:`DEMO_EPISODES` episodes of its expert (trained first if missing), both
+    kept under :data:`KEPT`."""
+    path = demos_path(task)
     if path.exists():
         return path
     expert = expert_dir(task)
@@ -188,8 +204,13 @@ def ensure_demos(task: str) -> Path:
         learner, _ = EXPERTS[task]
         if mujoco_experts.run_cell(task, learner, 0, mujoco_experts.STEPS[learner]) != 0:
             raise SystemExit(f"training the {learner} expert of {task} failed")
+    kept = KEPT / f"{task}-{EXPERTS[task][0]}"
+    if expert != kept:
+        kept.mkdir(parents=True, exist_ok=True)
+        for name in EXPERT_FILES:
+            shutil.copyfile(expert / name, kept / name)
     deterministic = ["--deterministic"] if EXPERTS[task][1] else []
-    if irlax_main(["demos", "--expert", str(expert), "--episodes", str(DEMO_EPISODES), "--out", str(path),
+    if irlax_main(["demos", "--expert", str(kept), "--episodes", str(DEMO_EPISODES), "--out", str(path),
                    *deterministic]) != 0:
         raise SystemExit(f"recording demonstrations of {task} failed")
     return path
@@ -383,7 +404,7 @@ def expert_text(task: str, records: list[dict[str, Any]]) -> str:
     learner, deterministic = EXPERTS[task]
     expert = next((r["expert_return"] for r in records if r["task"] == task), None)
     known = "" if expert is None else f", mean return {expert:.0f}"
-    path = CACHE / f"demos-{task}-mujoco-{DEMO_EPISODES}.npz"
+    path = demos_path(task)
     if path.exists():
         falls, episodes, shortest, longest = demo_falls(path)
         known += f", {falls} of {episodes} end in a fall, {shortest}-{longest} steps"
@@ -398,7 +419,9 @@ def markdown(results: dict[str, Any]) -> str:
         "## MuJoCo imitation and IRL against the imitation library's table", "",
         "Command: `PYTHONPATH=src nice -n 19 python benchmarks/mujoco_irl.py` (each cell one `irlax` run directory "
         "under `benchmarks/runs/mujoco_irl`, resumed or reused when the script runs again; `--report` rewrites this "
-        f"page from them). Page written {results['date']}, 1-minute load {one_minute(results['load_average_start'])}. "
+        "page from them, keeping the cells of the last page whose run directories are not on the machine, which "
+        f"ran on the same kind of machine). Page written {results['date']}, 1-minute load "
+        f"{one_minute(results['load_average_start'])}. "
         f"Machine: {machine_line(results['machine'])}.", "",
         f"{DEMO_EPISODES} demonstrations per task from the expert of `benchmarks/mujoco_experts.py` named below; "
         f"{SEEDS} seeds per cell in one vmapped run; GAIL, AIRL and GCL with PPO inside on "

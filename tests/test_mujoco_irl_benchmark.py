@@ -20,9 +20,9 @@ def bench(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     module = importlib.import_module("mujoco_irl")
     monkeypatch.setattr(module, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(module, "CACHE", tmp_path / "cache")
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / f"demos-Hopper-v5-mujoco-{module.DEMO_EPISODES}.npz").write_bytes(b"")
+    monkeypatch.setattr(module, "KEPT", tmp_path / "kept")
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / f"demos-Hopper-v5-mujoco-{module.DEMO_EPISODES}.npz").write_bytes(b"")
     # a test that reached for an expert would train one for hours (a fresh checkout has none)
     monkeypatch.setattr(module.mujoco_experts, "run_cell", lambda *args: pytest.fail("a test trained an expert"))
     yield module
