@@ -48,6 +48,7 @@ import mujoco_experts
 import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
 
+from irlax.algorithms.registry import PPO_ROUND
 from irlax.atomic import atomic_savefig
 from irlax.cli.main import main as irlax_main
 from irlax.data.demos import load_demonstrations
@@ -102,6 +103,10 @@ benchmarks/experts/demos-Hopper-v5-mujoco-10.npz --seeds 3 --learner ppo --round
 PPO_ROUND_STEPS = {"gail": 3072, "airl": 3072, "airl-sa": 3072, "gcl": 2187}
 """Environment steps per round with PPO (one PPO iteration of 8 x 256 steps plus the discriminator's samples;
 GCL's sampled episodes vary: its mean on Hopper), to turn :data:`PPO_ENV_STEPS` into rounds."""
+PPO_ROUND_SAMPLES = PPO_ROUND["sample_envs"] * PPO_ROUND["sample_steps"]
+"""The discriminator's policy samples a round with PPO inside (the presets'); GAIL's buffer holds every round's
+(``--set buffer_size=ROUNDS x 1024``: the whole run, as its preset does for 100 rounds; see
+:data:`irlax.algorithms.registry.GAIL_PPO_HISTORY`)."""
 PUBLISHED = {
     "airl": {"Ant-v5": 0.981, "HalfCheetah-v5": 0.627, "Hopper-v5": 0.921, "Swimmer-v5": 0.970,
              "Walker2d-v5": 0.461, "mean": 0.792, "iqm": 0.918},
@@ -243,6 +248,8 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
             rounds = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method])
             reopt = rounds * PPO_ITERATION_STEPS
             extra += ["--learner-set", f"lr_anneal_steps={reopt}"]
+            if method == "gail":
+                extra += ["--set", f"buffer_size={rounds * PPO_ROUND_SAMPLES}"]
         return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", inner, "--rounds",
                 str(rounds), "--reoptimize-steps", str(reopt), *extra]
     if method == "dagger":
@@ -290,6 +297,8 @@ def cell_setup(task: str, method: str) -> str:
     if method in ADVERSARIAL:
         inner = inner_learner(task)
         parts.append(f"inner {inner}" + (" annealed" if inner == "ppo" else ""))
+        if method == "gail" and inner == "ppo":
+            parts.append("discriminator on every round's samples")
     elif method in CLONE_SETTINGS:
         parts.append(" ".join([*CLONE_SETTINGS[method], "--set", f"distribution={clone_distribution(task)}"]))
     return "; ".join(parts)

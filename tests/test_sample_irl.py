@@ -360,6 +360,15 @@ def test_presets_size_rounds_by_learner():
     assert preset("airl", "Acrobot-v1").gradient_penalty == preset("gail", "CartPole-v1").gradient_penalty == 0.0
 
 
+def test_gails_ppo_discriminator_sees_the_whole_runs_samples():
+    # every round's policy samples stay in the buffer (registry.GAIL_PPO_HISTORY); AIRL's discriminator, which
+    # scores samples with the current policy's log pi, keeps the last rounds' only
+    gail = preset("gail", "CartPole-v1")
+    assert gail.buffer_size >= gail.rounds * gail.sample_envs * gail.sample_steps
+    airl = preset("airl", "Acrobot-v1")
+    assert airl.buffer_size < airl.rounds * airl.sample_envs * airl.sample_steps
+
+
 def test_airl_preset_fixes_sacs_temperature_at_one():
     from irlax import tasks
 
