@@ -133,3 +133,25 @@ def test_a_cell_records_how_it_was_made_and_one_made_otherwise_is_left_out(bench
     bench.setup_file("Hopper-v5", "airl", 10).write_text("expert ppo-2m deterministic; inner ppo\n")
     records = bench.collect(tmp_path / "none.json")
     assert [(r["method"], r["setup"]) for r in records] == [("gail", bench.cell_setup("Hopper-v5", "gail"))]
+
+
+def test_a_missing_expert_is_trained_then_kept_with_its_demonstrations(bench, monkeypatch, tmp_path):
+    run = tmp_path / "expert-run"
+
+    def train(task, learner, seed, steps):  # stands for mujoco_experts' training: writes the expert's files
+        run.mkdir()
+        for name in (*bench.EXPERT_FILES, "checkpoint.npz"):
+            (run / name).write_text(name)
+        return 0
+
+    recorded = []
+    monkeypatch.setattr(bench.mujoco_experts, "run_cell", train)
+    monkeypatch.setattr(bench, "expert_dir", lambda task: run)
+    monkeypatch.setattr(bench, "irlax_main", lambda argv: recorded.append(argv) or 0)
+    path = bench.ensure_demos("Walker2d-v5")
+    kept = bench.KEPT / "Walker2d-v5-ppo-2m"
+    assert path == bench.KEPT / f"demos-Walker2d-v5-mujoco-{bench.DEMO_EPISODES}.npz"
+    # the expert's policy is kept beside its demonstrations, its training state (checkpoint) is not
+    assert sorted(p.name for p in kept.iterdir()) == sorted(bench.EXPERT_FILES)
+    assert recorded == [["demos", "--expert", str(kept), "--episodes", str(bench.DEMO_EPISODES), "--out", str(path),
+                         "--deterministic"]]
