@@ -5,7 +5,9 @@ For each task (Hopper-v5, HalfCheetah-v5, Walker2d-v5, Ant-v5, Swimmer-v5) the s
 ``benchmarks/mujoco_experts.py`` named in :data:`EXPERTS` (trained first when missing: that script's cells are
 resumable too), records 10 of its episodes (``benchmarks/experts/demos-TASK-mujoco-10.npz``; the expert's policy and
 its demonstrations are kept in the repository, see :data:`KEPT`), and runs each method
-on 10 of them (1 and 4 as well on Hopper and HalfCheetah: the data-efficiency curve):
+on 10 of them (1 and 4 as well on Hopper and HalfCheetah for :data:`CURVE_METHODS`: the data-efficiency curve;
+DAgger's clone also learns from the expert's labels of the states it visits, so it leans on the demonstrations
+least):
 
 - ``gail``, ``airl`` (state-only reward ``g(s)``), ``airl-sa`` (state-action ``g(s, a)``), ``gcl``: ``irlax train``
   with the learner of :func:`inner_learner` inside: PPO on Hopper and Walker2d (:data:`PPO_ENV_STEPS` environment
@@ -70,7 +72,7 @@ SEEDS, EVAL_EPISODES = 3, 10
 PPO_ENV_STEPS, SAC_ENV_STEPS = 1_000_000, 100_000
 ADVERSARIAL = ("gail", "airl", "airl-sa", "gcl")
 METHODS = (*ADVERSARIAL, "bc", "dagger", "sqil", "iq-learn")
-CURVE_METHODS = ("gail", "airl", "bc")
+CURVE_METHODS = ("gail", "airl", "bc", "dagger")
 CLONE_SETTINGS = {
     "bc": ["--set", "hidden=256,256,256", "--epochs", "200"],
     "dagger": ["--set", "hidden=256,256,256", "--rounds", "20", "--set", "buffer_size=20480"],
