@@ -358,6 +358,8 @@ def test_presets_size_rounds_by_learner():
     assert preset("gail", "Pendulum-v1", "ppo").policy_iterations == 1
     assert preset("airl", "CartPole-v1").gradient_penalty == 100.0
     assert preset("airl", "Acrobot-v1").gradient_penalty == preset("gail", "CartPole-v1").gradient_penalty == 0.0
+    assert preset("gail", "Acrobot-v1").reward_type == "logit"
+    assert preset("gail", "CartPole-v1").reward_type == "softplus"
 
 
 def test_gails_ppo_discriminator_sees_the_whole_runs_samples():
