@@ -325,6 +325,7 @@ def test_airl_recovered_policy_reward_is_g_with_the_absorbing_value():
         ("gail", {"rounds": 0}, "rounds must be positive"),
         ("gail", {"sample_envs": 64, "sample_steps": 64, "buffer_size": 100}, "must hold one round's samples"),
         ("gail", {"reward_type": "bogus"}, "unknown GAIL reward_type"),
+        ("gail", {"learned_reward": "bogus"}, "unknown GAIL learned_reward"),
         ("airl", {"policy_reward": "bogus"}, "unknown AIRL policy_reward"),
         ("airl", {"gradient_penalty": -1.0}, "gradient_penalty must be non-negative"),
         ("gcl", {"estimator": "bogus"}, "unknown GCL estimator"),
@@ -337,6 +338,31 @@ def test_bad_configs_give_one_line_errors(name, fields, message):
         config = get_algorithm_kind(name).config(**fields)
         algo = make_algorithm(name, config, env)
         jax.eval_shape(algo.init, jax.random.PRNGKey(0), demos)
+
+
+def test_gails_learned_reward_is_the_discriminators_logit_whatever_the_policy_learned_on():
+    env, demos = make_env("CartPole-v1"), small_demos("CartPole-v1", [4, 6])
+    config = gail.GAILConfig(rounds=1, reward_type="softplus")
+    algo = gail.make_gail(config, env)
+    params = algo.init(jax.random.PRNGKey(0), demos).reward_params
+    params = {**params, "absorbing": jnp.float32(-0.004)}  # a learned absorbing logit, 10 tanh(-0.4) = -3.8
+    obs, action = jnp.asarray(demos.obs[1, :5]), jnp.asarray(demos.actions[1, :5])
+    terminated = jnp.array([False, False, False, False, True])
+    net = mlp_transition_reward(env.spec, config.hidden, config.activation)
+    logit = jax.vmap(lambda o, a: net.apply(params["d"], o, a))(obs, action)
+    r_abs = absorbing_logit(params)
+    bonus = 0.99 / (1 - 0.99)  # the absorbing state's value per unit of its reward, CartPole's PPO discount
+
+    def rewards(algo):
+        return jax.vmap(lambda o, a, d: algo.reward_fn(params, o, a, o, d))(obs, action, terminated)
+
+    np.testing.assert_allclose(rewards(algo), logit + jnp.where(terminated, bonus * r_abs, 0.0), rtol=1e-4,
+                               atol=1e-4)
+    # the policy's own (softplus) reward is positive everywhere, the fall included; the exported logit is not
+    own = rewards(gail.make_gail(replace(config, learned_reward="policy"), env))
+    np.testing.assert_allclose(own, jax.nn.softplus(logit) + jnp.where(terminated, bonus * jax.nn.softplus(r_abs), 0.0),
+                               rtol=1e-4, atol=1e-4)
+    assert float(own[-1]) > 0 > float(rewards(algo)[-1])
 
 
 def test_demonstrations_of_another_task_are_refused():
