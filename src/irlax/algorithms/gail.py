@@ -19,8 +19,8 @@ The learned reward (``reward_fn``: what is re-optimised, transferred and compare
 discriminator's optimum it is the log-ratio of the expert's occupancy to the policy's, negative wherever the expert
 does not go. The softplus form saturates there (a reward near 0 for every state the expert avoids, falling over
 included, so a fresh learner may as well fall): re-optimised on CartPole-v1 through the softplus form, 8 of 15 seeds
-reached 500; through the logit of the same discriminators, 15 of 15 (docs/design.md, "GAIL's reward
-re-optimised"). ``learned_reward="policy"`` exports the policy's reward instead.
+reached 500; through the logit of the same discriminators, 15 of 15 (docs/design.md, "GAIL's learned reward is
+the discriminator's logit"). ``learned_reward="policy"`` exports the policy's reward instead.
 
 Usage::
 
@@ -31,8 +31,7 @@ Usage::
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -123,7 +122,7 @@ def make_gail(config: GAILConfig, env: Env) -> Algorithm:
     learner = make_inner_learner(config, env.spec)
     disc = discriminator(config, env.spec, adversarial.discount(config, learner))
     exported = disc if config.learned_reward == "policy" else discriminator(
-        dataclasses.replace(config, reward_type="logit"), env.spec, adversarial.discount(config, learner))
+        replace(config, reward_type="logit"), env.spec, adversarial.discount(config, learner))
     reward_fn = lambda params, obs, action, next_obs, terminated: exported.reward(
         params, obs, action, next_obs, terminated, jnp.float32(0)
     )
