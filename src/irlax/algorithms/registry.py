@@ -173,9 +173,11 @@ Against all past policies the reward keeps what told the expert from the early o
 re-optimised seeds at 0.9 or more): Acrobot-v1, 20 seeds (``--seeds 5``, ``--seeds 5 --seed 100``,
 ``--seeds 10 --seed 300``), 12 / 17 against 12 / 9 with the last two rounds' samples; CartPole-v1, 20 seeds
 (``--seeds 5``, ``--seeds 15 --seed 200``), 20 / 9 (mean re-optimised 0.79) against 17 / 9 (0.74): on CartPole
-the imitation gains, the re-optimisation does not. Over a long run the whole history can hurt: on MuJoCo Hopper-v5
-(326 rounds) it imitated at 0.66 against 0.90 with the last two rounds', so ``benchmarks/mujoco_irl.py`` sets
-``buffer_size=2048`` there. See docs/design.md, "GAIL's reward re-optimised"."""
+the imitation gains, the re-optimisation does not (these re-optimised the softplus form; through the logit,
+GAIL's learned reward since, CartPole re-optimises in 15 of 15, :mod:`irlax.algorithms.gail`). Over a long run
+the whole history can hurt: on MuJoCo Hopper-v5 (326 rounds) it imitated at 0.66 against 0.90 with the last two
+rounds' (Walker2d-v5: 0.10), so ``benchmarks/mujoco_irl.py`` sets ``buffer_size=2048`` there. See docs/design.md,
+"GAIL's reward re-optimised"."""
 
 TASK_FIELDS = {("airl", "CartPole-v1"): {"gradient_penalty": 100.0},
                ("gail", "Acrobot-v1"): {"reward_type": "logit"}}
