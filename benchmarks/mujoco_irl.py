@@ -54,6 +54,7 @@ from irlax.algorithms.registry import PPO_ROUND
 from irlax.atomic import atomic_savefig
 from irlax.cli.main import main as irlax_main
 from irlax.data.demos import load_demonstrations
+from irlax.learners.evaluation import normalized_return
 from irlax.metrics.aggregate import mean_ci, task_aggregates
 
 TASKS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5")
@@ -525,7 +526,7 @@ def training_curve(task: str, method: str, demos: int, expert: float, random: fl
     steps = sorted({row["env_steps"] for row in rows})
     by_step = {s: [row["mean_return"] for row in rows if row["env_steps"] == s] for s in steps}
     return {"env_steps": [float(s) for s in steps],
-            "normalised": [float((np.mean(by_step[s]) - random) / (expert - random)) for s in steps]}
+            "normalised": [float(normalized_return(np.mean(by_step[s]), random, expert)) for s in steps]}
 
 
 def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
@@ -574,10 +575,11 @@ def earlier_cells(out: Path = OUT) -> dict[tuple[str, str, int], dict[str, Any]]
             if c.get("setup") == cell_setup(c["task"], c["method"])}
 
 
-def carried(task: str, method: str, demos: int, out: Path = OUT) -> bool:
-    """Whether a cell stands in the last report while its run directory is not on this machine (the runs are not
-    kept in the repository): such a cell is kept, not run again; move its record out of the JSON to rerun it."""
-    return summary_path(task, method, demos) is None and (task, method, demos) in earlier_cells(out)
+def carried(task: str, method: str, demos: int, earlier: dict[tuple[str, str, int], dict[str, Any]]) -> bool:
+    """Whether a cell stands in the last report (``earlier``, :func:`earlier_cells`) while its run directory is not
+    on this machine (the runs are not kept in the repository): such a cell is kept, not run again; move its record
+    out of the JSON to rerun it."""
+    return summary_path(task, method, demos) is None and (task, method, demos) in earlier
 
 
 def collect(out: Path = OUT) -> list[dict[str, Any]]:
@@ -619,8 +621,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results = report_header("mujoco_irl.py", argv)
     if not args.report:
+        earlier = earlier_cells(OUT)  # read once: a cell carried over at the start stays so
         for task, method, demos in cells(tuple(args.tasks), tuple(args.methods)):
-            if demos in args.demos and not carried(task, method, demos):
+            if demos in args.demos and not carried(task, method, demos, earlier):
                 run_cell(task, method, demos, args.seeds)
                 report(dict(results), OUT)
     report(results, OUT)

@@ -120,9 +120,11 @@ def make_gail(config: GAILConfig, env: Env) -> Algorithm:
     """
     check_gail_config(config)
     learner = make_inner_learner(config, env.spec)
-    disc = discriminator(config, env.spec, adversarial.discount(config, learner))
+    gamma = adversarial.discount(config, learner)
+    disc = discriminator(config, env.spec, gamma)
+    # the exported reward is the same network's, read through the logit form unless the policy's is asked for
     exported = disc if config.learned_reward == "policy" else discriminator(
-        replace(config, reward_type="logit"), env.spec, adversarial.discount(config, learner))
+        replace(config, reward_type="logit"), env.spec, gamma)
     reward_fn = lambda params, obs, action, next_obs, terminated: exported.reward(
         params, obs, action, next_obs, terminated, jnp.float32(0)
     )
