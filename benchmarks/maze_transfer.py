@@ -450,6 +450,12 @@ def print_table(rows: list[list[str]], console: Console) -> None:
     console.print(table)
 
 
+def made_note(result: dict[str, Any]) -> str:
+    """When and at which irlax commit a row was made (rows carried by ``--resume`` keep theirs)."""
+    made = result.get("made")
+    return f"; made {made['date']} at irlax {made['git']}" if made else ""
+
+
 def markdown(results: dict[str, Any], rows: list[list[str]], figure: Path | None) -> str:
     """A markdown fragment for the results page."""
     s, refs = results["settings"], results["references"]
@@ -465,7 +471,7 @@ def markdown(results: dict[str, Any], rows: list[list[str]], figure: Path | None
                 "sample_steps", "buffer_size", "state_only", "policy_reward", "reward_type", "episodes_per_round",
                 "estimator", "learner_config")
         ) + f"; learned in {r['timing']['learn_run_s']:.0f} s, re-optimised in "
-        + " and ".join(f"{v['run_s']:.0f} s" for v in r["reoptimized"].values())
+        + " and ".join(f"{v['run_s']:.0f} s" for v in r["reoptimized"].values()) + made_note(r)
         for name, r in results["algorithms"].items()
     ]
     learn_env = s.get("learn_env", POINT_MAZE)
@@ -564,7 +570,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true",
                         help="keep the algorithms that the output JSON (same settings) already holds")
     parser.add_argument("--out", type=Path, default=None, help=f"JSON output (default {DEFAULT_OUT}); .md/.png beside")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the markdown and the figure from the JSON report; run nothing")
     return parser.parse_args(argv)
+
+
+def rewrite_report(out: Path, console: Console) -> None:
+    """The markdown and the figure again from the JSON report ``out`` (nothing is run)."""
+    if not out.exists():
+        raise SystemExit(f"no report at {out}: run the benchmark first")
+    results = json.loads(out.read_text())
+    rows = table_rows(results)
+    write_report(out, results, markdown(results, rows, draw_figure(results, out.with_suffix(".png"))))
+    print_table(rows, console)
+    console.log(f"rewrote {out.with_suffix('.md')} from {out}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -572,6 +591,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     settings, console = settings_from(args), Console()
     out = output_path(args.out, args.quick, WIDE_OUT if settings.learn_env == POINT_MAZE_WIDE_START else DEFAULT_OUT)
+    if args.report_only:
+        rewrite_report(out, console)
+        return
     envs = {maze: tasks.make_env(maze) for maze in dict.fromkeys((POINT_MAZE, POINT_MAZE_SHIFTED, settings.learn_env))}
     env = envs[settings.learn_env]
     demos_file = ensure_demos(settings.learn_env)
@@ -611,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         results["algorithms"][name]["timing"]["total_s"] = time.perf_counter() - start
         results["algorithms"][name].update(headline(results["algorithms"][name], settings.seeds))
+        results["algorithms"][name]["made"] = {"date": results["date"], "git": results["machine"]["git"]}
         results["algorithms"] = {n: results["algorithms"][n] for n in settings.algorithms if n in results["algorithms"]}
         results["load_average_end"] = load_average()
         rows = table_rows(results)

@@ -328,6 +328,7 @@ def test_airl_recovered_policy_reward_is_g_with_the_absorbing_value():
         ("gail", {"learned_reward": "bogus"}, "unknown GAIL learned_reward"),
         ("airl", {"policy_reward": "bogus"}, "unknown AIRL policy_reward"),
         ("airl", {"gradient_penalty": -1.0}, "gradient_penalty must be non-negative"),
+        ("airl", {"penalty_on": "h"}, "unknown AIRL penalty_on"),
         ("gcl", {"estimator": "bogus"}, "unknown GCL estimator"),
         ("gcl", {"activation": "bogus"}, "unknown activation"),
     ],
@@ -447,6 +448,37 @@ def test_the_gradient_penalty_flattens_the_discriminator_around_the_expert():
             (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
         ends[penalty] = float(expert_gradient_penalty(partial(disc.logit, params, log_pi=jnp.float32(0.0)), expert))
     assert ends[100.0] < 0.5 * ends[0.0], ends
+
+
+def test_airls_penalty_on_g_smooths_g_alone():
+    """``penalty_on="g"``: the penalty is g's input gradient (h gets none of it), and 30 discriminator steps with
+    it end with a flatter g on the expert's transitions than 30 without."""
+    env = make_env("CartPole-v1")
+    demos = random_demos(env)
+    expert = sample_expert_transitions(demos, jax.random.PRNGKey(2), 64)
+    samples = sample_expert_transitions(random_demos(env, seed=9), jax.random.PRNGKey(3), 64)
+    ends = {}
+    for penalty in (0.0, 100.0):
+        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, penalty_on="g", batch_size=32,
+                         buffer_size=64, learner_config=TINY_PPO)
+        learner = make_inner_learner(config, env.spec)
+        policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
+        disc = airl.discriminator(config, env.spec, learner)
+        nets = airl.airl_reward(config, env.spec, 0.99)
+        params = disc.init(jax.random.PRNGKey(1), demo_input_stats(demos))
+        g_alone = lambda p, t, nets=nets: nets.g.apply(p["g"], t.obs, t.action)
+        np.testing.assert_allclose(jax.vmap(partial(disc.penalised, params))(expert),
+                                   jax.vmap(partial(g_alone, params))(expert))
+        grads = jax.grad(lambda p, disc=disc: expert_gradient_penalty(partial(disc.penalised, p), expert))(params)
+        assert all(float(jnp.abs(leaf).max()) == 0.0 for leaf in jax.tree.leaves(grads["h"]))
+        assert any(float(jnp.abs(leaf).max()) > 0.0 for leaf in jax.tree.leaves(grads["g"]))
+        buffer = replay_add(init_replay(example_transition(env.spec), 64), samples)
+        step = partial(discriminator_step, config, disc, learner, demos, policy, buffer)
+        (params, _), _ = jax.jit(partial(jax.lax.scan, step))(
+            (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
+        ends[penalty] = float(expert_gradient_penalty(partial(g_alone, params), expert))
+    assert ends[100.0] < 0.5 * ends[0.0], ends
+    assert airl.discriminator(replace(config, penalty_on="logit"), env.spec, learner).penalised is None
 
 
 def test_gcl_records_no_discriminator_accuracies():

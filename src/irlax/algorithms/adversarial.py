@@ -101,6 +101,8 @@ class Discriminator(NamedTuple):
             ``reward(params, obs, action, next_obs, terminated, log_pi) -> []``.
         uses_log_pi: whether ``logit`` or ``reward`` need ``log pi(a|s)`` of the current policy.
         absorbing_logit: ``absorbing_logit(params) -> []``, the logit of the absorbing state after a terminal step.
+        penalised: ``penalised(params, transition) -> []``, the function of one transition that the gradient
+            penalty (``AdversarialConfig.gradient_penalty``) is on; ``None``: the logit, ``log pi`` held at 0.
     """
 
     init: Callable[[Array, InputStats], Any]
@@ -108,6 +110,7 @@ class Discriminator(NamedTuple):
     reward: PolicyReward
     uses_log_pi: bool
     absorbing_logit: Callable[[Any], Array]
+    penalised: Callable[[Any, Transition], Array] | None = None
 
 
 ABSORBING_BOUND = 10.0
@@ -246,6 +249,8 @@ def discriminator_step(
             return batch_logits
         return jnp.concatenate([batch_logits, jnp.full_like(batch_logits, discriminator.absorbing_logit(params))])
 
+    penalised = discriminator.penalised
+
     def loss_fn(params: Any) -> tuple[Array, tuple[Array, Array]]:
         expert_logits = with_absorbing(params, logits(params, expert, expert_log_pi))
         policy_logits = with_absorbing(params, logits(params, samples, policy_log_pi))
@@ -253,7 +258,8 @@ def discriminator_step(
         if config.gradient_penalty:
             # log pi is held fixed: the penalty is on the discriminator's own function of the inputs
             penalty = expert_gradient_penalty(
-                lambda t: discriminator.logit(params, t, jnp.float32(0.0)), expert)
+                lambda t: penalised(params, t) if penalised is not None
+                else discriminator.logit(params, t, jnp.float32(0.0)), expert)
             loss = loss + config.gradient_penalty * penalty
         return loss, (expert_logits, policy_logits)
 

@@ -55,6 +55,9 @@ DESCRIPTION = "adversarial IRL with a disentangled reward (Fu, Luo & Levine 2018
 
 POLICY_REWARDS = ("auto", "logit", "shaped", "recovered")
 """What the policy is trained on (see the module docstring)."""
+PENALTY_TARGETS = ("logit", "g")
+"""What the gradient penalty (``gradient_penalty``) is on: the whole logit ``f - log pi``, or the reward ``g``
+alone (the shaping ``h`` left free to explain the expert's sharp action choices)."""
 
 REWARD_KINDS = ("recovered", "shaped")
 """Which learned reward :func:`learned_reward` returns: ``g`` or ``f``."""
@@ -69,6 +72,10 @@ class AIRLConfig(AdversarialConfig):
     policy_reward: str = "auto"
     """The policy's reward: ``"logit"`` (``f - log pi``), ``"shaped"`` (``f``), ``"recovered"`` (``g``), or
     ``"auto"``: ``"shaped"`` for SAC (which adds its own ``-alpha log pi``), ``"logit"`` otherwise."""
+    penalty_on: str = "logit"
+    """What ``gradient_penalty`` smooths (:data:`PENALTY_TARGETS`): ``"logit"``, the discriminator's whole logit,
+    or ``"g"``, the recovered reward alone, so it stays bounded where the expert does not go while the shaping
+    ``h`` stays as sharp as the expert's choices need."""
 
 
 def airl_shaped_reward(g: Array, h: Array, h_next: Array, terminated: Array, gamma: float) -> Array:
@@ -138,6 +145,8 @@ def policy_reward_kind(config: AIRLConfig, learner: Learner) -> str:
 def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discriminator:
     """AIRL's discriminator; parameters ``{"g": ..., "h": ..., "absorbing": []}``."""
     kind = policy_reward_kind(config, learner)
+    if config.penalty_on not in PENALTY_TARGETS:
+        raise IrlaxError(f"unknown AIRL penalty_on {config.penalty_on!r}; choose one of {', '.join(PENALTY_TARGETS)}")
     nets = airl_reward(config, spec, adversarial.discount(config, learner))
 
     def init(key: Array, stats: InputStats) -> dict:
@@ -155,7 +164,11 @@ def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discri
         f = nets.shaped(params, obs, action, next_obs, terminated)
         return airl_logits(f, log_pi) if kind == "logit" else f
 
-    return Discriminator(init, logit, reward, uses_log_pi=True, absorbing_logit=adversarial.absorbing_logit)
+    def g_alone(params: dict, transition: Transition) -> Array:
+        return nets.g.apply(params["g"], transition.obs, transition.action)
+
+    return Discriminator(init, logit, reward, uses_log_pi=True, absorbing_logit=adversarial.absorbing_logit,
+                         penalised=g_alone if config.penalty_on == "g" else None)
 
 
 def learned_reward(config: AIRLConfig, spec: EnvSpec, gamma: float, kind: str = "recovered") -> RewardFn:
