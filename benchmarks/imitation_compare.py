@@ -124,10 +124,11 @@ def first_reaching(curve: list[dict[str, Any]], target: float) -> dict[str, Any]
     return next((row for row in curve if row["mean_return"] >= target), None)
 
 
-def time_to_reach(curve: list[dict[str, Any]], target: float) -> float | None:
-    """Seconds until the curve's mean return first reaches ``target`` (``None`` if it never does)."""
+def time_to_reach(curve: list[dict[str, Any]], target: float, clock: str = "train_seconds") -> float | None:
+    """Seconds (of ``clock``: wall-clock ``train_seconds`` or ``train_cpu_seconds``) until the curve's mean return
+    first reaches ``target`` (``None`` if it never does)."""
     row = first_reaching(curve, target)
-    return None if row is None else row["train_seconds"]
+    return None if row is None else row.get(clock)
 
 
 def imitation_summary(runs: list[dict[str, Any]], random: float, expert: float) -> dict[str, Any]:
@@ -136,6 +137,7 @@ def imitation_summary(runs: list[dict[str, Any]], random: float, expert: float) 
     length = min(len(r["curve"]) for r in runs)
     curve = [{"env_steps": runs[0]["curve"][i]["env_steps"],
               "train_seconds": float(np.mean([r["curve"][i]["train_seconds"] for r in runs])),
+              "train_cpu_seconds": float(np.mean([r["curve"][i].get("train_cpu_seconds", np.nan) for r in runs])),
               "mean_return": float(np.mean([r["curve"][i]["mean_return"] for r in runs]))} for i in range(length)]
     return {
         "seeds": [r["seed"] for r in runs], "final_returns": finals.tolist(),
@@ -162,8 +164,15 @@ def compare(irlax: dict[str, Any], imitation: dict[str, Any] | None) -> dict[str
     irlax_time = time_to_reach(irlax["curve"], target)
     imitation_time = time_to_reach(imitation["curve"], target) or imitation["train_seconds"]
     speedup = imitation_time / irlax_time if irlax_time else None
+    # CPU seconds, which the load of a shared machine does not inflate: imitation's are measured along its curve;
+    # irlax's whole vmapped run has one CPU total, spread over its wall-clock at the run's mean rate
+    irlax_cpu = None if irlax_time is None else irlax_time * irlax["total_cpu_seconds"] / irlax["total_train_seconds"]
+    imitation_cpu = time_to_reach(imitation["curve"], target, "train_cpu_seconds") or imitation.get("cpu_seconds")
+    cpu_speedup = imitation_cpu / irlax_cpu if irlax_cpu and imitation_cpu and np.isfinite(imitation_cpu) else None
     return {"target_return": target, "irlax_seconds_to_target": irlax_time,
-            "imitation_seconds_to_target": imitation_time, "speedup": speedup}
+            "imitation_seconds_to_target": imitation_time, "speedup": speedup,
+            "irlax_cpu_seconds_to_target": irlax_cpu, "imitation_cpu_seconds_to_target": imitation_cpu,
+            "cpu_speedup": cpu_speedup}
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -228,14 +237,21 @@ def markdown(results: dict[str, Any]) -> str:
                          f"{mean_se(im['final_normalized'])} |")
         else:
             lines.append(f"| {task} | {algo} | imitation | 0 | – | – | – | – | not run yet |")
-    lines += ["", "| task | algorithm | imitation's final return | irlax reaches it after (s) | "
-              "imitation after (s) | irlax faster by |", "|---|---|---|---|---|---|"]
+    lines += ["", "Time to imitation's final return: wall-clock, and CPU seconds (irlax's CPU to the target taken "
+              "at its whole run's mean CPU rate; imitation's measured along its curve, one seed's process). "
+              "irlax's times are for all its seeds together, imitation's for one seed.", "",
+              "| task | algorithm | imitation's final return | irlax reaches it after (s) | "
+              "imitation after (s) | irlax faster by | irlax CPU (s) | imitation CPU (s) | faster by, CPU |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, pair in results["pairs"].items():
         c = pair["comparison"]
         fmt = lambda x, f: "–" if x is None else format(x, f)
         lines.append(f"| {name.replace(' ', ' | ')} | {fmt(c['target_return'], '.1f')} | "
                      f"{fmt(c['irlax_seconds_to_target'], '.1f')} | "
-                     f"{fmt(c.get('imitation_seconds_to_target'), '.1f')} | {fmt(c['speedup'], '.1f')}x |")
+                     f"{fmt(c.get('imitation_seconds_to_target'), '.1f')} | {fmt(c['speedup'], '.1f')}x | "
+                     f"{fmt(c.get('irlax_cpu_seconds_to_target'), '.1f')} | "
+                     f"{fmt(c.get('imitation_cpu_seconds_to_target'), '.1f')} | "
+                     f"{fmt(c.get('cpu_speedup'), '.1f')}{'x' if c.get('cpu_speedup') else ''} |")
     lines += ["", "![return against wall-clock](imitation_compare.png)", ""]
     return "\n".join(lines)
 

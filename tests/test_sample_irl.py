@@ -387,6 +387,10 @@ def test_presets_size_rounds_by_learner():
     assert preset("airl", "Acrobot-v1").gradient_penalty == preset("gail", "CartPole-v1").gradient_penalty == 0.0
     assert preset("gail", "Acrobot-v1").reward_type == "logit"
     assert preset("gail", "CartPole-v1").reward_type == "softplus"
+    # SAC presets take their task's fields too: the terminal goal's task gets the logit, Pendulum keeps softplus
+    mcc = preset("gail", "MountainCarContinuous-v0")
+    assert mcc.reward_type == "logit" and mcc.learner == "" and mcc.policy_iterations == 100
+    assert preset("gail", "Pendulum-v1").reward_type == "softplus"
 
 
 def test_gails_ppo_discriminator_sees_the_whole_runs_samples():

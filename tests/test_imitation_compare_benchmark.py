@@ -1,0 +1,49 @@
+"""The side-by-side with the imitation library (benchmarks/imitation_compare.py): the time each library needs to
+reach imitation's final return, on the wall-clock and in CPU seconds, from hand-made curves."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture
+def compare_module(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    yield importlib.import_module("imitation_compare")
+    sys.modules.pop("imitation_compare", None)
+
+
+def test_speedups_on_the_wall_clock_and_in_cpu_seconds(compare_module):
+    irlax = {"curve": [{"train_seconds": 10.0, "mean_return": 0.0}, {"train_seconds": 20.0, "mean_return": 150.0}],
+             "total_cpu_seconds": 60.0, "total_train_seconds": 30.0}  # 2 CPU seconds a second
+    runs = [{"final_return": final, "total_train_seconds": 300.0, "total_train_cpu_seconds": 150.0,
+             "total_env_steps": 1000.0, "seed": seed,
+             "curve": [{"env_steps": 0, "train_seconds": 100.0, "train_cpu_seconds": cpu[0], "mean_return": 50.0},
+                       {"env_steps": 500, "train_seconds": 200.0, "train_cpu_seconds": cpu[1], "mean_return": 120.0}]}
+            for seed, final, cpu in ((0, 120.0, (40.0, 90.0)), (1, 100.0, (60.0, 110.0)))]
+    imitation = compare_module.imitation_summary(runs, random=0.0, expert=200.0)
+    assert imitation["final_normalized"] == [0.6, 0.5]
+    result = compare_module.compare(irlax, imitation)
+    # target: imitation's mean final return, 110; irlax first reaches it at 20 s (40 CPU s at its mean rate),
+    # imitation's mean curve at its second point: 200 s, (90 + 110) / 2 = 100 CPU s
+    assert result["target_return"] == 110.0
+    assert result["irlax_seconds_to_target"] == 20.0 and result["imitation_seconds_to_target"] == 200.0
+    assert result["speedup"] == pytest.approx(10.0)
+    assert result["irlax_cpu_seconds_to_target"] == pytest.approx(40.0)
+    assert result["imitation_cpu_seconds_to_target"] == pytest.approx(100.0)
+    assert result["cpu_speedup"] == pytest.approx(2.5)
+
+
+def test_a_target_irlax_never_reaches_has_no_speedup(compare_module):
+    irlax = {"curve": [{"train_seconds": 10.0, "mean_return": 0.0}], "total_cpu_seconds": 20.0,
+             "total_train_seconds": 10.0}
+    imitation = {"final_returns": [5.0], "train_seconds": 50.0, "cpu_seconds": 40.0,
+                 "curve": [{"train_seconds": 50.0, "train_cpu_seconds": 40.0, "mean_return": 5.0}]}
+    result = compare_module.compare(irlax, imitation)
+    assert result["speedup"] is None and result["cpu_speedup"] is None and result["irlax_cpu_seconds_to_target"] is None
