@@ -249,17 +249,16 @@ def discriminator_step(
             return batch_logits
         return jnp.concatenate([batch_logits, jnp.full_like(batch_logits, discriminator.absorbing_logit(params))])
 
-    penalised = discriminator.penalised
+    # the penalty is on the discriminator's own function of the inputs (its logit with log pi held at 0) unless it
+    # names another
+    penalised = discriminator.penalised or (lambda params, t: discriminator.logit(params, t, jnp.float32(0.0)))
 
     def loss_fn(params: Any) -> tuple[Array, tuple[Array, Array]]:
         expert_logits = with_absorbing(params, logits(params, expert, expert_log_pi))
         policy_logits = with_absorbing(params, logits(params, samples, policy_log_pi))
         loss = discriminator_loss(expert_logits, policy_logits, expert_weights, policy_weights)
         if config.gradient_penalty:
-            # log pi is held fixed: the penalty is on the discriminator's own function of the inputs
-            penalty = expert_gradient_penalty(
-                lambda t: penalised(params, t) if penalised is not None
-                else discriminator.logit(params, t, jnp.float32(0.0)), expert)
+            penalty = expert_gradient_penalty(lambda t: penalised(params, t), expert)
             loss = loss + config.gradient_penalty * penalty
         return loss, (expert_logits, policy_logits)
 

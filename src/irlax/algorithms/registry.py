@@ -217,7 +217,8 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
     tasks) a round is 100 learner steps (200 for GCL) and the rounds add up to the task's SAC budget for IRL
     (:func:`irlax.tasks.irl_learner_steps`); AIRL's SAC keeps its temperature at 1 (:data:`AIRL_SAC`). With PPO
     a round is one PPO iteration and there are 100 rounds (about 300k environment steps with the samples), GAIL's
-    discriminator drawing from all of them (:data:`GAIL_PPO_HISTORY`). These
+    discriminator drawing from all of them (:data:`GAIL_PPO_HISTORY`). A task's own settings
+    (:data:`TASK_FIELDS`) go on top, with either learner. These
     were checked on CartPole-v1, Pendulum-v1 and PointMaze-v0 (``benchmarks/imitation_compare.py``,
     ``benchmarks/maze_transfer.py``). SQIL:
     :func:`irlax.algorithms.sqil.preset` (its SAC config and rounds by task); preference comparisons:
@@ -238,9 +239,9 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
         return kind.config()
     if (learner or tasks.default_learner(env_name, spec)) != "sac":
         fields = {} if name == "gcl" else {**PPO_ROUND, **(GAIL_PPO_HISTORY if name == "gail" else {})}
-        return kind.config(learner=learner, rounds=PPO_ROUNDS, **fields, **TASK_FIELDS.get((name, env_name), {}))
+        return kind.config(learner=learner, rounds=PPO_ROUNDS, **{**fields, **TASK_FIELDS.get((name, env_name), {})})
     fields = GCL_SAC_ROUND if name == "gcl" else SAC_ROUND
     rounds = max(1, tasks.irl_learner_steps(env_name) // fields["policy_iterations"])
     if name == "airl":
         fields = {**fields, "learner_config": dataclasses.replace(tasks.learner_config(env_name, "sac"), **AIRL_SAC)}
-    return kind.config(learner=learner, rounds=rounds, **fields, **TASK_FIELDS.get((name, env_name), {}))
+    return kind.config(learner=learner, rounds=rounds, **{**fields, **TASK_FIELDS.get((name, env_name), {})})
