@@ -329,6 +329,7 @@ def test_airl_recovered_policy_reward_is_g_with_the_absorbing_value():
         ("airl", {"policy_reward": "bogus"}, "unknown AIRL policy_reward"),
         ("airl", {"gradient_penalty": -1.0}, "gradient_penalty must be non-negative"),
         ("airl", {"penalty_on": "h"}, "unknown AIRL penalty_on"),
+        ("gail", {"penalty_data": "bogus"}, "unknown penalty_data"),
         ("gcl", {"estimator": "bogus"}, "unknown GCL estimator"),
         ("gcl", {"activation": "bogus"}, "unknown activation"),
     ],
@@ -452,6 +453,33 @@ def test_the_gradient_penalty_flattens_the_discriminator_around_the_expert():
             (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
         ends[penalty] = float(expert_gradient_penalty(partial(disc.logit, params, log_pi=jnp.float32(0.0)), expert))
     assert ends[100.0] < 0.5 * ends[0.0], ends
+
+
+def test_the_gradient_penalty_on_the_policys_samples_flattens_the_discriminator_there():
+    """``penalty_data="policy"`` (R2): the same 30 discriminator steps as above; with the penalty the logit's input
+    gradient ends smaller on the policy's samples, and it is not the expert's transitions it flattens most."""
+    env = make_env("CartPole-v1")
+    demos = random_demos(env)
+    expert = sample_expert_transitions(demos, jax.random.PRNGKey(2), 64)
+    others = random_demos(env, seed=9)
+    samples = sample_expert_transitions(others, jax.random.PRNGKey(3), 64)
+    ends = {}
+    for data, penalty in (("policy", 0.0), ("policy", 100.0), ("expert", 100.0)):
+        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, penalty_data=data, batch_size=32,
+                         buffer_size=64, learner_config=TINY_PPO)
+        learner = make_inner_learner(config, env.spec)
+        policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
+        disc = airl.discriminator(config, env.spec, learner)
+        params = disc.init(jax.random.PRNGKey(1), demo_input_stats(demos))
+        buffer = replay_add(init_replay(example_transition(env.spec), 64), samples)
+        step = partial(discriminator_step, config, disc, learner, demos, policy, buffer)
+        (params, _), _ = jax.jit(partial(jax.lax.scan, step))(
+            (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
+        logit = partial(disc.logit, params, log_pi=jnp.float32(0.0))
+        ends[data, penalty] = (float(expert_gradient_penalty(logit, samples)),
+                               float(expert_gradient_penalty(logit, expert)))
+    assert ends["policy", 100.0][0] < 0.5 * ends["policy", 0.0][0], ends
+    assert ends["policy", 100.0][0] < ends["expert", 100.0][0], ends  # R2 flattens the policy's side more than R1
 
 
 def test_airls_penalty_on_g_smooths_g_alone():

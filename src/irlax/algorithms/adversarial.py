@@ -74,7 +74,16 @@ class AdversarialConfig(SampleIRLConfig):
     gamma: float | None = None
     """Discount of the absorbing state's value and of AIRL's shaping; ``None``: the learner's."""
     gradient_penalty: float = 0.0
-    """Weight of the zero-centred gradient penalty on expert inputs (:func:`expert_gradient_penalty`); 0: none."""
+    """Weight of the zero-centred gradient penalty on the discriminator's inputs (:func:`expert_gradient_penalty`,
+    on the transitions ``penalty_data`` names); 0: none."""
+    penalty_data: str = "expert"
+    """Where the gradient penalty is taken (:data:`PENALTY_DATA`): the expert's transitions of the minibatch
+    (Mescheder et al.'s R1), the policy's (R2: the discriminator kept flat where the policy goes and the expert
+    does not), or both, averaged."""
+
+
+PENALTY_DATA = ("expert", "policy", "both")
+"""Values of ``AdversarialConfig.penalty_data``."""
 
 
 def check_adversarial_config(config: AdversarialConfig) -> None:
@@ -85,6 +94,8 @@ def check_adversarial_config(config: AdversarialConfig) -> None:
             raise IrlaxError(f"{name} must be positive, got {getattr(config, name)}")
     if not config.gradient_penalty >= 0:
         raise IrlaxError(f"gradient_penalty must be non-negative, got {config.gradient_penalty}")
+    if config.penalty_data not in PENALTY_DATA:
+        raise IrlaxError(f"unknown penalty_data {config.penalty_data!r}; choose one of {', '.join(PENALTY_DATA)}")
     if config.sample_envs * config.sample_steps > config.buffer_size:
         raise IrlaxError(f"buffer_size ({config.buffer_size}) must hold one round's samples "
                          f"(sample_envs x sample_steps = {config.sample_envs * config.sample_steps})")
@@ -252,13 +263,15 @@ def discriminator_step(
     # the penalty is on the discriminator's own function of the inputs (its logit with log pi held at 0) unless it
     # names another
     penalised = discriminator.penalised or (lambda params, t: discriminator.logit(params, t, jnp.float32(0.0)))
+    penalty_batches = {"expert": (expert,), "policy": (samples,), "both": (expert, samples)}[config.penalty_data]
 
     def loss_fn(params: Any) -> tuple[Array, tuple[Array, Array]]:
         expert_logits = with_absorbing(params, logits(params, expert, expert_log_pi))
         policy_logits = with_absorbing(params, logits(params, samples, policy_log_pi))
         loss = discriminator_loss(expert_logits, policy_logits, expert_weights, policy_weights)
         if config.gradient_penalty:
-            penalty = expert_gradient_penalty(lambda t: penalised(params, t), expert)
+            penalty = jnp.mean(jnp.stack([expert_gradient_penalty(lambda t: penalised(params, t), batch)
+                                          for batch in penalty_batches]))
             loss = loss + config.gradient_penalty * penalty
         return loss, (expert_logits, policy_logits)
 
