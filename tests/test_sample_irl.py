@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -430,54 +431,59 @@ def test_the_gradient_penalty_is_the_squared_norm_of_the_logits_input_gradient()
     assert float(expert_gradient_penalty(logit, discrete)) == pytest.approx(4 * 5 + 0.25 + 9)
 
 
-def test_the_gradient_penalty_flattens_the_discriminator_around_the_expert():
-    """The same 30 discriminator steps (``adversarial.discriminator_step``, AIRL's on CartPole) with and without the
-    penalty: with it, the logit's input gradient on expert transitions ends smaller."""
+class PenaltyCase(NamedTuple):
+    """CartPole transitions for the gradient-penalty tests: demonstrations (a random policy's), a minibatch of
+    them, and the "policy's" samples (another random policy's steps)."""
+
+    env: Any
+    demos: Any
+    expert: Transition
+    samples: Transition
+
+
+def penalty_case() -> PenaltyCase:
     env = make_env("CartPole-v1")
     demos = random_demos(env)
     expert = sample_expert_transitions(demos, jax.random.PRNGKey(2), 64)
-    # the policy's samples: another random policy's steps
-    others = random_demos(env, seed=9)
-    samples = sample_expert_transitions(others, jax.random.PRNGKey(3), 64)
-    ends = {}
+    samples = sample_expert_transitions(random_demos(env, seed=9), jax.random.PRNGKey(3), 64)
+    return PenaltyCase(env, demos, expert, samples)
+
+
+def trained_discriminator(case: PenaltyCase, steps: int = 30, **fields: Any) -> tuple[Any, Any, Any]:
+    """AIRL's CartPole discriminator with ``fields`` set, its initial parameters, and those after ``steps`` of
+    ``adversarial.discriminator_step`` against ``case``'s demonstrations and samples."""
+    config = replace(preset("airl", "CartPole-v1"), batch_size=32, buffer_size=64, learner_config=TINY_PPO, **fields)
+    learner = make_inner_learner(config, case.env.spec)
+    policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
+    disc = airl.discriminator(config, case.env.spec, learner)
+    start = disc.init(jax.random.PRNGKey(1), demo_input_stats(case.demos))
+    buffer = replay_add(init_replay(example_transition(case.env.spec), 64), case.samples)
+    step = partial(discriminator_step, config, disc, learner, case.demos, policy, buffer)
+    (params, _), _ = jax.jit(partial(jax.lax.scan, step))(
+        (start, reward_optimizer(config).init(start)), jax.random.split(jax.random.PRNGKey(4), steps))
+    return disc, start, params
+
+
+def test_the_gradient_penalty_flattens_the_discriminator_around_the_expert():
+    """The same 30 discriminator steps (``adversarial.discriminator_step``, AIRL's on CartPole) with and without the
+    penalty: with it, the logit's input gradient on expert transitions ends smaller."""
+    case, ends = penalty_case(), {}
     for penalty in (0.0, 100.0):
-        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, batch_size=32, buffer_size=64,
-                         learner_config=TINY_PPO)
-        learner = make_inner_learner(config, env.spec)
-        policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
-        disc = airl.discriminator(config, env.spec, learner)
-        params = disc.init(jax.random.PRNGKey(1), demo_input_stats(demos))
-        buffer = replay_add(init_replay(example_transition(env.spec), 64), samples)
-        step = partial(discriminator_step, config, disc, learner, demos, policy, buffer)
-        (params, _), _ = jax.jit(partial(jax.lax.scan, step))(
-            (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
-        ends[penalty] = float(expert_gradient_penalty(partial(disc.logit, params, log_pi=jnp.float32(0.0)), expert))
+        disc, _, params = trained_discriminator(case, gradient_penalty=penalty)
+        ends[penalty] = float(expert_gradient_penalty(partial(disc.logit, params, log_pi=jnp.float32(0.0)),
+                                                      case.expert))
     assert ends[100.0] < 0.5 * ends[0.0], ends
 
 
 def test_the_gradient_penalty_on_the_policys_samples_flattens_the_discriminator_there():
     """``penalty_data="policy"`` (R2): the same 30 discriminator steps as above; with the penalty the logit's input
     gradient ends smaller on the policy's samples, and it is not the expert's transitions it flattens most."""
-    env = make_env("CartPole-v1")
-    demos = random_demos(env)
-    expert = sample_expert_transitions(demos, jax.random.PRNGKey(2), 64)
-    others = random_demos(env, seed=9)
-    samples = sample_expert_transitions(others, jax.random.PRNGKey(3), 64)
-    ends = {}
+    case, ends = penalty_case(), {}
     for data, penalty in (("policy", 0.0), ("policy", 100.0), ("expert", 100.0)):
-        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, penalty_data=data, batch_size=32,
-                         buffer_size=64, learner_config=TINY_PPO)
-        learner = make_inner_learner(config, env.spec)
-        policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
-        disc = airl.discriminator(config, env.spec, learner)
-        params = disc.init(jax.random.PRNGKey(1), demo_input_stats(demos))
-        buffer = replay_add(init_replay(example_transition(env.spec), 64), samples)
-        step = partial(discriminator_step, config, disc, learner, demos, policy, buffer)
-        (params, _), _ = jax.jit(partial(jax.lax.scan, step))(
-            (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
+        disc, _, params = trained_discriminator(case, gradient_penalty=penalty, penalty_data=data)
         logit = partial(disc.logit, params, log_pi=jnp.float32(0.0))
-        ends[data, penalty] = (float(expert_gradient_penalty(logit, samples)),
-                               float(expert_gradient_penalty(logit, expert)))
+        ends[data, penalty] = (float(expert_gradient_penalty(logit, case.samples)),
+                               float(expert_gradient_penalty(logit, case.expert)))
     assert ends["policy", 100.0][0] < 0.5 * ends["policy", 0.0][0], ends
     assert ends["policy", 100.0][0] < ends["expert", 100.0][0], ends  # R2 flattens the policy's side more than R1
 
@@ -485,32 +491,20 @@ def test_the_gradient_penalty_on_the_policys_samples_flattens_the_discriminator_
 def test_airls_penalty_on_g_smooths_g_alone():
     """``penalty_on="g"``: the penalty is g's input gradient (h gets none of it), and 30 discriminator steps with
     it end with a flatter g on the expert's transitions than 30 without."""
-    env = make_env("CartPole-v1")
-    demos = random_demos(env)
-    expert = sample_expert_transitions(demos, jax.random.PRNGKey(2), 64)
-    samples = sample_expert_transitions(random_demos(env, seed=9), jax.random.PRNGKey(3), 64)
-    ends = {}
+    case, ends = penalty_case(), {}
+    nets = airl.airl_reward(preset("airl", "CartPole-v1"), case.env.spec, 0.99)
+    g_alone = lambda p, t: nets.g.apply(p["g"], t.obs, t.action)
     for penalty in (0.0, 100.0):
-        config = replace(preset("airl", "CartPole-v1"), gradient_penalty=penalty, penalty_on="g", batch_size=32,
-                         buffer_size=64, learner_config=TINY_PPO)
-        learner = make_inner_learner(config, env.spec)
-        policy = learner.policy_params(learner.init(jax.random.PRNGKey(0))[0])
-        disc = airl.discriminator(config, env.spec, learner)
-        nets = airl.airl_reward(config, env.spec, 0.99)
-        params = disc.init(jax.random.PRNGKey(1), demo_input_stats(demos))
-        g_alone = lambda p, t, nets=nets: nets.g.apply(p["g"], t.obs, t.action)
-        np.testing.assert_allclose(jax.vmap(partial(disc.penalised, params))(expert),
-                                   jax.vmap(partial(g_alone, params))(expert))
-        grads = jax.grad(lambda p, disc=disc: expert_gradient_penalty(partial(disc.penalised, p), expert))(params)
+        disc, start, params = trained_discriminator(case, gradient_penalty=penalty, penalty_on="g")
+        np.testing.assert_allclose(jax.vmap(partial(disc.penalised, start))(case.expert),
+                                   jax.vmap(partial(g_alone, start))(case.expert))
+        grads = jax.grad(lambda p, disc=disc: expert_gradient_penalty(partial(disc.penalised, p), case.expert))(start)
         assert all(float(jnp.abs(leaf).max()) == 0.0 for leaf in jax.tree.leaves(grads["h"]))
         assert any(float(jnp.abs(leaf).max()) > 0.0 for leaf in jax.tree.leaves(grads["g"]))
-        buffer = replay_add(init_replay(example_transition(env.spec), 64), samples)
-        step = partial(discriminator_step, config, disc, learner, demos, policy, buffer)
-        (params, _), _ = jax.jit(partial(jax.lax.scan, step))(
-            (params, reward_optimizer(config).init(params)), jax.random.split(jax.random.PRNGKey(4), 30))
-        ends[penalty] = float(expert_gradient_penalty(partial(g_alone, params), expert))
+        ends[penalty] = float(expert_gradient_penalty(partial(g_alone, params), case.expert))
     assert ends[100.0] < 0.5 * ends[0.0], ends
-    assert airl.discriminator(replace(config, penalty_on="logit"), env.spec, learner).penalised is None
+    disc, _, _ = trained_discriminator(case, steps=0, penalty_on="logit")
+    assert disc.penalised is None
 
 
 def test_gcl_records_no_discriminator_accuracies():
