@@ -31,7 +31,7 @@ Usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +41,7 @@ from irlax.algorithms import adversarial
 from irlax.algorithms.adversarial import AdversarialConfig, Discriminator, make_adversarial
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.sample_irl import make_inner_learner
-from irlax.data.transitions import Transition
+from irlax.data.transitions import RewardFn, Transition
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.rewards.transition import InputStats, absorbing_bonus, mlp_transition_reward
@@ -86,11 +86,29 @@ def check_gail_config(config: GAILConfig) -> None:
                          f"choose one of {', '.join(LEARNED_REWARDS)}")
 
 
+def gail_reward(config: GAILConfig, spec: EnvSpec, gamma: float, reward_type: str) -> RewardFn:
+    """The discriminator's reward in the form ``reward_type`` as ``reward_fn(params, obs, action, next_obs,
+    terminated)`` of its parameters ``{"d": ..., "absorbing": []}``, with the absorbing state's value (discount
+    ``gamma``) on terminal steps when ``config.absorbing``."""
+    net = mlp_transition_reward(spec, config.hidden, config.activation)
+
+    def reward(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
+        del next_obs
+        value = gail_policy_reward(net.apply(params["d"], obs, action), reward_type)
+        if not config.absorbing:
+            return value
+        absorbing = gail_policy_reward(adversarial.absorbing_logit(params), reward_type)
+        return value + absorbing_bonus(terminated, absorbing, gamma)
+
+    return reward
+
+
 def discriminator(config: GAILConfig, spec: EnvSpec, gamma: float) -> Discriminator:
     """GAIL's discriminator: an MLP logit of the state-action (inputs standardised by the demonstrations)
     and a learned logit of the absorbing state (discount ``gamma``); parameters ``{"d": ..., "absorbing": []}``."""
     check_gail_config(config)
     net = mlp_transition_reward(spec, config.hidden, config.activation)
+    policy_reward = gail_reward(config, spec, gamma, config.reward_type)
 
     def init(key: Array, stats: InputStats) -> dict:
         return {"d": net.init(key, stats), "absorbing": jnp.float32(0.0)}
@@ -100,12 +118,8 @@ def discriminator(config: GAILConfig, spec: EnvSpec, gamma: float) -> Discrimina
         return net.apply(params["d"], transition.obs, transition.action)
 
     def reward(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array, log_pi: Array) -> Array:
-        del next_obs, log_pi
-        value = gail_policy_reward(net.apply(params["d"], obs, action), config.reward_type)
-        if not config.absorbing:
-            return value
-        absorbing = gail_policy_reward(adversarial.absorbing_logit(params), config.reward_type)
-        return value + absorbing_bonus(terminated, absorbing, gamma)
+        del log_pi
+        return policy_reward(params, obs, action, next_obs, terminated)
 
     return Discriminator(init, logit, reward, uses_log_pi=False, absorbing_logit=adversarial.absorbing_logit)
 
@@ -118,14 +132,10 @@ def make_gail(config: GAILConfig, env: Env) -> Algorithm:
     Raises:
         IrlaxError: a bad setting.
     """
-    check_gail_config(config)
     learner = make_inner_learner(config, env.spec)
     gamma = adversarial.discount(config, learner)
-    disc = discriminator(config, env.spec, gamma)
-    # the exported reward is the same network's, read through the logit form unless the policy's is asked for
-    exported = disc if config.learned_reward == "policy" else discriminator(
-        replace(config, reward_type="logit"), env.spec, gamma)
-    reward_fn = lambda params, obs, action, next_obs, terminated: exported.reward(
-        params, obs, action, next_obs, terminated, jnp.float32(0)
-    )
+    disc = discriminator(config, env.spec, gamma)  # checks the config
+    # the same network's reward, read through the logit form unless the policy's is asked for
+    exported = config.reward_type if config.learned_reward == "policy" else "logit"
+    reward_fn = gail_reward(config, env.spec, gamma, exported)
     return make_adversarial("gail", config, env, learner, disc, reward_fn, DESCRIPTION)
