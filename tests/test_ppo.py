@@ -318,3 +318,34 @@ def test_variants_of_a_task_have_different_specs():
     assert default == make_env("CartPole-v1") and hash(default) == hash(make_env("CartPole-v1"))
     # learners bound to the two specs differ too (they are static arguments of the jitted loop)
     assert ppo.make_ppo(SMALL, default.spec) != ppo.make_ppo(SMALL, heavy.spec)
+
+
+def test_rms_scaled_rewards_by_hand():
+    """Rewards divided by the root mean square of the non-terminal ones; terminal steps scaled, not counted."""
+    rewards = jnp.array([[1.0, -3.0], [2.0, 100.0]])
+    terminated = jnp.array([[False, False], [False, True]])
+    scale = math.sqrt((1.0 + 9.0 + 4.0) / 3.0)
+    np.testing.assert_allclose(ppo.losses.rms_scaled_rewards(rewards, terminated), np.asarray(rewards) / scale,
+                               rtol=1e-6)
+    every_step_terminal = ppo.losses.rms_scaled_rewards(rewards, jnp.ones_like(terminated))
+    assert np.all(np.isfinite(np.asarray(every_step_terminal)))
+
+
+def test_scaled_rewards_make_updates_blind_to_the_reward_scale(cartpole):
+    """With ``scale_rewards`` a reward and 50 times it give the same updates; without, the critic's differ."""
+
+    def left_reward(scale, obs, action, next_obs, terminated):
+        return scale * jnp.where(action == 0, 1.0, -1.0)
+
+    def trained(scale_rewards: bool, scale: float):
+        config = ppo.PPOConfig(num_envs=4, num_steps=32, minibatch_size=64, scale_rewards=scale_rewards)
+        learner = ppo.make_ppo(config, cartpole.spec)
+        state = base.init_state_jit(learner, cartpole, jax.random.PRNGKey(3))
+        state, _ = base.update_jit(learner, cartpole, state, 2, left_reward, jnp.float32(scale))
+        return state.agent.params
+
+    for a, b in zip(jax.tree.leaves(trained(True, 1.0)), jax.tree.leaves(trained(True, 50.0)), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    plain, large = trained(False, 1.0), trained(False, 50.0)
+    pairs = zip(jax.tree.leaves(plain.critic), jax.tree.leaves(large.critic), strict=True)
+    assert not all(np.allclose(a, b, rtol=1e-3, atol=1e-5) for a, b in pairs)

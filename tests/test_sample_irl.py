@@ -395,6 +395,19 @@ def test_presets_size_rounds_by_learner():
     assert preset("gail", "Pendulum-v1").reward_type == "softplus"
 
 
+def test_gcl_on_acrobot_scales_its_ppo_rewards_alone():
+    # registry.TASK_LEARNER_FIELDS: GCL's PPO on Acrobot-v1 divides each iteration's rewards by their scale; the
+    # rest of its PPO is the task's; other tasks and learners keep theirs
+    from irlax import tasks
+
+    acrobot = make_inner_learner(preset("gcl", "Acrobot-v1"), make_env("Acrobot-v1").spec)
+    assert acrobot.config == replace(tasks.learner_config("Acrobot-v1", "ppo"), scale_rewards=True)
+    cartpole = make_inner_learner(preset("gcl", "CartPole-v1"), make_env("CartPole-v1").spec)
+    assert not cartpole.config.scale_rewards
+    assert not make_inner_learner(preset("gail", "Acrobot-v1"), make_env("Acrobot-v1").spec).config.scale_rewards
+    assert preset("gcl", "Acrobot-v1", "sac").learner_config is None
+
+
 def test_gails_ppo_discriminator_sees_the_whole_runs_samples():
     # every round's policy samples stay in the buffer (registry.GAIL_PPO_HISTORY); AIRL's discriminator, which
     # scores samples with the current policy's log pi, keeps the last rounds' only

@@ -43,6 +43,11 @@ class PPOConfig:
     """Clip the gradient's global norm to this."""
     normalize_advantages: bool = True
     """Standardise advantages within each minibatch."""
+    scale_rewards: bool = False
+    """Divide each iteration's rewards by the root mean square of its batch's non-terminal rewards
+    (:func:`~irlax.learners.ppo.losses.rms_scaled_rewards`) before GAE, keeping the critic's targets near unit scale
+    when the reward's scale drifts (a reward being learned); the policy's objective is unchanged up to that
+    iteration's positive factor."""
     normalize_obs: bool = True
     """Normalise observations with running mean and variance (SB3's ``VecNormalize``, off in plain SB3)."""
     obs_clip: float = 10.0

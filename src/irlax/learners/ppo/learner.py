@@ -30,7 +30,7 @@ from irlax.envs.spec import EnvSpec
 from irlax.learners.base import Learner
 from irlax.learners.ppo import networks
 from irlax.learners.ppo.config import PPOConfig, check_config, num_minibatches, steps_per_iteration
-from irlax.learners.ppo.losses import PPOBatch, gae_advantages, ppo_loss
+from irlax.learners.ppo.losses import PPOBatch, gae_advantages, ppo_loss, rms_scaled_rewards
 from irlax.learners.ppo.networks import PolicyParams, PPOParams
 from irlax.learners.rollout import learner_rewards
 from irlax.nn.networks import ObsStats, init_obs_stats, update_obs_stats
@@ -56,7 +56,8 @@ class PPOLosses(NamedTuple):
     """One iteration's learning record; losses are minibatch means.
 
     Attributes:
-        mean_reward: mean of the reward the learner optimised (the learned one when a ``reward_fn`` is given).
+        mean_reward: mean of the reward the learner optimised (the learned one when a ``reward_fn`` is given),
+            before ``scale_rewards``.
         loss: total loss.
         policy_loss: clipped surrogate loss.
         value_loss: value loss (before ``vf_coef``).
@@ -124,13 +125,14 @@ def make_ppo(config: PPOConfig, spec: EnvSpec) -> Learner:
             reward_fn, reward_params, flat(transitions.obs), flat(transitions.action),
             flat(transitions.next_obs), flat(transitions.terminated), flat(transitions.env_reward),
         ).reshape(transitions.env_reward.shape)
+        scaled = rms_scaled_rewards(rewards, transitions.terminated) if config.scale_rewards else rewards
         obs = networks.normalize(config, agent.obs_stats, transitions.obs)
         next_obs = networks.normalize(config, agent.obs_stats, transitions.next_obs)
         values = critic.apply(agent.params.critic, obs)[..., 0]
         next_values = critic.apply(agent.params.critic, next_obs)[..., 0]
         gae = partial(gae_advantages, gamma=config.gamma, gae_lambda=config.gae_lambda)
         advantages, returns = jax.vmap(gae, in_axes=1, out_axes=1)(
-            rewards, values, next_values, transitions.terminated, transitions.truncated
+            scaled, values, next_values, transitions.terminated, transitions.truncated
         )
         batch = PPOBatch(
             flat(obs), flat(transitions.action), flat(transitions.log_prob), flat(values), flat(advantages),

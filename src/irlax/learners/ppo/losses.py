@@ -93,6 +93,19 @@ def gae_advantages(
     return advantages, advantages + values
 
 
+def rms_scaled_rewards(rewards: Array, terminated: Array) -> Array:
+    """``rewards`` divided by the root mean square of the non-terminal ones over the whole batch (``1e-8`` guard).
+
+    Not centred, since a constant offset changes what an episodic task rewards (ending early or living on); the
+    terminal steps are left out of the scale because an absorbing state's value lands on them (``gamma / (1 -
+    gamma)`` times its reward, :func:`irlax.rewards.transition.absorbing_bonus`), and how many a batch holds would
+    swing the factor from one batch to the next. ``rewards`` and ``terminated`` share their shape.
+    """
+    live = 1.0 - terminated.astype(rewards.dtype)
+    mean_square = jnp.sum(live * jnp.square(rewards)) / jnp.maximum(jnp.sum(live), 1.0)
+    return rewards / (jnp.sqrt(mean_square) + 1e-8)
+
+
 def normalized_advantages(advantages: Array) -> Array:
     """``[B]`` advantages standardised to zero mean and unit standard deviation (``1e-8`` guard)."""
     return (advantages - advantages.mean()) / (advantages.std() + 1e-8)
