@@ -21,7 +21,7 @@ def compare_module(monkeypatch):
 
 def test_speedups_on_the_wall_clock_and_in_cpu_seconds(compare_module):
     irlax = {"curve": [{"train_seconds": 10.0, "mean_return": 0.0}, {"train_seconds": 20.0, "mean_return": 150.0}],
-             "total_cpu_seconds": 60.0, "total_train_seconds": 30.0}  # 2 CPU seconds a second
+             "total_cpu_seconds": 60.0, "total_train_seconds": 30.0, "seeds": 5}  # 2 CPU seconds a second
     runs = [{"final_return": final, "total_train_seconds": 300.0, "total_train_cpu_seconds": 150.0,
              "total_env_steps": 1000.0, "seed": seed,
              "curve": [{"env_steps": 0, "train_seconds": 100.0, "train_cpu_seconds": cpu[0], "mean_return": 50.0},
@@ -38,6 +38,7 @@ def test_speedups_on_the_wall_clock_and_in_cpu_seconds(compare_module):
     assert result["irlax_cpu_seconds_to_target"] == pytest.approx(40.0)
     assert result["imitation_cpu_seconds_to_target"] == pytest.approx(100.0)
     assert result["cpu_speedup"] == pytest.approx(2.5)
+    assert result["cpu_speedup_per_seed"] == pytest.approx(12.5)  # irlax's 40 CPU s trained its 5 seeds
 
 
 def test_a_target_irlax_never_reaches_has_no_speedup(compare_module):
@@ -47,3 +48,4 @@ def test_a_target_irlax_never_reaches_has_no_speedup(compare_module):
                  "curve": [{"train_seconds": 50.0, "train_cpu_seconds": 40.0, "mean_return": 5.0}]}
     result = compare_module.compare(irlax, imitation)
     assert result["speedup"] is None and result["cpu_speedup"] is None and result["irlax_cpu_seconds_to_target"] is None
+    assert result["cpu_speedup_per_seed"] is None
