@@ -14,7 +14,7 @@ import pytest
 from conftest import random_demos
 
 from irlax.algorithms import airl, gail, gcl
-from irlax.algorithms.adversarial import absorbing_logit, discriminator_step, expert_gradient_penalty
+from irlax.algorithms.adversarial import absorbing_logit, discriminator_step, input_gradient_penalty
 from irlax.algorithms.bc import BCConfig, make_bc
 from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, preset
 from irlax.algorithms.sample_irl import (
@@ -437,11 +437,11 @@ def test_the_gradient_penalty_is_the_squared_norm_of_the_logits_input_gradient()
     batch = Transition(jnp.ones((3, 2)), jnp.ones((3, 1)), jnp.zeros(3), jnp.zeros(3), 2 * jnp.ones((3, 2)),
                        jnp.zeros(3, bool), jnp.zeros(3, bool), jnp.zeros(3))
     logit = lambda t: jnp.dot(w, t.obs) + jnp.dot(v, t.next_obs) + jnp.dot(u, t.action)
-    assert float(expert_gradient_penalty(logit, batch)) == pytest.approx(1 + 4 + 0.25 + 9 + 16)
+    assert float(input_gradient_penalty(logit, batch)) == pytest.approx(1 + 4 + 0.25 + 9 + 16)
     discrete = batch._replace(action=jnp.ones(3, jnp.int32))
     logit = lambda t: jnp.dot(w, t.obs) ** 2 + jnp.dot(v, t.next_obs) + t.action
     # d/d obs of (w . obs)^2 = 2 (w . obs) w = 2 (-1) w at obs = (1, 1)
-    assert float(expert_gradient_penalty(logit, discrete)) == pytest.approx(4 * 5 + 0.25 + 9)
+    assert float(input_gradient_penalty(logit, discrete)) == pytest.approx(4 * 5 + 0.25 + 9)
 
 
 class PenaltyCase(NamedTuple):
@@ -483,7 +483,7 @@ def test_the_gradient_penalty_flattens_the_discriminator_around_the_expert():
     case, ends = penalty_case(), {}
     for penalty in (0.0, 100.0):
         disc, _, params = trained_discriminator(case, gradient_penalty=penalty)
-        ends[penalty] = float(expert_gradient_penalty(partial(disc.logit, params, log_pi=jnp.float32(0.0)),
+        ends[penalty] = float(input_gradient_penalty(partial(disc.logit, params, log_pi=jnp.float32(0.0)),
                                                       case.expert))
     assert ends[100.0] < 0.5 * ends[0.0], ends
 
@@ -495,8 +495,8 @@ def test_the_gradient_penalty_on_the_policys_samples_flattens_the_discriminator_
     for data, penalty in (("policy", 0.0), ("policy", 100.0), ("expert", 100.0)):
         disc, _, params = trained_discriminator(case, gradient_penalty=penalty, penalty_data=data)
         logit = partial(disc.logit, params, log_pi=jnp.float32(0.0))
-        ends[data, penalty] = (float(expert_gradient_penalty(logit, case.samples)),
-                               float(expert_gradient_penalty(logit, case.expert)))
+        ends[data, penalty] = (float(input_gradient_penalty(logit, case.samples)),
+                               float(input_gradient_penalty(logit, case.expert)))
     assert ends["policy", 100.0][0] < 0.5 * ends["policy", 0.0][0], ends
     assert ends["policy", 100.0][0] < ends["expert", 100.0][0], ends  # R2 flattens the policy's side more than R1
 
@@ -511,10 +511,10 @@ def test_airls_penalty_on_g_smooths_g_alone():
         disc, start, params = trained_discriminator(case, gradient_penalty=penalty, penalty_on="g")
         np.testing.assert_allclose(jax.vmap(partial(disc.penalised, start))(case.expert),
                                    jax.vmap(partial(g_alone, start))(case.expert))
-        grads = jax.grad(lambda p, disc=disc: expert_gradient_penalty(partial(disc.penalised, p), case.expert))(start)
+        grads = jax.grad(lambda p, disc=disc: input_gradient_penalty(partial(disc.penalised, p), case.expert))(start)
         assert all(float(jnp.abs(leaf).max()) == 0.0 for leaf in jax.tree.leaves(grads["h"]))
         assert any(float(jnp.abs(leaf).max()) > 0.0 for leaf in jax.tree.leaves(grads["g"]))
-        ends[penalty] = float(expert_gradient_penalty(partial(g_alone, params), case.expert))
+        ends[penalty] = float(input_gradient_penalty(partial(g_alone, params), case.expert))
     assert ends[100.0] < 0.5 * ends[0.0], ends
     disc, _, _ = trained_discriminator(case, steps=0, penalty_on="logit")
     assert disc.penalised is None

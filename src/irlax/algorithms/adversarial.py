@@ -74,7 +74,7 @@ class AdversarialConfig(SampleIRLConfig):
     gamma: float | None = None
     """Discount of the absorbing state's value and of AIRL's shaping; ``None``: the learner's."""
     gradient_penalty: float = 0.0
-    """Weight of the zero-centred gradient penalty on the discriminator's inputs (:func:`expert_gradient_penalty`,
+    """Weight of the zero-centred gradient penalty on the discriminator's inputs (:func:`input_gradient_penalty`,
     on the transitions ``penalty_data`` names); 0: none."""
     penalty_data: str = "expert"
     """Where the gradient penalty is taken (:data:`PENALTY_DATA`): the expert's transitions of the minibatch
@@ -192,11 +192,12 @@ def round_env_steps(config: AdversarialConfig, learner: Learner) -> int:
     return config.policy_iterations * learner.steps_per_iteration + config.sample_envs * config.sample_steps
 
 
-def expert_gradient_penalty(logit: Callable[[Transition], Array], batch: Transition) -> Array:
+def input_gradient_penalty(logit: Callable[[Transition], Array], batch: Transition) -> Array:
     """Mean squared norm of the logit's gradient in the float inputs of each transition of ``batch``.
 
-    The zero-centred penalty ``E_expert ||grad_x logit(x)||^2`` (Mescheder, Geiger & Nowozin 2018, "R1"): it keeps the
-    discriminator from sharpening without bound around the expert's data, where the policy's reward would otherwise
+    The zero-centred penalty ``E ||grad_x logit(x)||^2`` (Mescheder, Geiger & Nowozin 2018): over the expert's
+    transitions "R1", over the policy's "R2" (``AdversarialConfig.penalty_data`` picks the batch). On the expert's
+    data it keeps the discriminator from sharpening without bound there, where the policy's reward would otherwise
     fall off a cliff. ``x`` is the observation and next observation, and the action when it is continuous.
     """
     def squared_norm(transition: Transition) -> Array:
@@ -270,7 +271,7 @@ def discriminator_step(
         policy_logits = with_absorbing(params, logits(params, samples, policy_log_pi))
         loss = discriminator_loss(expert_logits, policy_logits, expert_weights, policy_weights)
         if config.gradient_penalty:
-            penalty = jnp.mean(jnp.stack([expert_gradient_penalty(lambda t: penalised(params, t), batch)
+            penalty = jnp.mean(jnp.stack([input_gradient_penalty(lambda t: penalised(params, t), batch)
                                           for batch in penalty_batches]))
             loss = loss + config.gradient_penalty * penalty
         return loss, (expert_logits, policy_logits)
