@@ -9,10 +9,13 @@ import sys
 import warnings
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import pytest
+from conftest import use_test_compile_cache
 
 from irlax.errors import IrlaxWarning
-from irlax.run.compile_cache import cache_wanted, default_cache_dir, enable_compile_cache
+from irlax.run.compile_cache import cache_wanted, default_cache_dir, disable_compile_cache, enable_compile_cache
 
 # runs ``irlax ARGV`` and prints the JAX persistent cache's hits and misses of the process as JSON
 PROBE = r"""
@@ -79,3 +82,23 @@ def test_an_unwritable_cache_folder_is_a_warning_not_a_failure(tmp_path):
 def test_the_switch_accepts_the_usual_words(monkeypatch, value):
     monkeypatch.setenv("IRLAX_COMPILE_CACHE", value)
     assert not cache_wanted()
+
+
+def test_turning_the_cache_off_in_a_process_stops_its_writes(tmp_path):
+    """JAX opens its cache once per process: disabling (and moving) it here must really stop (and move) the writes."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    written = lambda folder: len(list(folder.iterdir())) if folder.exists() else 0
+    try:
+        assert enable_compile_cache(first) == first
+        jax.jit(lambda x: x + 1.5)(jnp.ones(7))
+        assert written(first) > 0
+        before = written(first)
+        disable_compile_cache()
+        jax.jit(lambda x: x * 2.5)(jnp.ones(7))
+        assert written(first) == before
+        enable_compile_cache(second)
+        jax.jit(lambda x: x - 3.5)(jnp.ones(7))
+        assert written(second) > 0 and written(first) == before
+    finally:
+        disable_compile_cache()
+        use_test_compile_cache()

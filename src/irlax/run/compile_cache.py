@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import jax
+from jax.experimental.compilation_cache import compilation_cache
 
 from irlax.errors import IrlaxWarning
 
@@ -61,6 +62,7 @@ def enable_compile_cache(path: str | Path | None = None, min_compile_seconds: fl
         warnings.warn(f"compilation cache {folder} is not writable ({exc.strerror or exc}); compiling afresh",
                       IrlaxWarning, stacklevel=2)
         return None
+    compilation_cache.reset_cache()  # JAX opens its cache once per process: a new folder needs a fresh one
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_seconds))
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
@@ -69,5 +71,8 @@ def enable_compile_cache(path: str | Path | None = None, min_compile_seconds: fl
 
 
 def disable_compile_cache() -> None:
-    """Turn the persistent cache off again (programs compile afresh in this process)."""
+    """Turn the persistent cache off again (programs compile afresh in this process, and none is written).
+
+    JAX keeps the cache it opened for the rest of the process unless it is reset, so this resets it too."""
     jax.config.update("jax_compilation_cache_dir", None)
+    compilation_cache.reset_cache()
