@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import irlax
 from irlax.cli.main import main
@@ -84,3 +85,49 @@ def test_kill_9_mid_write_leaves_whole_files_and_resume_ends_where_an_uninterrup
     assert [row["iteration"] for row in rows] == [0, 1, 2, 3]
     np.testing.assert_array_equal([row["log_likelihood"] for row in rows],
                                   np.asarray(whole.metrics["log_likelihood"])[0])
+
+
+def test_an_interrupted_reoptimisation_resumes_where_it_stopped(tmp_path):
+    """``assess.reoptimize`` checkpoints its learners after each piece: stopped after two pieces and called again,
+    it ends with the states of a run never stopped; a checkpoint of other rewards (another tag) is not resumed."""
+    from dataclasses import replace
+
+    import jax
+    from conftest import random_demos
+
+    from irlax.algorithms.registry import make_algorithm, preset
+    from irlax.learners.ppo import PPOConfig
+    from irlax.run import assess
+    from irlax.tasks import make_env
+
+    env = make_env("CartPole-v1")
+    demos = random_demos(env, 2)
+    learner = PPOConfig(num_envs=2, num_steps=8, minibatch_size=16, num_epochs=1, hidden=(8, 8))
+    algo = make_algorithm("gail", replace(preset("gail", env.name), learner_config=learner), env)
+    states = jax.vmap(lambda k: algo.init(k, demos))(jax.random.split(jax.random.PRNGKey(0), 2))
+    reward_params = jax.vmap(algo.reward, in_axes=(0, None))(states, demos)
+    key, steps = jax.random.PRNGKey(1), 16 * 40  # 40 iterations: pieces of 2
+    _, whole = assess.reoptimize(algo, reward_params, key, steps)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(done: int, total: int, seconds: float) -> None:
+        if done == 4:
+            raise Stop
+
+    checkpoint = tmp_path / "reoptimize.npz"
+    with pytest.raises(Stop):
+        assess.reoptimize(algo, reward_params, key, steps, checkpoint=checkpoint, tag=7, on_chunk=stop_after_two)
+    with np.load(checkpoint) as saved:
+        assert int(saved["done"]) == 4 and int(saved["tag"]) == 7
+    seen = []
+    _, resumed = assess.reoptimize(algo, reward_params, key, steps, checkpoint=checkpoint, tag=7,
+                                   on_chunk=lambda done, total, seconds: seen.append(done))
+    assert seen[0] == 6 and seen[-1] == 40  # the first two pieces were not run again
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(resumed), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    seen.clear()
+    assess.reoptimize(algo, reward_params, key, steps, checkpoint=checkpoint, tag=8,
+                      on_chunk=lambda done, total, seconds: seen.append(done))
+    assert seen[0] == 2  # another tag: started afresh

@@ -277,6 +277,7 @@ def test_train_iq_learn_resume_ends_where_an_uninterrupted_run_would(demos_file,
     summary = json.loads((full / "summary.json").read_text())
     assert summary["algorithm"] == "iq-learn" and summary["learner"] == "ppo" and len(summary["evaluation"]) == 2
     assert summary["env_steps"] == (0 if offline else 4 * 5) and summary["reoptimization"]["steps"] == 32
+    assert not (full / "reoptimize.npz").exists()  # the re-optimisation's checkpoint goes once the summary is kept
     config = json.loads((full / "config.json").read_text())
     assert config["config"]["online"] is not offline
     rows = read_metrics(full)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +63,7 @@ from irlax.errors import IrlaxError
 from irlax.learners.evaluation import normalized_return, random_return
 from irlax.learners.registry import LEARNERS, config_from_dict, get_learner_kind, learner_config_from_dict
 from irlax.report import plot_metric_curves, print_table, save_pytree, write_config, write_metrics, write_summary
+from irlax.report.progress import progress_bar
 from irlax.report.tensorboard import open_hint
 from irlax.run import assess, experts
 from irlax.run.driver import Driver
@@ -268,8 +268,16 @@ def resolve_run(settings: dict[str, Any], where: str, demos: Demonstrations | No
 # evaluation
 
 
-def reoptimization(run: TrainRun, settings: dict[str, Any], reward_params: Any, key: jax.Array) -> dict[str, Any]:
-    """Train fresh learners on the frozen learned rewards (one per seed) and evaluate them."""
+REOPT_CHECKPOINT = "reoptimize.npz"
+"""The re-optimisation's checkpoint in a run directory (removed once the run's summary is written)."""
+
+
+def reoptimization(run: TrainRun, settings: dict[str, Any], reward_params: Any, key: jax.Array,
+                   run_dir: Path | None = None, quiet: bool = True) -> dict[str, Any]:
+    """Train fresh learners on the frozen learned rewards (one per seed) and evaluate them.
+
+    With ``run_dir`` the learners are checkpointed to its :data:`REOPT_CHECKPOINT` as they go (an interrupted
+    re-optimisation resumes there; the caller removes the file once the summary is written)."""
     steps = settings["reoptimize_steps"]
     algo = run.algo
     transfer = settings.get("transfer_env")
@@ -277,9 +285,19 @@ def reoptimization(run: TrainRun, settings: dict[str, Any], reward_params: Any, 
     learner_config = (learner_config_from_dict(algo.learner.name, settings.get("transfer_learner_config"),
                                                "config.json") if transfer else algo.learner.config)
     train_key, eval_key, random_key = jax.random.split(key, 3)
-    start = time.perf_counter()
-    learner, states = assess.reoptimize(algo, reward_params, train_key, steps, target, learner_config)
-    seconds = time.perf_counter() - start
+    timing = {"seconds": 0.0, "shown": 0}
+    label = f"re-optimising {algo.name}'s reward in {target.name}"
+    with progress_bar(steps, label, enabled=not quiet) as bar:
+        def on_chunk(done: int, total: int, seconds: float) -> None:
+            shown = round(steps * done / total)  # environment steps per seed
+            bar.advance(shown - timing["shown"])
+            timing.update(seconds=seconds, shown=shown)
+
+        learner, states = assess.reoptimize(
+            algo, reward_params, train_key, steps, target, learner_config,
+            checkpoint=None if run_dir is None else run_dir / REOPT_CHECKPOINT, tag=settings["rounds"],
+            on_chunk=on_chunk)
+    seconds = timing["seconds"]
     returns = assess.learner_returns(learner, target, states, eval_key, settings["eval_episodes"])
     out: dict[str, Any] = {"env": target.name, "steps": steps, "seconds": seconds, "returns": returns.tolist()}
     if target.name == algo.env.name:
@@ -366,7 +384,7 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     norm = lambda r: np.asarray(normalized_return(r, random_score, expert_score), float)
     imitation = assess.policy_returns(algo, state, demos, eval_key, settings["eval_episodes"])
     comparison = assess.reward_comparison(algo, reward_params, demos, metric_key) if learns_reward else {}
-    reopt = reoptimization(run, settings, reward_params, reopt_key) \
+    reopt = reoptimization(run, settings, reward_params, reopt_key, run_dir, args.quiet) \
         if learns_reward and settings["reoptimize_steps"] > 0 else None
     env_steps = np.asarray(state.env_steps, float)
     # a reward trained by gradient steps reports its last loss (density-based rewards have none; SQIL its critic's)
@@ -403,6 +421,7 @@ def train_run(args: argparse.Namespace, run_dir: Path, settings: dict[str, Any],
     if queries is not None:
         summary["expert_queries"] = mean(queries)
     write_summary(run_dir, summary)
+    (run_dir / REOPT_CHECKPOINT).unlink(missing_ok=True)  # its result is in the summary now
 
     columns = ["seed", "return", "normalised"] + (["rho expert", "rho random", "EPIC"] if learns_reward else [])
     if reopt is not None:

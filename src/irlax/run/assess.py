@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -42,6 +44,7 @@ from irlax.metrics.reward import (
     coverage_samples,
     pearson_correlation,
 )
+from irlax.report.checkpoint import load_pytree, save_pytree
 
 METRIC_TRANSITIONS = 512
 """Expert and random-policy transitions (each) the reward is compared with the true one on."""
@@ -173,17 +176,30 @@ def _recorded_comparison(algo: Algorithm, params: Any, expert: Transition, rando
     return jax.vmap(per_seed)(params)
 
 
-@functools.partial(jax.jit, static_argnames=("learner", "env", "steps", "reward_fn"))
-def _reoptimize(learner: Learner, env: JaxEnv, steps: int, reward_fn: Any, keys: Array, params: Any) -> Any:
-    train = lambda key, seed_params: base.train(learner, env, key, steps, reward_fn, seed_params)[0]
-    return jax.vmap(train)(keys, params)
+@functools.partial(jax.jit, static_argnames=("learner", "env"))
+def _init_learners(learner: Learner, env: JaxEnv, keys: Array) -> Any:
+    return jax.vmap(lambda key: base.init_state(learner, env, key))(keys)
+
+
+@functools.partial(jax.jit, static_argnames=("learner", "env", "iterations", "reward_fn"))
+def _advance_learners(learner: Learner, env: JaxEnv, iterations: int, reward_fn: Any, states: Any, params: Any) -> Any:
+    advance = lambda state, seed_params: base.update(learner, env, state, iterations, reward_fn, seed_params)[0]
+    return jax.vmap(advance)(states, params)
+
+
+REOPTIMIZE_CHUNKS = 20
+"""Pieces a re-optimisation is run in (a checkpoint after each when one is asked for)."""
 
 
 def reoptimize(
     algo: Algorithm, reward_params: Any, key: Array, steps: int, env: JaxEnv | None = None,
-    learner_config: Any = None,
+    learner_config: Any = None, checkpoint: str | Path | None = None, tag: int = 0,
+    on_chunk: Callable[[int, int, float], None] | None = None,
 ) -> tuple[Learner, Any]:
     """Train a fresh learner per seed for ``steps`` steps on that seed's frozen learned reward.
+
+    The learners' iterations run in :data:`REOPTIMIZE_CHUNKS` pieces; the states are those of one uninterrupted
+    run (the same iterations from the same keys).
 
     Args:
         algo: the algorithm whose learned reward (``algo.reward_fn``) is re-optimised.
@@ -194,6 +210,12 @@ def reoptimize(
             must be those of ``algo.env``.
         learner_config: the learner's config (default the algorithm's learner's config, or PPO's / SAC's tuned
             config for ``env`` with the same learner when ``env`` differs).
+        checkpoint: a file to save the learners to after each piece (atomically) and to resume from when it holds
+            a re-optimisation of the same ``steps`` and ``tag``; its caller removes it once the result is kept.
+        tag: what the rewards came from (e.g. the rounds trained), checked on resume: a checkpoint of other rewards
+            is not resumed.
+        on_chunk: called after each piece with ``(iterations done, iterations in all, seconds)``, the seconds
+            those iterations took, over every process that ran them (a resumed run counts its earlier ones).
 
     Returns:
         the learner (bound to ``env``) and its states (leaves ``[K, ...]``).
@@ -210,10 +232,32 @@ def reoptimize(
     learner = make_learner(learner_config, env.spec)
     seeds = jax.tree.leaves(reward_params)[0].shape[0]
     keys = jax.random.split(key, seeds)
+    total = learner.iterations_for(steps)
     if host.is_host(env):
-        return learner, host.train(learner, env, keys, steps, algo.reward_fn, reward_params)[0]
-    states = _reoptimize(learner, env, steps, algo.reward_fn, keys, reward_params)
-    return learner, jax.block_until_ready(states)
+        states = host.init_state(learner, env, keys)
+        advance = lambda st, n: host.update(learner, env, st, n, algo.reward_fn, reward_params)[0]
+    else:
+        states = _init_learners(learner, env, keys)
+        advance = lambda st, n: _advance_learners(learner, env, n, algo.reward_fn, st, reward_params)
+    done, earlier = 0, 0.0
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved, extra = load_pytree(checkpoint, states)
+        if int(extra.get("steps", -1)) == steps and int(extra.get("tag", -1)) == tag:
+            states, done = jax.tree.map(jnp.asarray, saved), int(extra["done"])
+            earlier = float(extra.get("seconds", 0.0))
+    piece = max(1, math.ceil(total / REOPTIMIZE_CHUNKS))
+    start = time.perf_counter()
+    while done < total:
+        n = min(piece, total - done)
+        states = jax.block_until_ready(advance(states, n))
+        done += n
+        seconds = earlier + time.perf_counter() - start
+        if checkpoint is not None and done < total:
+            save_pytree(checkpoint, states, done=np.int64(done), steps=np.int64(steps), tag=np.int64(tag),
+                        seconds=np.float64(seconds))
+        if on_chunk is not None:
+            on_chunk(done, total, seconds)
+    return learner, states
 
 
 def learner_returns(learner: Learner, env: JaxEnv, states: Any, key: Array, episodes: int,
