@@ -218,6 +218,14 @@ GCL_SAC_ROUND = {"policy_iterations": 200, "episodes_per_round": 1}
 """GCL with SAC: 200 learner steps and one sampled episode a round."""
 
 
+def preset_learner_fields(name: str, env_name: str, learner: str) -> dict[str, Any]:
+    """The fields :func:`preset` sets on ``learner``'s tuned config for ``env_name`` inside algorithm ``name``: what
+    the algorithm needs of its learner to optimise its reward (:data:`AIRL_SAC`, :data:`TASK_LEARNER_FIELDS`). A
+    fresh learner re-optimising the learned reward in another task gets them too (``irlax train --transfer-env``)."""
+    return {**(AIRL_SAC if name == "airl" and learner == "sac" else {}),
+            **TASK_LEARNER_FIELDS.get((name, env_name, learner), {})}
+
+
 def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any:
     """The tuned config of control algorithm ``name`` for the task ``env_name``.
 
@@ -248,8 +256,7 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
     if name not in SAMPLE_IRL:
         return kind.config()
     kind_of_learner = learner or tasks.default_learner(env_name, spec)
-    learner_fields = {**(AIRL_SAC if name == "airl" and kind_of_learner == "sac" else {}),
-                      **TASK_LEARNER_FIELDS.get((name, env_name, kind_of_learner), {})}
+    learner_fields = preset_learner_fields(name, env_name, kind_of_learner)
     if kind_of_learner != "sac":
         fields = {} if name == "gcl" else {**PPO_ROUND, **(GAIL_PPO_HISTORY if name == "gail" else {})}
         rounds = PPO_ROUNDS
