@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import random_demos
 
-from irlax.algorithms import airl, gail, gcl
+from irlax.algorithms import airl, gail, gcl, registry
 from irlax.algorithms.adversarial import absorbing_logit, discriminator_step, input_gradient_penalty
 from irlax.algorithms.bc import BCConfig, make_bc
 from irlax.algorithms.registry import get_algorithm_kind, make_algorithm, preset, preset_learner_fields
@@ -406,10 +406,10 @@ def test_gcl_on_acrobot_scales_its_ppo_rewards_alone():
     assert not cartpole.config.scale_rewards
     assert not make_inner_learner(preset("gail", "Acrobot-v1"), make_env("Acrobot-v1").spec).config.scale_rewards
     assert preset("gcl", "Acrobot-v1", "sac").learner_config is None
-    # a learner re-optimising in another task gets the scaling, but not AIRL's training-only temperature
-    assert preset_learner_fields("gcl", "Acrobot-v1", "ppo", training=False) == {"scale_rewards": True}
-    assert preset_learner_fields("airl", "Pendulum-v1", "sac", training=False) == {}
-    assert preset_learner_fields("airl", "Pendulum-v1", "sac")["initial_alpha"] == 1.0
+    # what a learner re-optimising in another task gets on top of that task's tuned config
+    assert preset_learner_fields("gcl", "Acrobot-v1", "ppo") == {"scale_rewards": True}
+    assert preset_learner_fields("airl", "Pendulum-v1", "sac") == registry.AIRL_SAC
+    assert preset_learner_fields("gcl", "CartPole-v1", "ppo") == {}
 
 
 def test_gails_ppo_discriminator_sees_the_whole_runs_samples():

@@ -218,16 +218,16 @@ GCL_SAC_ROUND = {"policy_iterations": 200, "episodes_per_round": 1}
 """GCL with SAC: 200 learner steps and one sampled episode a round."""
 
 
-def preset_learner_fields(name: str, env_name: str, learner: str, training: bool = True) -> dict[str, Any]:
-    """The fields :func:`preset` sets on ``learner``'s tuned config for ``env_name`` inside algorithm ``name``:
-    :data:`TASK_LEARNER_FIELDS` (how the learner copes with the learned reward's scale), and while ``training``
-    :data:`AIRL_SAC` too (AIRL's identity ``f - log pi`` holds for a policy at temperature 1, a matter of the
-    training alone). A fresh learner re-optimising the learned reward in another task (``irlax train
-    --transfer-env``) gets the fields with ``training=False``: with AIRL's temperature as well, one of five
-    Pendulum-v1 seeds re-optimised at -0.02 in PendulumHeavy-v1, none without (``benchmarks/modified_dynamics.py``,
-    2026-12-06); GCL's scaling on Acrobot-v1 took its transfer to AcrobotHeavy-v1 from 4 to 5 of 5."""
-    airl_sac = training and name == "airl" and learner == "sac"
-    return {**(AIRL_SAC if airl_sac else {}), **TASK_LEARNER_FIELDS.get((name, env_name, learner), {})}
+def preset_learner_fields(name: str, env_name: str, learner: str) -> dict[str, Any]:
+    """The fields :func:`preset` sets on ``learner``'s tuned config for ``env_name`` inside algorithm ``name``: what
+    the algorithm needs of its learner to optimise its reward (:data:`AIRL_SAC`, :data:`TASK_LEARNER_FIELDS`). A
+    fresh learner re-optimising the learned reward in another task (``irlax train --transfer-env``) gets them too,
+    as one re-optimising it in the same task does (it is the algorithm's learner). GCL's scaling on Acrobot-v1 took
+    its rewards' transfer to AcrobotHeavy-v1 from 4 to 5 of 5 seeds (``benchmarks/modified_dynamics.py``,
+    2026-12-06); on AIRL's Pendulum-v1 rewards the temperature made no difference (the seed that failed to transfer,
+    -0.02 and -0.21, failed either way)."""
+    return {**(AIRL_SAC if name == "airl" and learner == "sac" else {}),
+            **TASK_LEARNER_FIELDS.get((name, env_name, learner), {})}
 
 
 def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any:

@@ -159,8 +159,7 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
     transfer_config = None
     if args.transfer_env:
         tuned = dataclasses.replace(tasks.learner_config(target.name, kind.name),
-                                    **preset_learner_fields(args.algorithm, env.name, kind.name,
-                                                          training=False))
+                                    **preset_learner_fields(args.algorithm, env.name, kind.name))
         transfer_config = apply_overrides(tuned, learner_overrides, kind.name)
         jax.eval_shape(kind.make(transfer_config, target.spec).init, jax.random.PRNGKey(0))
         if args.transfer_expert:
