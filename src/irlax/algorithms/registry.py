@@ -230,6 +230,14 @@ def preset_learner_fields(name: str, env_name: str, learner: str) -> dict[str, A
             **TASK_LEARNER_FIELDS.get((name, env_name, learner), {})}
 
 
+def preset_learner_config(name: str, env_name: str, learner: str, target: str | None = None) -> Any:
+    """``learner``'s tuned config for ``target`` (default ``env_name``) with :func:`preset_learner_fields` of
+    algorithm ``name`` on ``env_name``: the learner inside ``name``'s preset, or the one re-optimising its reward in
+    ``target``."""
+    return dataclasses.replace(tasks.learner_config(target or env_name, learner),
+                               **preset_learner_fields(name, env_name, learner))
+
+
 def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any:
     """The tuned config of control algorithm ``name`` for the task ``env_name``.
 
@@ -268,6 +276,5 @@ def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any
         fields = GCL_SAC_ROUND if name == "gcl" else SAC_ROUND
         rounds = max(1, tasks.irl_learner_steps(env_name) // fields["policy_iterations"])
     if learner_fields:
-        fields = {**fields, "learner_config": dataclasses.replace(tasks.learner_config(env_name, kind_of_learner),
-                                                                  **learner_fields)}
+        fields = {**fields, "learner_config": preset_learner_config(name, env_name, kind_of_learner)}
     return kind.config(learner=learner, rounds=rounds, **{**fields, **TASK_FIELDS.get((name, env_name), {})})

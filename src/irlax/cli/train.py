@@ -37,7 +37,7 @@ import numpy as np
 
 from irlax import tasks
 from irlax.algorithms.base import Algorithm
-from irlax.algorithms.registry import SAMPLE_IRL, get_algorithm_kind, make_algorithm, preset, preset_learner_fields
+from irlax.algorithms.registry import SAMPLE_IRL, get_algorithm_kind, make_algorithm, preset, preset_learner_config
 from irlax.cli import dagger
 from irlax.cli.runs import (
     BACKEND_HELP,
@@ -158,8 +158,7 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         raise IrlaxError("--reoptimize-steps must be at least 0")
     transfer_config = None
     if args.transfer_env:
-        tuned = dataclasses.replace(tasks.learner_config(target.name, kind.name),
-                                    **preset_learner_fields(args.algorithm, env.name, kind.name))
+        tuned = preset_learner_config(args.algorithm, env.name, kind.name, target.name)
         transfer_config = apply_overrides(tuned, learner_overrides, kind.name)
         jax.eval_shape(kind.make(transfer_config, target.spec).init, jax.random.PRNGKey(0))
         if args.transfer_expert:

@@ -188,7 +188,7 @@ def _advance_learners(learner: Learner, env: JaxEnv, iterations: int, reward_fn:
 
 
 REOPTIMIZE_CHUNKS = 20
-"""Pieces a re-optimisation is run in (a checkpoint after each when one is asked for)."""
+"""Most pieces a re-optimisation is run in (equal ones; a checkpoint after each when one is asked for)."""
 
 
 def reoptimize(
@@ -198,8 +198,8 @@ def reoptimize(
 ) -> tuple[Learner, Any]:
     """Train a fresh learner per seed for ``steps`` steps on that seed's frozen learned reward.
 
-    The learners' iterations run in :data:`REOPTIMIZE_CHUNKS` pieces; the states are those of one uninterrupted
-    run (the same iterations from the same keys).
+    The learners' iterations run in up to :data:`REOPTIMIZE_CHUNKS` equal pieces; the states are those of one
+    uninterrupted run (the same iterations from the same keys).
 
     Args:
         algo: the algorithm whose learned reward (``algo.reward_fn``) is re-optimised.
@@ -245,7 +245,8 @@ def reoptimize(
         if int(extra.get("steps", -1)) == steps and int(extra.get("tag", -1)) == tag:
             states, done = jax.tree.map(jnp.asarray, saved), int(extra["done"])
             earlier = float(extra.get("seconds", 0.0))
-    piece = max(1, math.ceil(total / REOPTIMIZE_CHUNKS))
+    # equal pieces (the most that divide the iterations, up to REOPTIMIZE_CHUNKS): one compiled program for all
+    piece = total // max(k for k in range(1, REOPTIMIZE_CHUNKS + 1) if total % k == 0)
     start = time.perf_counter()
     while done < total:
         n = min(piece, total - done)
