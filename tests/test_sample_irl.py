@@ -412,6 +412,32 @@ def test_gcl_on_acrobot_scales_its_ppo_rewards_alone():
     assert preset_learner_fields("gcl", "CartPole-v1", "ppo") == {}
 
 
+def test_a_reoptimisation_in_another_task_gets_the_presets_learner_fields(monkeypatch):
+    # assess.reoptimize's default learner for a transfer: the target's tuned config with what the preset sets on
+    # its learner (GCL's reward scaling on Acrobot-v1), as `irlax train --transfer-env` uses
+    from irlax import tasks
+    from irlax.run import assess
+
+    seen = []
+
+    class Built(Exception):
+        pass
+
+    def record(config, spec):
+        seen.append(config)
+        raise Built
+
+    monkeypatch.setattr(assess, "make_learner", record)
+    algo = make_algorithm("gcl", preset("gcl", "Acrobot-v1"), make_env("Acrobot-v1"))
+    with pytest.raises(Built):
+        assess.reoptimize(algo, None, jax.random.PRNGKey(0), 10, env=make_env("AcrobotHeavy-v1"))
+    assert seen[-1] == replace(tasks.learner_config("AcrobotHeavy-v1", "ppo"), scale_rewards=True)
+    cartpole = make_algorithm("gcl", preset("gcl", "CartPole-v1"), make_env("CartPole-v1"))
+    with pytest.raises(Built):
+        assess.reoptimize(cartpole, None, jax.random.PRNGKey(0), 10, env=make_env("CartPoleGravity20-v1"))
+    assert seen[-1] == tasks.learner_config("CartPoleGravity20-v1", "ppo")
+
+
 def test_gails_ppo_discriminator_sees_the_whole_runs_samples():
     # every round's policy samples stay in the buffer (registry.GAIL_PPO_HISTORY); AIRL's discriminator, which
     # scores samples with the current policy's log pi, keeps the last rounds' only
