@@ -287,6 +287,28 @@ def test_airl_logits_match_the_formula():
         airl.learned_reward(config, spec, 0.9, "bogus")
 
 
+def test_airl_softplus_policy_reward_is_minus_log_one_minus_d_with_the_absorbing_value():
+    """``policy_reward="softplus"``: GAIL's reward form on AIRL's discriminator, ``-log(1 - D) = softplus(f - log pi)``,
+    never negative, plus ``gamma / (1 - gamma) softplus(absorbing logit)`` on a terminal step."""
+    spec = make_env("CartPole-v1").spec
+    demos = small_demos("CartPole-v1", [4, 4])
+    config = airl.AIRLConfig(hidden=(8,), gamma=0.9, policy_reward="softplus")
+    disc = airl.discriminator(config, spec, make_inner_learner(config, spec))
+    params = {**disc.init(jax.random.PRNGKey(0), demo_input_stats(demos)), "absorbing": jnp.float32(-0.5)}
+    nets = airl.airl_reward(config, spec, 0.9)
+    obs, next_obs = jnp.array([0.1, -0.2, 0.3, 0.0]), jnp.array([0.5, 0.2, -0.1, 0.4])
+    for terminated in (False, True):
+        for log_pi in (-3.0, -0.01, 5.0):
+            reward = disc.reward(params, obs, 1, next_obs, jnp.bool_(terminated), jnp.float32(log_pi))
+            d = jax.nn.sigmoid(nets.f(params, obs, 1, next_obs, jnp.bool_(terminated)) - log_pi)
+            bonus = 0.9 / 0.1 * -np.log(1 - jax.nn.sigmoid(absorbing_logit(params))) if terminated else 0.0
+            np.testing.assert_allclose(reward, -np.log(1 - d) + bonus, rtol=1e-5, atol=1e-5)
+            assert float(reward) > 0.0
+    logit = airl.discriminator(airl.AIRLConfig(hidden=(8,), gamma=0.9), spec, make_inner_learner(config, spec))
+    args = (params, obs, 1, next_obs, jnp.bool_(False), jnp.float32(5.0))
+    assert float(logit.reward(*args)) < 0.0 < float(disc.reward(*args))  # the logit form goes negative there
+
+
 def test_airl_policy_reward_auto_follows_the_learner():
     learner = lambda config, name: make_inner_learner(config, make_env(name).spec)
     auto = airl.AIRLConfig()
@@ -386,6 +408,9 @@ def test_presets_size_rounds_by_learner():
     assert preset("gcl", "Pendulum-v1").policy_iterations == 200
     assert preset("gail", "Pendulum-v1", "ppo").policy_iterations == 1
     assert preset("airl", "CartPole-v1").gradient_penalty == 100.0
+    # AIRL on CartPole: a policy reward bounded below (the drift's regression), the goal task keeps the logit
+    assert preset("airl", "CartPole-v1").policy_reward == "softplus"
+    assert preset("airl", "Acrobot-v1").policy_reward == "auto"
     assert preset("airl", "Acrobot-v1").gradient_penalty == preset("gail", "CartPole-v1").gradient_penalty == 0.0
     assert preset("gail", "Acrobot-v1").reward_type == "logit"
     assert preset("gail", "CartPole-v1").reward_type == "softplus"

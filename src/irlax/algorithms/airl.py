@@ -22,6 +22,11 @@ The policy's reward (``policy_reward``):
   (soft-)optimal policy unchanged, so at the optimum this is the same policy as ``"shaped"``; but the learner
   then makes progress only as far as ``g`` itself carries the task, so ``g`` is pushed to be a reward a fresh
   learner can re-optimise, rather than leaving the direction to the shaping ``h``;
+- ``"softplus"``: ``-log(1 - D) = softplus(f - log pi)``, GAIL's usual form on AIRL's discriminator, with the
+  absorbing state's ``softplus`` of its logit (Ho & Ermon's reward; never negative, so a step the discriminator
+  scores as unlike the expert's costs nothing rather than more than ending the episode). The logit form is
+  unbounded below: on CartPole-v1 a policy that had imitated drifted down once its per-step reward fell to about
+  the absorbing state's (see docs/design.md, "AIRL's drift on CartPole"); this form is AIRL's CartPole preset;
 - ``"auto"`` (default): ``"shaped"`` with SAC, ``"logit"`` otherwise.
 
 With SAC, ``f - alpha log pi`` is the AIRL identity's ``f - log pi`` only at temperature ``alpha = 1``, so AIRL's
@@ -53,7 +58,7 @@ from irlax.tasks import Env
 
 DESCRIPTION = "adversarial IRL with a disentangled reward (Fu, Luo & Levine 2018)"
 
-POLICY_REWARDS = ("auto", "logit", "shaped", "recovered")
+POLICY_REWARDS = ("auto", "logit", "shaped", "recovered", "softplus")
 """What the policy is trained on (see the module docstring)."""
 PENALTY_TARGETS = ("logit", "g")
 """What the gradient penalty (``gradient_penalty``) is on: the whole logit ``f - log pi``, or the reward ``g``
@@ -70,8 +75,9 @@ class AIRLConfig(AdversarialConfig):
     state_only: bool = True
     """``g(s)`` (the disentangled reward that transfers) instead of ``g(s, a)``."""
     policy_reward: str = "auto"
-    """The policy's reward: ``"logit"`` (``f - log pi``), ``"shaped"`` (``f``), ``"recovered"`` (``g``), or
-    ``"auto"``: ``"shaped"`` for SAC (which adds its own ``-alpha log pi``), ``"logit"`` otherwise."""
+    """The policy's reward: ``"logit"`` (``f - log pi``), ``"shaped"`` (``f``), ``"recovered"`` (``g``),
+    ``"softplus"`` (``softplus(f - log pi)``), or ``"auto"``: ``"shaped"`` for SAC (which adds its own
+    ``-alpha log pi``), ``"logit"`` otherwise."""
     penalty_on: str = "logit"
     """What ``gradient_penalty`` smooths (:data:`PENALTY_TARGETS`): ``"logit"``, the discriminator's whole logit,
     or ``"g"``, the recovered reward alone, so it stays bounded where the expert does not go while the shaping
@@ -133,7 +139,7 @@ def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
 
 
 def policy_reward_kind(config: AIRLConfig, learner: Learner) -> str:
-    """``"logit"`` or ``"shaped"``: the config's ``policy_reward`` with ``"auto"`` resolved for the learner."""
+    """The config's ``policy_reward`` with ``"auto"`` resolved for the learner (``"shaped"`` or ``"logit"``)."""
     if config.policy_reward not in POLICY_REWARDS:
         raise IrlaxError(f"unknown AIRL policy_reward {config.policy_reward!r}; "
                          f"choose one of {', '.join(POLICY_REWARDS)}")
@@ -147,7 +153,8 @@ def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discri
     kind = policy_reward_kind(config, learner)
     if config.penalty_on not in PENALTY_TARGETS:
         raise IrlaxError(f"unknown AIRL penalty_on {config.penalty_on!r}; choose one of {', '.join(PENALTY_TARGETS)}")
-    nets = airl_reward(config, spec, adversarial.discount(config, learner))
+    gamma = adversarial.discount(config, learner)
+    nets = airl_reward(config, spec, gamma)
 
     def init(key: Array, stats: InputStats) -> dict:
         g_key, h_key = jax.random.split(key)
@@ -161,6 +168,12 @@ def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discri
     def reward(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array, log_pi: Array) -> Array:
         if kind == "recovered":
             return nets.recovered(params, obs, action, next_obs, terminated)
+        if kind == "softplus":
+            value = jax.nn.softplus(airl_logits(nets.f(params, obs, action, next_obs, terminated), log_pi))
+            if not config.absorbing:
+                return value
+            absorbing = jax.nn.softplus(adversarial.absorbing_logit(params))
+            return value + absorbing_bonus(terminated, absorbing, gamma)
         f = nets.shaped(params, obs, action, next_obs, terminated)
         return airl_logits(f, log_pi) if kind == "logit" else f
 
