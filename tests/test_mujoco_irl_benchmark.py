@@ -110,9 +110,9 @@ def test_earlier_cells_are_carried_over_only_while_made_the_same_way(bench, tmp_
     out = tmp_path / "mujoco_irl.json"
     out.write_text(json.dumps({"cells": [current, stale, unmarked]}))
     assert bench.collect(out) == [current]
-    assert bench.cell_setup("Hopper-v5", "airl").endswith("inner ppo annealed")
+    assert bench.cell_setup("Hopper-v5", "airl").endswith("inner ppo annealed; policy reward softplus")
     assert bench.cell_setup("Hopper-v5", "gail").endswith("inner ppo annealed")
-    assert bench.cell_setup("HalfCheetah-v5", "airl").endswith("inner sac")
+    assert bench.cell_setup("HalfCheetah-v5", "airl").endswith("inner sac; policy reward auto")
 
 
 def test_a_cell_records_how_it_was_made_and_one_made_otherwise_is_left_out(bench, monkeypatch, tmp_path):

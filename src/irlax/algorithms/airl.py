@@ -26,7 +26,8 @@ The policy's reward (``policy_reward``):
   absorbing state's ``softplus`` of its logit (Ho & Ermon's reward; never negative, so a step the discriminator
   scores as unlike the expert's costs nothing rather than more than ending the episode). The logit form is
   unbounded below: on CartPole-v1 a policy that had imitated drifted down once its per-step reward fell to about
-  the absorbing state's (see docs/design.md, "AIRL's drift on CartPole"); this form is AIRL's CartPole preset;
+  the absorbing state's (see docs/design.md, "AIRL's drift on CartPole"); this form is AIRL's preset with PPO on
+  the tasks a fall ends (CartPole-v1, Hopper-v5, Walker2d-v5; :data:`irlax.algorithms.registry.TASK_FIELDS`);
 - ``"auto"`` (default): ``"shaped"`` with SAC, ``"logit"`` otherwise.
 
 With SAC, ``f - alpha log pi`` is the AIRL identity's ``f - log pi`` only at temperature ``alpha = 1``, so AIRL's
