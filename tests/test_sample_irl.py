@@ -464,19 +464,6 @@ def test_a_reoptimisation_in_another_task_gets_the_presets_learner_fields(monkey
     with pytest.raises(Built):
         assess.reoptimize(cartpole, None, jax.random.PRNGKey(0), 10, env=make_env("CartPoleGravity20-v1"))
     assert seen[-1] == tasks.learner_config("CartPoleGravity20-v1", "ppo")
-    # AIRL's SAC re-optimises with the task's tuned temperature, in the same task or another; the rest of the
-    # algorithm's learner is kept in the same task
-    pendulum = make_algorithm("airl", preset("airl", "Pendulum-v1"), make_env("Pendulum-v1"))
-    assert not pendulum.learner.config.autotune
-    for target in ("Pendulum-v1", "PendulumHeavy-v1"):
-        with pytest.raises(Built):
-            assess.reoptimize(pendulum, None, jax.random.PRNGKey(0), 10, env=make_env(target))
-        assert seen[-1] == tasks.learner_config(target, "sac")
-    small = make_algorithm("airl", replace(preset("airl", "Pendulum-v1"), learner_config=replace(
-        pendulum.learner.config, hidden=(8,))), make_env("Pendulum-v1"))
-    with pytest.raises(Built):
-        assess.reoptimize(small, None, jax.random.PRNGKey(0), 10)
-    assert seen[-1].hidden == (8,) and seen[-1].autotune
 
 
 def test_gails_ppo_discriminator_sees_the_whole_runs_samples():

@@ -234,45 +234,22 @@ GCL_SAC_ROUND = {"policy_iterations": 200, "episodes_per_round": 1}
 
 def preset_learner_fields(name: str, env_name: str, learner: str) -> dict[str, Any]:
     """The fields :func:`preset` sets on ``learner``'s tuned config for ``env_name`` inside algorithm ``name``: what
-    the algorithm needs of its learner to optimise its reward (:data:`AIRL_SAC`, :data:`TASK_LEARNER_FIELDS`)."""
+    the algorithm needs of its learner to optimise its reward (:data:`AIRL_SAC`, :data:`TASK_LEARNER_FIELDS`). A
+    fresh learner re-optimising the learned reward in another task (``irlax train --transfer-env``) gets them too,
+    as one re-optimising it in the same task does (it is the algorithm's learner). GCL's scaling on Acrobot-v1 took
+    its rewards' transfer to AcrobotHeavy-v1 from 4 to 5 of 5 seeds (``benchmarks/modified_dynamics.py``,
+    2026-12-06); on AIRL's Pendulum-v1 rewards the temperature made no difference (the seed that failed to transfer,
+    -0.02 and -0.21, failed either way)."""
     return {**(AIRL_SAC if name == "airl" and learner == "sac" else {}),
             **TASK_LEARNER_FIELDS.get((name, env_name, learner), {})}
 
 
-def preset_learner_config(name: str, env_name: str, learner: str) -> Any:
-    """``learner``'s tuned config for ``env_name`` with :func:`preset_learner_fields` of algorithm ``name``: the
-    learner inside ``name``'s preset."""
-    fields = preset_learner_fields(name, env_name, learner)
-    return dataclasses.replace(tasks.learner_config(env_name, learner), **fields)
-
-
-TRAINING_ONLY_LEARNER_FIELDS = {("airl", "sac"): tuple(AIRL_SAC)}
-"""Fields of the learner inside an algorithm (keyed ``(algorithm, learner)``) that serve its training alone and go
-back to the task's tuned values when a fresh learner re-optimises the frozen learned reward
-(:func:`reoptimization_learner_config`). AIRL's SAC temperature fixed at 1 keeps AIRL's identity while the
-discriminator trains; re-optimising a fixed reward is ordinary RL. On MountainCarContinuous-v0, SAC at temperature 1
-on the *true* reward reached the flag in 1 seed of 5 (30k steps; ``irlax expert --env MountainCarContinuous-v0
---seeds 5 --set autotune=false --set initial_alpha=1.0``: -27.7, -33.8, -0.6, -21.8, -33.6; tuned: 94.6 in all five),
-and AIRL's frozen ``g`` re-optimised at 0.05-0.26 with it, -0.37, 0.20, 1.00, 0.99, 0.19 with the tuned SAC
-(docs/design.md)."""
-
-
-def reoptimization_learner_config(name: str, env_name: str, learner: str, inner: Any = None,
-                                  target: str | None = None) -> Any:
-    """The config of a fresh learner re-optimising the reward algorithm ``name`` learned in ``env_name``.
-
-    In the same task (``target`` ``None`` or ``env_name``) with the algorithm's learner's config ``inner``: that
-    config; otherwise ``learner``'s tuned config for ``target`` with the preset's :data:`TASK_LEARNER_FIELDS` (how
-    the learned reward's scale is handled: GCL's scaling on Acrobot-v1 took its rewards' transfer to AcrobotHeavy-v1
-    from 4 to 5 of 5 seeds). Either way the :data:`TRAINING_ONLY_LEARNER_FIELDS` take the tuned values."""
-    target = target or env_name
-    tuned = tasks.learner_config(target, learner)
-    if inner is not None and target == env_name:
-        base = inner
-    else:
-        base = dataclasses.replace(tuned, **TASK_LEARNER_FIELDS.get((name, env_name, learner), {}))
-    training_only = TRAINING_ONLY_LEARNER_FIELDS.get((name, learner), ())
-    return dataclasses.replace(base, **{field: getattr(tuned, field) for field in training_only})
+def preset_learner_config(name: str, env_name: str, learner: str, target: str | None = None) -> Any:
+    """``learner``'s tuned config for ``target`` (default ``env_name``) with :func:`preset_learner_fields` of
+    algorithm ``name`` on ``env_name``: the learner inside ``name``'s preset, or the one re-optimising its reward in
+    ``target``."""
+    return dataclasses.replace(tasks.learner_config(target or env_name, learner),
+                               **preset_learner_fields(name, env_name, learner))
 
 
 def preset(name: str, env_name: str, learner: str = "", spec: Any = None) -> Any:

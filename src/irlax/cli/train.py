@@ -37,13 +37,7 @@ import numpy as np
 
 from irlax import tasks
 from irlax.algorithms.base import Algorithm
-from irlax.algorithms.registry import (
-    SAMPLE_IRL,
-    get_algorithm_kind,
-    make_algorithm,
-    preset,
-    reoptimization_learner_config,
-)
+from irlax.algorithms.registry import SAMPLE_IRL, get_algorithm_kind, make_algorithm, preset, preset_learner_config
 from irlax.cli import dagger
 from irlax.cli.runs import (
     BACKEND_HELP,
@@ -164,7 +158,7 @@ def new_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Demonstratio
         raise IrlaxError("--reoptimize-steps must be at least 0")
     transfer_config = None
     if args.transfer_env:
-        tuned = reoptimization_learner_config(args.algorithm, env.name, kind.name, target=target.name)
+        tuned = preset_learner_config(args.algorithm, env.name, kind.name, target.name)
         transfer_config = apply_overrides(tuned, learner_overrides, kind.name)
         jax.eval_shape(kind.make(transfer_config, target.spec).init, jax.random.PRNGKey(0))
         if args.transfer_expert:
@@ -290,8 +284,7 @@ def reoptimization(run: TrainRun, settings: dict[str, Any], reward_params: Any, 
     transfer = settings.get("transfer_env")
     target = tasks.make_env(transfer, settings.get("transfer_backend", "jax")) if transfer else algo.env
     learner_config = (learner_config_from_dict(algo.learner.name, settings.get("transfer_learner_config"),
-                                               "config.json") if transfer else
-                      reoptimization_learner_config(algo.name, algo.env.name, algo.learner.name, algo.learner.config))
+                                               "config.json") if transfer else algo.learner.config)
     train_key, eval_key, random_key = jax.random.split(key, 3)
     timing = {"seconds": 0.0, "shown": 0}
     label = f"re-optimising {algo.name}'s reward in {target.name}"

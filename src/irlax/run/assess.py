@@ -209,10 +209,9 @@ def reoptimize(
         steps: environment steps of each learner.
         env: the task to re-optimise in (transfer; default the one the reward was learned in). Its spaces
             must be those of ``algo.env``.
-        learner_config: the learner's config (default
-            :func:`irlax.algorithms.registry.reoptimization_learner_config`, as ``irlax train`` uses: the
-            algorithm's learner's config in the same task, the same kind of learner's tuned config for ``env`` in
-            another; AIRL's SAC temperature back to the tuned one).
+        learner_config: the learner's config (default the algorithm's learner's config; when ``env`` differs,
+            the same kind of learner's tuned config for ``env`` with what the algorithm's preset sets on its learner,
+            :func:`irlax.algorithms.registry.preset_learner_config`, as ``irlax train --transfer-env`` uses).
         checkpoint: a file to save the learners to after each piece (atomically) and to resume from when it holds
             a re-optimisation of the same ``steps`` and ``tag``; its caller removes it once the result is kept.
         tag: what the rewards came from (e.g. the rounds trained), checked on resume: a checkpoint of other rewards
@@ -230,8 +229,8 @@ def reoptimize(
         raise IrlaxError(f"the reward learned in {algo.env.name} ({algo.env.spec.describe()}) doesn't fit "
                          f"{env.name} ({env.spec.describe()})")
     if learner_config is None:
-        learner_config = registry.reoptimization_learner_config(algo.name, algo.env.name, algo.learner.name,
-                                                                algo.learner.config, env.name)
+        learner_config = (algo.learner.config if env.name == algo.env.name
+                          else registry.preset_learner_config(algo.name, algo.env.name, algo.learner.name, env.name))
     learner = make_learner(learner_config, env.spec)
     seeds = jax.tree.leaves(reward_params)[0].shape[0]
     keys = jax.random.split(key, seeds)
