@@ -131,3 +131,16 @@ def test_an_interrupted_reoptimisation_resumes_where_it_stopped(tmp_path):
     assess.reoptimize(algo, reward_params, key, steps, checkpoint=checkpoint, tag=8,
                       on_chunk=lambda done, total, seconds: seen.append(done))
     assert seen[0] == 2  # another tag: started afresh
+
+
+def test_reoptimisation_pieces():
+    """Host-stepped re-optimisations checkpoint every twentieth of the way whatever the count (326 iterations: 17 a
+    piece, not two pieces of 163); pure-JAX ones in the most equal pieces up to 20 (one compiled program)."""
+    from irlax.run.assess import REOPTIMIZE_CHUNKS, reoptimize_piece
+
+    assert REOPTIMIZE_CHUNKS == 20
+    assert reoptimize_piece(326, equal=False) == 17 and -(-326 // 17) == 20
+    assert reoptimize_piece(326, equal=True) == 163
+    assert reoptimize_piece(40, equal=True) == 2 and reoptimize_piece(40, equal=False) == 2
+    assert reoptimize_piece(331, equal=True) == 331  # a prime: one piece
+    assert reoptimize_piece(3, equal=False) == 1 and reoptimize_piece(1, equal=True) == 1

@@ -52,7 +52,13 @@ from irlax.learners import base, host
 from irlax.learners.base import Learner, LearnerState
 from irlax.learners.replay import ReplayBuffer, init_replay, replay_add, replay_sample
 from irlax.learners.rollout import EnvCarry, collect_steps, example_transition, init_envs
-from irlax.rewards.transition import InputStats, demo_input_stats, discriminator_accuracy, discriminator_loss
+from irlax.rewards.transition import (
+    InputStats,
+    absorbing_bonus,
+    demo_input_stats,
+    discriminator_accuracy,
+    discriminator_loss,
+)
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,16 @@ about ``reward_lr``, so the logit moves about ``0.3`` per step near 0, as fast a
 def absorbing_logit(params: dict) -> Array:
     """The discriminator's logit of the absorbing state, from ``params["absorbing"]`` (bounded, see above)."""
     return ABSORBING_BOUND * jnp.tanh(ABSORBING_RATE * params["absorbing"])
+
+
+def with_absorbing_value(value: Array, params: dict, terminated: Array, gamma: float,
+                         transform: Callable[[Array], Array], absorbing: bool = True) -> Array:
+    """A policy's per-step reward ``value`` plus, on terminal steps and when ``absorbing``, the absorbing state's
+    value under the same ``transform`` of a logit (``transform(absorbing_logit(params))`` for ever after, discount
+    ``gamma``: :func:`irlax.rewards.transition.absorbing_bonus`). GAIL's rewards and AIRL's ``softplus`` one."""
+    if not absorbing:
+        return value
+    return value + absorbing_bonus(terminated, transform(absorbing_logit(params)), gamma)
 
 
 def discount(config: AdversarialConfig, learner: Learner) -> float:

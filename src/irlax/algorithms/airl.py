@@ -171,10 +171,8 @@ def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discri
             return nets.recovered(params, obs, action, next_obs, terminated)
         if kind == "softplus":
             value = jax.nn.softplus(airl_logits(nets.f(params, obs, action, next_obs, terminated), log_pi))
-            if not config.absorbing:
-                return value
-            absorbing = jax.nn.softplus(adversarial.absorbing_logit(params))
-            return value + absorbing_bonus(terminated, absorbing, gamma)
+            return adversarial.with_absorbing_value(value, params, terminated, gamma, jax.nn.softplus,
+                                                    config.absorbing)
         f = nets.shaped(params, obs, action, next_obs, terminated)
         return airl_logits(f, log_pi) if kind == "logit" else f
 

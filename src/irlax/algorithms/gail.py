@@ -44,7 +44,7 @@ from irlax.algorithms.sample_irl import make_inner_learner
 from irlax.data.transitions import RewardFn, Transition
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
-from irlax.rewards.transition import InputStats, absorbing_bonus, mlp_transition_reward
+from irlax.rewards.transition import InputStats, mlp_transition_reward
 from irlax.tasks import Env
 
 DESCRIPTION = "generative adversarial imitation learning (Ho & Ermon 2016)"
@@ -94,11 +94,9 @@ def gail_reward(config: GAILConfig, spec: EnvSpec, gamma: float, reward_type: st
 
     def reward(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
         del next_obs
-        value = gail_policy_reward(net.apply(params["d"], obs, action), reward_type)
-        if not config.absorbing:
-            return value
-        absorbing = gail_policy_reward(adversarial.absorbing_logit(params), reward_type)
-        return value + absorbing_bonus(terminated, absorbing, gamma)
+        return adversarial.with_absorbing_value(
+            gail_policy_reward(net.apply(params["d"], obs, action), reward_type), params, terminated, gamma,
+            lambda logit: gail_policy_reward(logit, reward_type), config.absorbing)
 
     return reward
 

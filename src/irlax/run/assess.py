@@ -189,7 +189,16 @@ def _advance_learners(learner: Learner, env: JaxEnv, iterations: int, reward_fn:
 
 
 REOPTIMIZE_CHUNKS = 20
-"""Most pieces a re-optimisation is run in (equal ones; a checkpoint after each when one is asked for)."""
+"""Most pieces a re-optimisation is run in (a checkpoint after each when one is asked for)."""
+
+
+def reoptimize_piece(total: int, equal: bool) -> int:
+    """Iterations in each piece of a re-optimisation of ``total`` iterations: ``ceil(total / REOPTIMIZE_CHUNKS)``,
+    or with ``equal`` the largest piece that splits ``total`` into at most that many equal ones (a pure-JAX
+    learner compiles one program per piece length; a prime ``total`` then runs in one piece)."""
+    if equal:
+        return total // max(k for k in range(1, REOPTIMIZE_CHUNKS + 1) if total % k == 0)
+    return max(1, math.ceil(total / REOPTIMIZE_CHUNKS))
 
 
 def reoptimize(
@@ -199,7 +208,9 @@ def reoptimize(
 ) -> tuple[Learner, Any]:
     """Train a fresh learner per seed for ``steps`` steps on that seed's frozen learned reward.
 
-    The learners' iterations run in up to :data:`REOPTIMIZE_CHUNKS` equal pieces; the states are those of one
+    The learners' iterations run in pieces, a checkpoint after each: host-stepped tasks in
+    :data:`REOPTIMIZE_CHUNKS` (the last one shorter where they don't divide the iterations), pure-JAX tasks in the
+    most equal pieces up to that number (one compiled program for them all). The states are those of one
     uninterrupted run (the same iterations from the same keys).
 
     Args:
@@ -247,8 +258,7 @@ def reoptimize(
         if int(extra.get("steps", -1)) == steps and int(extra.get("tag", -1)) == tag:
             states, done = jax.tree.map(jnp.asarray, saved), int(extra["done"])
             earlier = float(extra.get("seconds", 0.0))
-    # equal pieces (the most that divide the iterations, up to REOPTIMIZE_CHUNKS): one compiled program for all
-    piece = total // max(k for k in range(1, REOPTIMIZE_CHUNKS + 1) if total % k == 0)
+    piece = reoptimize_piece(total, equal=not host.is_host(env))
     start = time.perf_counter()
     while done < total:
         n = min(piece, total - done)
