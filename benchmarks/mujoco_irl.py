@@ -50,6 +50,7 @@ import mujoco_experts
 import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
 
+from irlax.algorithms.airl import resolved_policy_reward
 from irlax.algorithms.registry import PPO_ROUND, preset
 from irlax.atomic import atomic_savefig
 from irlax.cli.main import main as irlax_main
@@ -313,7 +314,7 @@ def cell_setup(task: str, method: str) -> str:
         inner = inner_learner(task)
         parts.append(f"inner {inner}" + (" annealed" if inner == "ppo" else ""))
         if method.startswith("airl"):
-            parts.append(f"policy reward {preset('airl', task, inner).policy_reward}")
+            parts.append(f"policy reward {resolved_policy_reward(preset('airl', task, inner).policy_reward, inner)}")
     elif method in CLONE_SETTINGS:
         parts.append(" ".join([*CLONE_SETTINGS[method], "--set", f"distribution={clone_distribution(task)}"]))
     return "; ".join(parts)

@@ -112,7 +112,8 @@ def test_earlier_cells_are_carried_over_only_while_made_the_same_way(bench, tmp_
     assert bench.collect(out) == [current]
     assert bench.cell_setup("Hopper-v5", "airl").endswith("inner ppo annealed; policy reward softplus")
     assert bench.cell_setup("Hopper-v5", "gail").endswith("inner ppo annealed")
-    assert bench.cell_setup("HalfCheetah-v5", "airl").endswith("inner sac; policy reward auto")
+    assert bench.cell_setup("HalfCheetah-v5", "airl").endswith("inner sac; policy reward shaped")
+    assert bench.cell_setup("Walker2d-v5", "airl").endswith("inner ppo annealed; policy reward logit")
 
 
 def test_a_cell_records_how_it_was_made_and_one_made_otherwise_is_left_out(bench, monkeypatch, tmp_path):

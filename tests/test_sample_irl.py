@@ -413,6 +413,7 @@ def test_presets_size_rounds_by_learner():
     assert preset("airl", "Acrobot-v1").policy_reward == "auto"
     assert preset("airl", "Hopper-v5", "ppo").policy_reward == "softplus"
     assert preset("airl", "Hopper-v5", "sac").policy_reward == "auto"  # SAC adds its own -log pi to f
+    assert preset("airl", "Walker2d-v5", "ppo").policy_reward == "auto"  # measured worse there than the logit
     assert preset("airl", "CartPole-v1", "sac").gradient_penalty == 100.0  # the task's fields for either learner
     assert preset("airl", "Acrobot-v1").gradient_penalty == preset("gail", "CartPole-v1").gradient_penalty == 0.0
     assert preset("gail", "Acrobot-v1").reward_type == "logit"

@@ -27,7 +27,8 @@ The policy's reward (``policy_reward``):
   scores as unlike the expert's costs nothing rather than more than ending the episode). The logit form is
   unbounded below: on CartPole-v1 a policy that had imitated drifted down once its per-step reward fell to about
   the absorbing state's (see docs/design.md, "AIRL's drift on CartPole"); this form is AIRL's preset with PPO on
-  the tasks a fall ends (CartPole-v1, Hopper-v5, Walker2d-v5; :data:`irlax.algorithms.registry.TASK_FIELDS`);
+  CartPole-v1 and Hopper-v5, tasks a fall ends (:data:`irlax.algorithms.registry.TASK_FIELDS`; on Walker2d-v5
+  it did worse than the logit);
 - ``"auto"`` (default): ``"shaped"`` with SAC, ``"logit"`` otherwise.
 
 With SAC, ``f - alpha log pi`` is the AIRL identity's ``f - log pi`` only at temperature ``alpha = 1``, so AIRL's
@@ -139,14 +140,19 @@ def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
     return AIRLReward(g, h, f, shaped, recovered)
 
 
+def resolved_policy_reward(policy_reward: str, learner_name: str) -> str:
+    """The policy reward ``policy_reward`` names, with ``"auto"`` resolved for the learner named ``learner_name``
+    (``"shaped"`` for ``"sac"``, ``"logit"`` otherwise)."""
+    if policy_reward not in POLICY_REWARDS:
+        raise IrlaxError(f"unknown AIRL policy_reward {policy_reward!r}; choose one of {', '.join(POLICY_REWARDS)}")
+    if policy_reward != "auto":
+        return policy_reward
+    return "shaped" if learner_name == "sac" else "logit"
+
+
 def policy_reward_kind(config: AIRLConfig, learner: Learner) -> str:
     """The config's ``policy_reward`` with ``"auto"`` resolved for the learner (``"shaped"`` or ``"logit"``)."""
-    if config.policy_reward not in POLICY_REWARDS:
-        raise IrlaxError(f"unknown AIRL policy_reward {config.policy_reward!r}; "
-                         f"choose one of {', '.join(POLICY_REWARDS)}")
-    if config.policy_reward != "auto":
-        return config.policy_reward
-    return "shaped" if learner.name == "sac" else "logit"
+    return resolved_policy_reward(config.policy_reward, learner.name)
 
 
 def discriminator(config: AIRLConfig, spec: EnvSpec, learner: Learner) -> Discriminator:
