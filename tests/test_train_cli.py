@@ -119,6 +119,20 @@ def test_train_resume_ends_where_an_uninterrupted_run_would(gail_run, demos_dir,
     assert [r["return"] for r in full_summary["evaluation"]] == [r["return"] for r in cut_summary["evaluation"]]
 
 
+def test_a_finished_run_resumed_with_other_reoptimize_steps_is_measured_again(gail_run, tmp_path):
+    """``--reoptimize-steps`` beside ``--resume`` on a finished run: no more rounds, the same imitation scores, and a
+    re-optimisation of the new length in the rewritten summary and config."""
+    again = tmp_path / "again"
+    shutil.copytree(gail_run, again)
+    assert main(["train", "--resume", str(again), "--reoptimize-steps", "64", "--quiet"]) == 0
+    before, after = (json.loads((d / "summary.json").read_text()) for d in (gail_run, again))
+    assert read_metrics(again) == read_metrics(gail_run)
+    assert [r["return"] for r in after["evaluation"]] == [r["return"] for r in before["evaluation"]]
+    assert before["reoptimization"]["steps"] == 32 and after["reoptimization"]["steps"] == 64
+    assert json.loads((again / "config.json").read_text())["reoptimize_steps"] == 64
+    assert not (again / "reoptimize.npz").exists()
+
+
 def test_train_airl_on_point_maze_with_transfer(demos_dir, tmp_path, capsys):
     out = tmp_path / "airl"
     assert main([
