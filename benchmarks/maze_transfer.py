@@ -621,11 +621,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["reach_radius"] = REACH_RADIUS
     batches, coverage = transition_batches(env, demos, batch_key)
     figure = out.with_suffix(".png")
-    for index, name in enumerate(settings.algorithms):
+    for name in settings.algorithms:
         if name in results["algorithms"]:
             continue
         start = time.perf_counter()
-        algo_key = jax.random.fold_in(run_key, index)
+        algo_key = jax.random.fold_in(run_key, (*ALGORITHMS, TRUE).index(name))  # a subset runs as in the whole
         results["algorithms"][name] = (
             run_true_reward(settings, envs, results["references"], algo_key, console) if name == TRUE
             else run_algorithm(name, settings, envs, demos, results["references"], batches, coverage, algo_key,
