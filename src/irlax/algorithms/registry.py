@@ -185,30 +185,28 @@ TASK_FIELDS = {("airl", "CartPole-v1"): {"gradient_penalty": 100.0},
                ("gail", "Acrobot-v1"): {"reward_type": "logit"},
                ("gail", "MountainCarContinuous-v0"): {"reward_type": "logit"}}
 """Settings of one algorithm on one task beyond the round sizes, keyed ``(algorithm, task)`` (with either learner) or
-``(algorithm, task, learner)``. AIRL on CartPole-v1 with PPO: the expert-side
-gradient penalty (``AdversarialConfig.gradient_penalty``) holds 12 of 15 seeds at the expert's level where 5 of 15
-stayed there without it (the discriminator otherwise drifts the policy down to 150-250 steps); on Acrobot-v1 the
-same penalty lost 2 of 5 seeds, so it is CartPole's alone (runs listed in docs/benchmarks.md). With it, AIRL's policy
-reward on CartPole-v1 is GAIL's form, ``softplus(f - log pi)`` (``AIRLConfig.policy_reward``), never negative: with
-the paper's ``f - log pi``, unbounded below, a policy at the expert's level drifted down once its per-step reward
-fell to about the absorbing state's (a fall then no longer costs more than going on). Over 25 seeds (``--seeds 5
---seed S``, S = 0, 100, ..., 400) softplus imitated at 0.8 or more in 24 and re-optimised so in 20, against 20 and 14
-with the logit (docs/design.md, "AIRL's drift on CartPole"). The same on Hopper-v5 (PPO inside, 3 seeds, 1M steps;
-``benchmarks/mujoco_irl.py``'s command with ``--set policy_reward=softplus``): 1.01, 1.01, 1.00 against 0.61, 0.55,
-0.98. Not on Walker2d-v5, where a fall ends the episode too: there both fail, softplus worse (the MuJoCo table's
-command, 3 seeds: softplus 0.06, 0.06, 0.04; the logit 0.04, 0.08, 0.22; docs/design.md). On Acrobot-v1, where
-ending the episode is the goal, the logit stays (as GAIL's; softplus imitated 19 of 20 seeds at 0.9 or more, one
-at 0.70; the logit 10 of 10 at 0.97 or more, ``--seed 100`` and ``200``). With SAC inside, AIRL's
-policy reward stays ``f`` (SAC adds its own ``-log pi``). GAIL on Acrobot-v1:
-the logit reward ``log D - log(1 - D)``, which does not saturate where the discriminator is sure a state is the
-policy's (softplus gives 0 there, everywhere a policy that never swings up goes, and 8 of 20 seeds never reached the
-goal); with the whole history (:data:`GAIL_PPO_HISTORY`), 20 seeds (``--seeds 5``, ``--seeds 5 --seed 100``,
-``--seeds 10 --seed 300``) imitated at 0.9 or more in 18 and re-optimised so in 15, softplus 12 and 17. On CartPole-v1
-the same reward let 6 of 20 seeds drift (docs/design.md, "GAIL's reward re-optimised"), so it is not CartPole's.
-GAIL on MountainCarContinuous-v0 (SAC) likewise: softplus, never negative, pays for living as much as for reaching
-the flag once the discriminator is unsure, and 2 of 10 seeds (``--seeds 5``, ``--seeds 5 --seed 100``) stopped
-reaching it late in training (0.37, -0.07); with the logit all 10 imitate at 0.98 or more, and 9 of 10 re-optimise
-at 0.8 or more (one at 0.25; softplus 10 of 10)."""
+``(algorithm, task, learner)`` (the latter applied on top). Each was measured against the default (runs and
+commands in docs/design.md):
+
+- AIRL on CartPole-v1, the expert-side gradient penalty (``AdversarialConfig.gradient_penalty``) 100: 12 of 15
+  seeds held the expert's level, 5 of 15 without (the discriminator drifted the policy down to 150-250 steps); on
+  Acrobot-v1 the same penalty lost 2 of 5 seeds ("AIRL's drift on CartPole").
+- AIRL with PPO on CartPole-v1 and Hopper-v5, the policy reward ``softplus(f - log pi)``
+  (``AIRLConfig.policy_reward``), GAIL's form, never negative: with the paper's ``f - log pi``, unbounded below, a
+  policy at the expert's level drifted down once its per-step reward fell to about the absorbing state's. CartPole,
+  25 seeds (``--seeds 5 --seed S``, S = 0, 100, ..., 400): imitated / re-optimised at 0.8 or more in 24 / 20
+  seeds, the logit 20 / 14; Hopper (PPO inside, 3 seeds, 1M steps, ``benchmarks/mujoco_irl.py``'s command): 1.01,
+  1.01, 1.00, the logit 0.61, 0.55, 0.98. Not on Walker2d-v5 (both fail there, softplus worse: 0.06, 0.06, 0.04
+  against 0.04, 0.08, 0.22) nor Acrobot-v1, where ending the episode is the goal (softplus 19 of 20 seeds at 0.9 or
+  more, the logit 10 of 10). With SAC inside, AIRL's policy reward stays ``f`` (SAC adds its own ``-log pi``).
+- GAIL on Acrobot-v1 and on MountainCarContinuous-v0, the logit reward ``log D - log(1 - D)``, which does not
+  saturate where the discriminator is sure a state is the policy's. Softplus gives 0 there, everywhere a policy
+  that never swings up goes: Acrobot, 20 seeds (``--seeds 5``, ``--seeds 5 --seed 100``, ``--seeds 10 --seed
+  300``), imitated / re-optimised at 0.9 or more in 18 / 15 with the logit (and the whole history,
+  :data:`GAIL_PPO_HISTORY`), 12 / 17 with softplus. On MountainCarContinuous softplus pays for living as much as
+  for reaching the flag once the discriminator is unsure: 2 of 10 seeds stopped reaching it late in training
+  (0.37, -0.07); with the logit all 10 imitate at 0.98 or more and 9 of 10 re-optimise at 0.8 or more. On
+  CartPole-v1 the logit let 6 of 20 seeds drift ("GAIL's reward re-optimised"), so it is not CartPole's."""
 
 TASK_LEARNER_FIELDS = {("gcl", "Acrobot-v1", "ppo"): {"scale_rewards": True}}
 """Settings of one learner inside one algorithm on one task (keyed ``(algorithm, task, learner)``), on top of the
