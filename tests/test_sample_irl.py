@@ -309,6 +309,23 @@ def test_airl_softplus_policy_reward_is_minus_log_one_minus_d_with_the_absorbing
     assert float(logit.reward(*args)) < 0.0 < float(disc.reward(*args))  # the logit form goes negative there
 
 
+def test_airl_linear_g_is_affine_in_the_state_and_h_stays_an_mlp():
+    """``g_linear``: the paper's linear ``g`` (its transfer experiments); ``h`` keeps its hidden layers."""
+    spec = make_env("CartPole-v1").spec
+    stats = demo_input_stats(small_demos("CartPole-v1", [4, 4]))
+    a, b = jnp.array([0.0, 20.0, 100.0, 3.0]), jnp.array([100.0, 0.0, 10.0, 90.0])  # the demos' scale: 0-103
+    for linear in (True, False):
+        nets = airl.airl_reward(airl.AIRLConfig(hidden=(8, 8), g_linear=linear), spec, 0.9)
+        g_params = nets.g.init(jax.random.PRNGKey(1), stats)
+        h_params = nets.h.init(jax.random.PRNGKey(2), stats)
+        g = lambda x, p=g_params, n=nets: float(n.g.apply(p, x, 0))
+        h = lambda x, p=h_params, n=nets: float(n.h.apply(p, x, 0))
+        midpoint_gap = abs(g((a + b) / 2) - (g(a) + g(b)) / 2)
+        assert (midpoint_gap < 1e-5) == linear, midpoint_gap
+        assert abs(h((a + b) / 2) - (h(a) + h(b)) / 2) > 1e-3  # h is an MLP either way
+        assert len(jax.tree.leaves(g_params["net"])) == (2 if linear else 6)
+
+
 def test_airl_policy_reward_auto_follows_the_learner():
     learner = lambda config, name: make_inner_learner(config, make_env(name).spec)
     auto = airl.AIRLConfig()

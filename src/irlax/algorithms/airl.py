@@ -80,6 +80,10 @@ class AIRLConfig(AdversarialConfig):
     """The policy's reward: ``"logit"`` (``f - log pi``), ``"shaped"`` (``f``), ``"recovered"`` (``g``),
     ``"softplus"`` (``softplus(f - log pi)``), or ``"auto"``: ``"shaped"`` for SAC (which adds its own
     ``-alpha log pi``), ``"logit"`` otherwise."""
+    g_linear: bool = False
+    """``g`` linear in its (standardised) inputs, as in the paper's transfer experiments ("a linear function
+    approximator for the reward term g and a 2-layer ReLU network for the shaping term h", Fu et al. 2018, appendix
+    D); the shaping ``h`` stays an MLP of ``hidden``. Otherwise both are MLPs of ``hidden``."""
     penalty_on: str = "logit"
     """What ``gradient_penalty`` smooths (:data:`PENALTY_TARGETS`): ``"logit"``, the discriminator's whole logit,
     or ``"g"``, the recovered reward alone, so it stays bounded where the expert does not go while the shaping
@@ -117,7 +121,8 @@ class AIRLReward(NamedTuple):
 
 def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
     """The networks ``g`` and ``h`` (inputs standardised by the demonstrations) and ``f``, with discount ``gamma``."""
-    g = mlp_transition_reward(spec, config.hidden, config.activation, state_only=config.state_only)
+    g = mlp_transition_reward(spec, () if config.g_linear else config.hidden, config.activation,
+                              state_only=config.state_only)
     h = mlp_transition_reward(spec, config.hidden, config.activation, state_only=True)
 
     def bonus(params: dict, terminated: Array) -> Array:
