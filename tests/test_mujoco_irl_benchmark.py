@@ -155,3 +155,16 @@ def test_a_missing_expert_is_trained_then_kept_with_its_demonstrations(bench, mo
     assert sorted(p.name for p in kept.iterdir()) == sorted(bench.EXPERT_FILES)
     assert recorded == [["demos", "--expert", str(kept), "--episodes", str(bench.DEMO_EPISODES), "--out", str(path),
                          "--deterministic"]]
+
+
+def test_a_goal_whose_floor_a_finished_task_misses_is_reported_missed_before_the_mean(bench):
+    """The five-task goals: with tasks pending, "not measured yet" unless a finished task is already below the
+    floor, which no later cell can undo."""
+    row = lambda task, method, score, demos=10: {"task": task, "method": method, "demos": demos,
+                                                 "normalised_mean": score}
+    records = [row("Hopper-v5", "gail", 0.901), row("Hopper-v5", "airl", 1.008), row("Walker2d-v5", "airl", 0.111),
+               row("Hopper-v5", "dagger", 0.95, demos=1)]
+    lines = bench.goal_lines(records, {})
+    gail, airl = (next(line for line in lines if line.startswith(f"- {m}:")) for m in ("gail", "airl"))
+    assert "not measured yet (1 of 5 tasks done: Hopper-v5 0.901)" in gail
+    assert "missed already (Walker2d-v5 below 0.85" in airl and "2 of 5 tasks done" in airl
