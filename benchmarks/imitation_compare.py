@@ -216,8 +216,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"1-minute load {one_minute(results['load_average_start'])} at the start.", "",
         "Same 60 demonstrations, same true task, same normalisation (random 0, demonstrations 1), deterministic "
         "evaluation. irlax: all seeds in one vmapped process, wall-clock **including compilation**; imitation: "
-        "one process per seed (mean per seed shown), one PyTorch thread, two processes at a time. The imitation runs "
-        "shared the machine with other work (load 4-7 on 2 cores), which inflates their wall-clock; CPU seconds "
+        "one process per seed (mean per seed shown), one PyTorch thread, one or two processes at a time. The "
+        "imitation runs shared the machine with other work (a 1-minute load of 4 to 16 on 2 cores, the last seeds "
+        "at the highest), which inflates their wall-clock; CPU seconds "
         "(training only for imitation; everything, compilation included, for irlax's whole vmapped run) are the "
         "fairer comparison.", "",
         "| task | algorithm | library | seeds | env steps | wall-clock (s) | CPU (s) | final return | normalised |",
