@@ -83,6 +83,8 @@ goal (stochastic actions), so a radius of 0.1 would miss half of them."""
 ALGORITHMS = ("airl", "gail", "gcl")
 TRUE = "true"
 """The baseline row: the same re-optimisation on the maze's true reward (how often SAC itself gets round the wall)."""
+ROWS = (*ALGORITHMS, TRUE)
+"""Every row, in the order a whole run makes them (a row's PRNG key follows its place here)."""
 STATE_ONLY = {"airl": True, "gcl": True}
 """Fields set on the presets: the rewards that are meant to transfer are the state-only ones."""
 AIRL_OVERRIDES: dict[str, Any] = {}
@@ -134,10 +136,10 @@ def parse_pairs(items: Sequence[str], flag: str) -> tuple[tuple[str, str, str], 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The run sizes for the command line (``--quick``: a smoke run)."""
-    algorithms = tuple(args.algorithms.split(",")) if args.algorithms else (*ALGORITHMS, TRUE)
+    algorithms = tuple(args.algorithms.split(",")) if args.algorithms else ROWS
     for name in algorithms:
         if name != TRUE and name not in ALGORITHMS:
-            raise SystemExit(f"unknown algorithm {name!r}; choose among {', '.join((*ALGORITHMS, TRUE))}")
+            raise SystemExit(f"unknown algorithm {name!r}; choose among {', '.join(ROWS)}")
     overrides = parse_pairs(args.set or (), "--set")
     learner_overrides = parse_pairs(args.learner_set or (), "--learner-set")
     if args.learn_env not in LEARN_ENVS:
@@ -625,7 +627,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if name in results["algorithms"]:
             continue
         start = time.perf_counter()
-        algo_key = jax.random.fold_in(run_key, (*ALGORITHMS, TRUE).index(name))  # a subset runs as in the whole
+        algo_key = jax.random.fold_in(run_key, ROWS.index(name))  # a subset runs as in the whole
         results["algorithms"][name] = (
             run_true_reward(settings, envs, results["references"], algo_key, console) if name == TRUE
             else run_algorithm(name, settings, envs, demos, results["references"], batches, coverage, algo_key,

@@ -55,7 +55,7 @@ from irlax.data.transitions import RewardFn, Transition
 from irlax.envs.spec import EnvSpec
 from irlax.errors import IrlaxError
 from irlax.learners.base import Learner
-from irlax.rewards.transition import InputStats, TransitionReward, absorbing_bonus, mlp_transition_reward
+from irlax.rewards.transition import InputStats, TransitionReward, mlp_transition_reward
 from irlax.tasks import Env
 
 DESCRIPTION = "adversarial IRL with a disentangled reward (Fu, Luo & Levine 2018)"
@@ -119,16 +119,15 @@ class AIRLReward(NamedTuple):
     recovered: RewardFn
 
 
+def _logit_as_is(logit: Array) -> Array:
+    return logit
+
+
 def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
     """The networks ``g`` and ``h`` (inputs standardised by the demonstrations) and ``f``, with discount ``gamma``."""
     g = mlp_transition_reward(spec, () if config.g_linear else config.hidden, config.activation,
                               state_only=config.state_only)
     h = mlp_transition_reward(spec, config.hidden, config.activation, state_only=True)
-
-    def bonus(params: dict, terminated: Array) -> Array:
-        if not config.absorbing:
-            return jnp.float32(0.0)
-        return absorbing_bonus(terminated, adversarial.absorbing_logit(params), gamma)
 
     def f(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
         return airl_shaped_reward(
@@ -137,10 +136,12 @@ def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
         )
 
     def shaped(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
-        return f(params, obs, action, next_obs, terminated) + bonus(params, terminated)
+        return adversarial.with_absorbing_value(f(params, obs, action, next_obs, terminated), params, terminated,
+                                                gamma, _logit_as_is, config.absorbing)
 
     def recovered(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
-        return g.apply(params["g"], obs, action) + bonus(params, terminated)
+        return adversarial.with_absorbing_value(g.apply(params["g"], obs, action), params, terminated, gamma,
+                                                _logit_as_is, config.absorbing)
 
     return AIRLReward(g, h, f, shaped, recovered)
 

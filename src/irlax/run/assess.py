@@ -249,16 +249,17 @@ def reoptimize(
     if host.is_host(env):
         states = host.init_state(learner, env, keys)
         advance = lambda st, n: host.update(learner, env, st, n, algo.reward_fn, reward_params)[0]
+        piece = reoptimize_piece(total, equal=False)
     else:
         states = _init_learners(learner, env, keys)
         advance = lambda st, n: _advance_learners(learner, env, n, algo.reward_fn, st, reward_params)
+        piece = reoptimize_piece(total, equal=True)  # one compiled program for every piece
     done, earlier = 0, 0.0
     if checkpoint is not None and Path(checkpoint).exists():
         saved, extra = load_pytree(checkpoint, states)
         if int(extra.get("steps", -1)) == steps and int(extra.get("tag", -1)) == tag:
             states, done = jax.tree.map(jnp.asarray, saved), int(extra["done"])
             earlier = float(extra.get("seconds", 0.0))
-    piece = reoptimize_piece(total, equal=not host.is_host(env))
     start = time.perf_counter()
     while done < total:
         n = min(piece, total - done)
