@@ -75,6 +75,10 @@ LEARN_ENVS = (POINT_MAZE, POINT_MAZE_WIDE_START)
 with starts anywhere (demonstrations that cover the maze, as AIRL's recovery guarantee assumes)."""
 SHIFTED_EXPERT_STEPS = tasks.learner_budget(POINT_MAZE_SHIFTED, "sac")
 """SAC steps per seed of the shifted maze's expert (SAC's budget for it in the task table, 30k)."""
+REOPT_STEPS = 60_000
+"""SAC steps of each re-optimisation. With the task table's 30k, SAC on the *true* reward reached the goal in the
+shifted maze in only 60% of episodes (5 seeds; 2 stayed under the wall); with 60k in 100% in both mazes (docs/design.md,
+"Known limits"), so a learned reward is not blamed for the learner's budget."""
 REACH_RADIUS = 0.2
 """An episode "reaches the goal" when its final position is within this distance of it. The maze defines no
 threshold (reaching the goal does not end an episode). The goal is 0.38 above the wall's top, so a policy stuck
@@ -559,7 +563,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per algorithm, vmapped (default 5)")
     parser.add_argument("--rounds", type=int, default=None, help="IRL rounds (default: each algorithm's preset)")
-    parser.add_argument("--reopt-steps", type=int, default=30_000, help="SAC steps of a re-optimisation (30000)")
+    parser.add_argument("--reopt-steps", type=int, default=REOPT_STEPS,
+                        help=f"SAC steps of a re-optimisation (default {REOPT_STEPS})")
     parser.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes per seed (default 20)")
     parser.add_argument("--algorithms", default="", help=f"comma-separated subset of {','.join(ALGORITHMS)}")
     parser.add_argument("--set", action="append", metavar="ALGO.FIELD=VALUE", help="override a config field")
