@@ -77,8 +77,9 @@ SHIFTED_EXPERT_STEPS = tasks.learner_budget(POINT_MAZE_SHIFTED, "sac")
 """SAC steps per seed of the shifted maze's expert (SAC's budget for it in the task table, 30k)."""
 REOPT_STEPS = 60_000
 """SAC steps of each re-optimisation. With the task table's 30k, SAC on the *true* reward reached the goal in the
-shifted maze in only 60% of episodes (5 seeds; 2 stayed under the wall); with 60k in 100% in both mazes (docs/design.md,
-"Known limits"), so a learned reward is not blamed for the learner's budget."""
+shifted maze in only 60% of episodes (5 seeds; 2 stayed under the wall); with 60k in 100% and, with other keys, 80%
+(one seed of five under the wall; docs/design.md, "Known limits"), so a row measures the reward more than the
+learner's budget."""
 REACH_RADIUS = 0.2
 """An episode "reaches the goal" when its final position is within this distance of it. The maze defines no
 threshold (reaching the goal does not end an episode). The goal is 0.38 above the wall's top, so a policy stuck
