@@ -567,7 +567,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reopt-steps", type=int, default=REOPT_STEPS,
                         help=f"SAC steps of a re-optimisation (default {REOPT_STEPS})")
     parser.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes per seed (default 20)")
-    parser.add_argument("--algorithms", default="", help=f"comma-separated subset of {','.join(ALGORITHMS)}")
+    parser.add_argument("--algorithms", default="", help=f"comma-separated subset of {','.join(ROWS)}")
     parser.add_argument("--set", action="append", metavar="ALGO.FIELD=VALUE", help="override a config field")
     parser.add_argument("--learner-set", action="append", metavar="ALGO.FIELD=VALUE",
                         help="override a field of the algorithm's SAC config (during learning)")

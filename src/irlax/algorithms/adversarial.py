@@ -143,13 +143,15 @@ def absorbing_logit(params: dict) -> Array:
 
 
 def with_absorbing_value(value: Array, params: dict, terminated: Array, gamma: float,
-                         transform: Callable[[Array], Array], absorbing: bool = True) -> Array:
+                         transform: Callable[[Array], Array] | None = None, absorbing: bool = True) -> Array:
     """A policy's per-step reward ``value`` plus, on terminal steps and when ``absorbing``, the absorbing state's
     value under the same ``transform`` of a logit (``transform(absorbing_logit(params))`` for ever after, discount
-    ``gamma``: :func:`irlax.rewards.transition.absorbing_bonus`). GAIL's rewards and AIRL's ``softplus`` one."""
+    ``gamma``: :func:`irlax.rewards.transition.absorbing_bonus`); ``transform=None`` takes the logit as it is.
+    GAIL's rewards, AIRL's ``softplus`` one (transformed) and AIRL's ``f`` and ``g`` exports (as is)."""
     if not absorbing:
         return value
-    return value + absorbing_bonus(terminated, transform(absorbing_logit(params)), gamma)
+    logit = absorbing_logit(params)
+    return value + absorbing_bonus(terminated, logit if transform is None else transform(logit), gamma)
 
 
 def discount(config: AdversarialConfig, learner: Learner) -> float:

@@ -119,10 +119,6 @@ class AIRLReward(NamedTuple):
     recovered: RewardFn
 
 
-def _logit_as_is(logit: Array) -> Array:
-    return logit
-
-
 def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
     """The networks ``g`` and ``h`` (inputs standardised by the demonstrations) and ``f``, with discount ``gamma``."""
     g = mlp_transition_reward(spec, () if config.g_linear else config.hidden, config.activation,
@@ -137,11 +133,11 @@ def airl_reward(config: AIRLConfig, spec: EnvSpec, gamma: float) -> AIRLReward:
 
     def shaped(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
         return adversarial.with_absorbing_value(f(params, obs, action, next_obs, terminated), params, terminated,
-                                                gamma, _logit_as_is, config.absorbing)
+                                                gamma, absorbing=config.absorbing)
 
     def recovered(params: dict, obs: Array, action: Array, next_obs: Array, terminated: Array) -> Array:
         return adversarial.with_absorbing_value(g.apply(params["g"], obs, action), params, terminated, gamma,
-                                                _logit_as_is, config.absorbing)
+                                                absorbing=config.absorbing)
 
     return AIRLReward(g, h, f, shaped, recovered)
 
