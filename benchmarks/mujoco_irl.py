@@ -288,7 +288,7 @@ def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str
     if method != "bc" and (run_dir / "checkpoint.npz").exists():
         argv = ["train", "--resume", str(run_dir), "--quiet"]
     else:
-        if method == "bc" and run_dir.exists():  # an interrupted BC run (minutes): started again
+        if run_dir.exists():  # a run stopped before its first checkpoint (or BC's, minutes long): started again
             shutil.rmtree(run_dir)
         argv = cell_argv(task, method, demos, seeds)
         RUNS.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,21 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
     monkeypatch.setattr(bench, "irlax_main", resume)
     assert bench.run_cell("Hopper-v5", "airl", 10)["seeds"] == 3
     assert calls == [["train", "--resume", str(half), "--quiet"]]
+    early = bench.cell_dir("Hopper-v5", "sqil", 10)  # stopped before its first checkpoint: started again
+    early.mkdir(parents=True)
+    (early / "config.json").write_text("{}")
+
+    def fresh(argv):
+        calls.append(argv)
+        out = Path(argv[argv.index("--out") + 1])
+        assert not out.exists()  # irlax train refuses a folder that is not empty
+        out.mkdir(parents=True)
+        (out / "summary.json").write_text(json.dumps(summary([0.5, 0.6, 0.7])))
+        return 0
+
+    monkeypatch.setattr(bench, "irlax_main", fresh)
+    assert bench.run_cell("Hopper-v5", "sqil", 10)["seeds"] == 3
+    assert calls[-1][:2] == ["train", "sqil"]
     # a new cell starts with the method's command line: AIRL with a state-action reward, PPO inside
     argv = bench.cell_argv("Hopper-v5", "airl-sa", 10, 3)
     assert argv[:2] == ["train", "airl"] and "state_only=false" in argv and argv[argv.index("--learner") + 1] == "ppo"
