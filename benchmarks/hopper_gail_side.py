@@ -18,6 +18,11 @@ episodes of the true task:
   demonstrations lack); seconds exclude evaluations. imitation documents 10M steps for it;
   both run :data:`STEPS` here.
 
+The floor: Gymnasium's Hopper-v5 stepped alone, :data:`FLOOR_ENVS` environments one after another with uniformly
+random actions (drawn beforehand) and nothing learned, timed in the same run: no library that steps the physics
+this way from Python can take less per environment step, so imitation's time per step over the floor's is the
+most any such library can gain on it per step.
+
 Normalised return: ``(score - random) / (expert - random)`` with the demonstrations' mean as expert and a uniformly
 random policy's mean in Hopper-v5 as random.
 
@@ -30,9 +35,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
 from imitation_compare import first_reaching, irlax_run
 from imitation_venv import run_job
@@ -40,6 +47,32 @@ from mujoco_irl import PPO_ITERATION_STEPS, PPO_ROUND_STEPS, ensure_demos
 
 TASK, STEPS, EVAL_EVERY, EVAL_EPISODES, TARGET = "Hopper-v5", 1_000_000, 50_000, 10, 0.8
 OUT = ROOT / "benchmarks" / "results" / "hopper_gail_side.json"
+FLOOR_ENVS, FLOOR_STEPS = 8, 50_000
+
+
+def physics_floor(task: str = TASK, envs: int = FLOOR_ENVS, steps: int = FLOOR_STEPS, seed: int = 0) -> dict[str, Any]:
+    """Seconds per environment step of ``task`` in Gymnasium alone: ``envs`` environments stepped in turn with
+    uniformly random actions drawn beforehand, each reset when its episode ends; no policy, no learning."""
+    import gymnasium
+
+    made = [gymnasium.make(task) for _ in range(envs)]
+    for i, env in enumerate(made):
+        env.reset(seed=seed + i)
+    space = made[0].action_space
+    rounds = -(-steps // envs)
+    actions = np.random.default_rng(seed).uniform(space.low, space.high, (rounds, envs, *space.shape))
+    actions = actions.astype(space.dtype)
+    start = time.perf_counter()
+    for row in actions:
+        for env, action in zip(made, row, strict=True):
+            _, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset()
+    seconds = time.perf_counter() - start
+    for env in made:
+        env.close()
+    return {"env_steps": rounds * envs, "seconds": seconds, "seconds_per_env_step": seconds / (rounds * envs),
+            "envs": envs}
 
 
 def side(curve: list[dict[str, Any]], seconds: float, steps: float, random: float, expert: float) -> dict[str, Any]:
@@ -92,6 +125,15 @@ def markdown(results: dict[str, Any]) -> str:
               "", "Both libraries step MuJoCo on the host, a batch of environments at a time from Python, "
               "so the physics and the per-step host work bound both; the rest of each round (PPO's and the "
               "discriminator's updates) is where irlax's compiled learner saves time."]
+    floor = results.get("physics_floor")
+    if floor:
+        per_step = floor["seconds_per_env_step"]
+        lines += ["", f"The floor, measured in the same run: Gymnasium's {TASK} alone ({floor['envs']} environments "
+                      f"stepped in turn with random actions, nothing learned) takes {1000 * per_step:.3f} ms per "
+                      f"environment step, {100 * per_step / ir['seconds_per_env_step']:.0f}% of irlax's and "
+                      f"{100 * per_step / im['seconds_per_env_step']:.0f}% of imitation's; a library stepping it "
+                      f"this way could be at most {im['seconds_per_env_step'] / per_step:.1f}x faster than "
+                      "imitation per step on this machine."]
     return "\n".join(lines) + "\n"
 
 
@@ -102,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--imitation-json", type=Path, help="reuse this finished imitation_side.py run")
     args = parser.parse_args(argv)
     results = report_header("hopper_gail_side.py", argv)
+    results["physics_floor"] = physics_floor()
     demos = ensure_demos(TASK)
     rounds = math.ceil(args.steps / PPO_ROUND_STEPS["gail"])
     ir = irlax_run(TASK, "gail", 1, rounds, EVAL_EPISODES, demos_path=demos, learner="ppo",

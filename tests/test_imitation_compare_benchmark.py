@@ -49,3 +49,29 @@ def test_a_target_irlax_never_reaches_has_no_speedup(compare_module):
     result = compare_module.compare(irlax, imitation)
     assert result["speedup"] is None and result["cpu_speedup"] is None and result["irlax_cpu_seconds_to_target"] is None
     assert result["cpu_speedup_per_seed"] is None
+
+
+@pytest.fixture
+def hopper_side(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    yield importlib.import_module("hopper_gail_side")
+    for name in ("hopper_gail_side", "imitation_compare", "mujoco_irl"):
+        sys.modules.pop(name, None)
+
+
+def test_the_physics_floor_steps_every_environment_and_bounds_the_speedup(hopper_side):
+    from bench_machine import machine_info  # benchmarks/ is on the path inside the fixture
+
+    floor = hopper_side.physics_floor(steps=100, envs=3)
+    assert floor["env_steps"] == 102 and floor["envs"] == 3  # whole rounds of the three environments
+    assert floor["seconds_per_env_step"] == pytest.approx(floor["seconds"] / 102) and floor["seconds"] > 0
+    side = {"env_steps": 1000, "train_seconds": 1.0, "seconds_per_env_step": 0.001, "final_normalised": 0.5,
+            "best_normalised": 0.6, "seconds_to_target": None}
+    results = {"command": "c", "date": "d", "load_average_start": [1.0], "machine": machine_info(), "steps": 1000,
+               "demo_episodes": 10, "expert_return": 100.0, "random_return": 0.0, "per_step_speedup": 2.0,
+               "to_target_speedup": None, "irlax": {**side, "seconds_per_env_step": 0.0005},
+               "imitation": side, "physics_floor": {"envs": 8, "seconds_per_env_step": 0.00025}}
+    text = hopper_side.markdown(results)
+    # the floor is half of irlax's step and a quarter of imitation's: at most 4x over imitation
+    assert "0.250 ms per environment step, 50% of irlax's and 25% of imitation's" in text
+    assert "at most 4.0x faster than imitation" in text
