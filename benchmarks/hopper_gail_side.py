@@ -8,7 +8,8 @@ episodes of the true task:
 
 - irlax: ``irlax train gail``'s preset with PPO inside (``benchmarks/imitation_compare.irlax_run``), its step
   size annealed linearly to zero over the run as in ``benchmarks/mujoco_irl.py``'s cells
-  (``--learner-set lr_anneal_steps=...``), in Gymnasium's Hopper-v5; seconds are the driver's wall-clock
+  (``--learner-set lr_anneal_steps=...``), and its discriminator trained on the last two rounds' samples as there
+  (``mujoco_irl.adversarial_settings``), in Gymnasium's Hopper-v5; seconds are the driver's wall-clock
   (compilation included, evaluations not).
 - imitation: ``benchmarks/imitation_side.py`` in its own virtual environment (``imitation_venv.py``), with
   imitation's documented setting for GAIL on Hopper (``benchmarking/example_gail_seals_hopper_best_hp_eval.json``:
@@ -43,7 +44,7 @@ import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
 from imitation_compare import first_reaching, irlax_run
 from imitation_venv import run_job
-from mujoco_irl import PPO_ITERATION_STEPS, PPO_ROUND_STEPS, ensure_demos
+from mujoco_irl import PPO_ITERATION_STEPS, PPO_ROUND_STEPS, adversarial_settings, ensure_demos
 
 TASK, STEPS, EVAL_EVERY, EVAL_EPISODES, TARGET = "Hopper-v5", 1_000_000, 50_000, 10, 0.8
 OUT = ROOT / "benchmarks" / "results" / "hopper_gail_side.json"
@@ -99,7 +100,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{one_minute(results['load_average_start'])}). Machine: {machine_line(results['machine'])}.", "",
         f"One seed each, {results['steps']:,} environment steps, the same {results['demo_episodes']} demonstrations "
         f"(expert mean return {results['expert_return']:.0f}, random {results['random_return']:.0f}); irlax's GAIL "
-        "preset with PPO in Gymnasium's Hopper-v5, its step size annealed linearly to zero over the run; "
+        "preset with PPO in Gymnasium's Hopper-v5, its step size annealed linearly to zero over the run and its "
+        "discriminator trained on the last two rounds' samples, as in the MuJoCo table's cells; "
         "imitation 1.0.1's documented GAIL setting for Hopper "
         "(SB3 PPO, one PyTorch thread; in Gymnasium 0.29's Hopper-v4, as the demonstrations' 11-number observations "
         "don't fit the documented seals/Hopper). Evaluations every "
@@ -149,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     rounds = math.ceil(args.steps / PPO_ROUND_STEPS["gail"])
     ir = irlax_run(TASK, "gail", 1, rounds, EVAL_EPISODES, demos_path=demos, learner="ppo",
                    evaluations=max(1, args.steps // EVAL_EVERY),
-                   learner_settings={"lr_anneal_steps": rounds * PPO_ITERATION_STEPS})
+                   learner_settings={"lr_anneal_steps": rounds * PPO_ITERATION_STEPS},
+                   settings=adversarial_settings(TASK, "gail"))
     random, expert = ir["random_return"], ir["expert_return"]
     if args.imitation_json:
         im = json.loads(args.imitation_json.read_text())

@@ -77,18 +77,20 @@ def ensure_demos(task: str, episodes: int = DEMO_EPISODES) -> Path:
 
 def irlax_run(task: str, algo: str, seeds: int, rounds: int | None, eval_episodes: int,
               demos_path: Path | None = None, learner: str = "", evaluations: int = EVALUATIONS,
-              learner_settings: dict[str, Any] | None = None) -> dict[str, Any]:
+              learner_settings: dict[str, Any] | None = None,
+              settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train ``algo`` on ``task`` for ``seeds`` seeds in one vmap; the curve of deterministic returns over time.
 
     The time of a point is the driver's wall-clock up to it (initialisation and every compilation included,
     the evaluations not). ``demos_path``: the demonstrations (default: the cache's 60 episodes of the task);
     ``learner``: the learner inside (default: the task's); ``evaluations``: points along the run;
-    ``learner_settings``: fields of the learner's config to change (``irlax train``'s ``--learner-set``).
+    ``learner_settings``: fields of the learner's config to change (``irlax train``'s ``--learner-set``);
+    ``settings``: fields of the algorithm's config to change (``--set``).
     """
     env = make_env(task)
     demos = load_demonstrations(demos_path or CACHE / f"demos-{task}-{DEMO_EPISODES}.npz", env.spec)
     config = preset(algo, task, learner)
-    config = replace(config, rounds=rounds or config.rounds)
+    config = replace(config, rounds=rounds or config.rounds, **(settings or {}))
     if learner_settings:
         kind = config.learner or default_learner(task, env.spec)
         base = config.learner_config if config.learner_config is not None else learner_config(task, kind)

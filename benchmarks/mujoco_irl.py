@@ -251,6 +251,15 @@ def summary_path(task: str, method: str, demos: int) -> Path | None:
     return base / "summary.json" if (base / "summary.json").exists() else None
 
 
+def adversarial_settings(task: str, method: str) -> dict[str, Any]:
+    """The fields of an adversarial method's preset a cell changes (``irlax train``'s ``--set``): AIRL's
+    state-action reward for ``airl-sa``; GAIL's discriminator on the last two rounds' samples with PPO inside."""
+    settings: dict[str, Any] = {"state_only": False} if method == "airl-sa" else {}
+    if method == "gail" and inner_learner(task) == "ppo":
+        settings["buffer_size"] = GAIL_PPO_BUFFER
+    return settings
+
+
 def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
     """The ``irlax`` command line that starts a cell."""
     run_dir, data = cell_dir(task, method, demos), str(ensure_demos(task))
@@ -261,7 +270,8 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
                 f"distribution={clone_distribution(task)}"]
     argv = ["train", *common, "--out", str(run_dir)]
     if method in ADVERSARIAL:
-        extra = ["--set", "state_only=false"] if method == "airl-sa" else []
+        extra = [a for key, value in adversarial_settings(task, method).items()
+                 for a in ("--set", f"{key}={str(value).lower()}")]
         inner = inner_learner(task)
         if inner == "sac":
             rounds, reopt = SAC_ENV_STEPS // SAC_ROUND_STEPS, SAC_ENV_STEPS
@@ -269,8 +279,6 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
             rounds = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method])
             reopt = rounds * PPO_ITERATION_STEPS
             extra += ["--learner-set", f"lr_anneal_steps={reopt}"]
-            if method == "gail":
-                extra += ["--set", f"buffer_size={GAIL_PPO_BUFFER}"]
         return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", inner, "--rounds",
                 str(rounds), "--reoptimize-steps", str(reopt), *extra]
     if method == "dagger":
