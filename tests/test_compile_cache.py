@@ -102,3 +102,38 @@ def test_turning_the_cache_off_in_a_process_stops_its_writes(tmp_path):
     finally:
         disable_compile_cache()
         use_test_compile_cache()
+
+
+def test_pruning_removes_the_least_recently_used_programs_until_the_rest_fit(tmp_path):
+    from irlax.run.compile_cache import prune_cache
+
+    def entry(key, size, used, atime_file=None):
+        path = tmp_path / f"{key}-cache"
+        path.write_bytes(b"x" * size)
+        os.utime(path, (used, used))
+        if atime_file is not None:
+            companion = tmp_path / f"{key}-atime"
+            companion.write_bytes(b"")
+            os.utime(companion, (atime_file, atime_file))
+
+    entry("old", 100, 1000)
+    entry("used-lately", 100, 1000, atime_file=5000)  # written early, used lately (its -atime companion)
+    entry("middle", 100, 3000, atime_file=2000)
+    entry("new", 100, 4000)
+    (tmp_path / ".lockfile").write_bytes(b"")
+    assert prune_cache(tmp_path, 250) == 200  # 400 bytes down to 200: the two least recently used go
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lockfile", "new-cache", "used-lately-atime",
+                                                         "used-lately-cache"]
+    assert prune_cache(tmp_path, 250) == 0  # already within the bound
+    assert prune_cache(tmp_path / "missing", 0) == 0
+
+
+def test_turning_the_cache_on_prunes_it_and_leaves_jax_without_a_per_write_scan(tmp_path):
+    big = tmp_path / "big-cache"
+    big.write_bytes(b"x" * 1000)
+    try:
+        enable_compile_cache(tmp_path, max_bytes=10)
+        assert not big.exists()
+        assert jax.config.jax_compilation_cache_max_size == -1
+    finally:
+        disable_compile_cache()
