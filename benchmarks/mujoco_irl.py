@@ -70,7 +70,10 @@ size): not the falls, then. On Walker2d the 1M-step PPO's stochastic demonstrati
 2M-step annealed PPO reaches 5820 deterministic (3410 the 1M-step one, 1443 SAC at 300k)."""
 DEMO_EPISODES = 10
 CURVE_TASKS, CURVE_DEMOS = ("Hopper-v5", "HalfCheetah-v5"), (1, 4)
-SEEDS, EVAL_EPISODES = 3, 10
+SEEDS, EVAL_EPISODES = 4, 10
+"""Seeds per new cell: four, since ``irlax`` splits a run's seeds over one CPU device per core and pads a count
+that isn't a multiple of them, so on two cores three seeds cost as much as four (cells made before 2026-12-06
+have three)."""
 PPO_ENV_STEPS, SAC_ENV_STEPS = 1_000_000, 100_000
 ADVERSARIAL = ("gail", "airl", "airl-sa", "gcl")
 METHODS = (*ADVERSARIAL, "bc", "dagger", "sqil", "iq-learn")
@@ -465,7 +468,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{one_minute(results['load_average_start'])}. "
         f"Machine: {machine_line(results['machine'])}.", "",
         f"{DEMO_EPISODES} demonstrations per task from the expert of `benchmarks/mujoco_experts.py` named below; "
-        f"{SEEDS} seeds per cell in one vmapped run; GAIL, AIRL and GCL with PPO inside on "
+        f"{SEEDS} seeds per cell in one vmapped run (3 in the cells made before 2026-12-06: the per-seed column "
+        "shows each cell's); GAIL, AIRL and GCL with PPO inside on "
         f"{' and '.join(t for t in TASKS if inner_learner(t) == 'ppo')} for {PPO_ENV_STEPS:,} environment steps per "
         f"seed, the discriminator's samples included (then a fresh PPO re-optimises the frozen learned reward for "
         f"as many learner steps as the inner one took, {PPO_ITERATION_STEPS:,} a round; both with the step size "
