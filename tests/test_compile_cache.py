@@ -121,9 +121,10 @@ def test_pruning_removes_the_least_recently_used_programs_until_the_rest_fit(tmp
     entry("middle", 100, 3000, atime_file=2000)
     entry("new", 100, 4000)
     (tmp_path / ".lockfile").write_bytes(b"")
+    (tmp_path / "a-folder-cache").mkdir()  # not a cache entry: left alone
     assert prune_cache(tmp_path, 250) == 200  # 400 bytes down to 200: the two least recently used go
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lockfile", "new-cache", "used-lately-atime",
-                                                         "used-lately-cache"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lockfile", "a-folder-cache", "new-cache",
+                                                         "used-lately-atime", "used-lately-cache"]
     assert prune_cache(tmp_path, 250) == 0  # already within the bound
     assert prune_cache(tmp_path / "missing", 0) == 0
 

@@ -22,6 +22,7 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
+from stat import S_ISREG
 
 import jax
 from jax.experimental.compilation_cache import compilation_cache
@@ -94,6 +95,8 @@ def prune_cache(folder: str | Path, max_bytes: int) -> int:
         companion = path.with_name(path.name.removesuffix(CACHE_SUFFIX) + ATIME_SUFFIX)
         try:
             stat = path.stat()
+            if not S_ISREG(stat.st_mode):  # JAX's entries are files; anything else is not the cache's
+                continue
             used = max(stat.st_atime, stat.st_mtime)
             if companion.exists():
                 used = max(used, companion.stat().st_mtime)
