@@ -24,9 +24,10 @@ demo: $(BIN)/.installed
 # The workers compile afresh, without a shared persistent compilation cache: with one (IRLAX_TEST_COMPILE_CACHE,
 # tests/conftest.py) three of six whole runs crashed inside XLA's executable serialiser while writing an entry
 # (docs/design.md, "Known limits"); set it yourself to trade that risk for speed.
-# A test whose worker process crashes (a segfault inside XLA's compiler, seen twice in whole runs on 2026-12-06, in
-# different tests, each passing alone) runs once more in a fresh worker (pytest-rerunfailures); a test that fails is
-# not rerun (--only-rerun names no error any test raises).
+# A test whose worker process crashes runs once more in a fresh worker (pytest-rerunfailures); a test that fails is
+# not rerun (--only-rerun names no error any test raises). The crashes seen (inside XLA's compiler, in tests that
+# passed alone) came from workers running out of memory maps; tests/conftest.py's bounded_memory_maps now keeps
+# them in bounds (docs/design.md, "Known limits").
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q -n auto --dist worksteal --durations=15 --reruns 1 \

@@ -155,6 +155,39 @@ def precision(request):
         yield width
 
 
+MAX_MEMORY_MAPS = 30_000
+"""A test process with more memory maps than this drops JAX's caches after its test (:func:`bounded_memory_maps`)."""
+
+
+def memory_maps() -> int | None:
+    """The number of memory maps of this process (Linux), else ``None``."""
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            return sum(1 for _ in maps)
+    except OSError:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def bounded_memory_maps():
+    """Keep a test worker's memory maps well under Linux's ``vm.max_map_count`` (65,530 by default).
+
+    XLA's CPU backend maps three regions per compiled kernel and JAX keeps every program it compiled, so a worker
+    that runs hundreds of tests (the op-by-op ones compile each primitive) climbed past 30,000 maps within minutes;
+    at the limit LLVM cannot map a new kernel ("LLVM compilation error: Cannot allocate memory") and the process
+    dies inside XLA's compile: the crashes of whole runs in docs/design.md ("Known limits"). Past
+    :data:`MAX_MEMORY_MAPS` the worker drops JAX's caches, which frees the executables nothing else holds."""
+    yield
+    count = memory_maps()
+    if count is not None and count > MAX_MEMORY_MAPS:
+        import gc
+
+        import jax
+
+        jax.clear_caches()
+        gc.collect()
+
+
 # The longest tests (tens of seconds each: a Ray sweep, processes of their own, learning on Gymnasium tasks) start
 # first. pytest-xdist hands each worker a contiguous share of the collected tests and an idle worker steals from the
 # end of another's; a long test collected late would keep one worker busy while the other has nothing left. (Only
