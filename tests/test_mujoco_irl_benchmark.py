@@ -56,8 +56,11 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
         return 0
 
     monkeypatch.setattr(bench, "irlax_main", resume)
+    cleared = []
+    monkeypatch.setattr(bench.jax, "clear_caches", lambda: cleared.append(True))
     assert bench.run_cell("Hopper-v5", "airl", 10)["seeds"] == 3
     assert calls == [["train", "--resume", str(half), "--quiet"]]
+    assert cleared == [True]  # each cell's compiled programs are dropped once it ends
     early = bench.cell_dir("Hopper-v5", "sqil", 10)  # stopped before its first checkpoint: started again
     early.mkdir(parents=True)
     (early / "config.json").write_text("{}")
