@@ -36,12 +36,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
+from bench_machine import ROOT, machine_line, one_minute, report_header, wall, write_report
 from imitation_compare import first_reaching, irlax_run
 from imitation_venv import run_job
 from mujoco_irl import PPO_ITERATION_STEPS, PPO_ROUND_STEPS, adversarial_settings, ensure_demos
@@ -63,13 +62,14 @@ def physics_floor(task: str = TASK, envs: int = FLOOR_ENVS, steps: int = FLOOR_S
     rounds = -(-steps // envs)
     actions = np.random.default_rng(seed).uniform(space.low, space.high, (rounds, envs, *space.shape))
     actions = actions.astype(space.dtype)
-    start = time.perf_counter()
-    for row in actions:
-        for env, action in zip(made, row, strict=True):
-            _, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                env.reset()
-    seconds = time.perf_counter() - start
+    def step_all() -> None:
+        for row in actions:
+            for env, action in zip(made, row, strict=True):
+                _, _, terminated, truncated, _ = env.step(action)
+                if terminated or truncated:
+                    env.reset()
+
+    seconds = wall(step_all)
     for env in made:
         env.close()
     return {"env_steps": rounds * envs, "seconds": seconds, "seconds_per_env_step": seconds / (rounds * envs),

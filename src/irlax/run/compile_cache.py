@@ -22,7 +22,6 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
-from stat import S_ISREG
 
 import jax
 from jax.experimental.compilation_cache import compilation_cache
@@ -90,27 +89,31 @@ def prune_cache(folder: str | Path, max_bytes: int) -> int:
     An entry's last use is the latest of its file's access and modification times and of its ``-atime`` companion's
     modification time; both files go. Entries another process removes meanwhile are skipped.
     """
+    files = {}
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                with contextlib.suppress(OSError):  # removed by another process meanwhile
+                    if entry.is_file(follow_symlinks=False):  # JAX's entries are files; anything else is not ours
+                        files[entry.name] = entry.stat(follow_symlinks=False)
+    except OSError:
+        return 0
     entries = []
-    for path in Path(folder).glob(f"*{CACHE_SUFFIX}"):
-        companion = path.with_name(path.name.removesuffix(CACHE_SUFFIX) + ATIME_SUFFIX)
-        try:
-            stat = path.stat()
-            if not S_ISREG(stat.st_mode):  # JAX's entries are files; anything else is not the cache's
-                continue
-            used = max(stat.st_atime, stat.st_mtime)
-            if companion.exists():
-                used = max(used, companion.stat().st_mtime)
-        except OSError:
+    for name, stat in files.items():
+        if not name.endswith(CACHE_SUFFIX):
             continue
-        entries.append((used, path, companion, stat.st_size))
+        key = name.removesuffix(CACHE_SUFFIX)
+        companion = files.get(key + ATIME_SUFFIX)
+        used = max(stat.st_atime, stat.st_mtime, companion.st_mtime if companion is not None else 0.0)
+        entries.append((used, key, stat.st_size))
     total = sum(size for *_, size in entries)
     removed = 0
-    for _, path, companion, size in sorted(entries, key=lambda entry: entry[0]):
+    for _, key, size in sorted(entries):
         if total - removed <= max_bytes:
             break
-        for victim in (path, companion):
+        for name in (key + CACHE_SUFFIX, key + ATIME_SUFFIX):
             with contextlib.suppress(OSError):
-                victim.unlink(missing_ok=True)
+                os.unlink(os.path.join(folder, name))
         removed += size
     return removed
 
