@@ -34,8 +34,8 @@ from typing import Any
 
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_cell_table
 from imitation_compare import ensure_demos
+from irlax_runs import irlax_main
 
-from irlax.cli.main import main as irlax_main
 from irlax.metrics.aggregate import SeedSummary
 
 TASKS = ("CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0")

@@ -46,9 +46,9 @@ import jax
 import numpy as np
 from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, write_report
 from imitation_venv import CACHE, full_jobs, run_jobs, smoke_jobs
+from irlax_runs import irlax_main
 
 from irlax.algorithms.registry import make_algorithm, preset
-from irlax.cli.main import main as irlax_main
 from irlax.data.demos import load_demonstrations
 from irlax.learners.evaluation import random_return
 from irlax.run.assess import policy_returns

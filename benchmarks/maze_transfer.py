@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 from bench_machine import ROOT, load_average, machine_line, one_minute, output_path, report_header, write_report
 from imitation_compare import CACHE, ensure_demos
+from irlax_runs import irlax_main
 from jax import Array
 from rich.console import Console
 from rich.table import Table
@@ -55,7 +56,6 @@ from irlax import tasks
 from irlax.algorithms.base import Algorithm
 from irlax.algorithms.registry import make_algorithm, preset
 from irlax.algorithms.sample_irl import make_inner_learner
-from irlax.cli.main import main as irlax_main
 from irlax.data.demos import Demonstrations, flatten, load_demonstrations
 from irlax.envs.control import JaxEnv
 from irlax.envs.point_maze import POINT_MAZE, POINT_MAZE_SHIFTED, POINT_MAZE_WIDE_START, goal_position

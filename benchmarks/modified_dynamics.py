@@ -42,8 +42,8 @@ import jax
 import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_cell_table
 from imitation_compare import CACHE, ensure_demos
+from irlax_runs import irlax_main
 
-from irlax.cli.main import main as irlax_main
 from irlax.learners.evaluation import random_return
 from irlax.metrics.aggregate import SeedSummary, seed_summary
 from irlax.tasks import make_env

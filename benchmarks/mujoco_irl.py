@@ -46,15 +46,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jax
 import mujoco_experts
 import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
+from irlax_runs import irlax_main
 
 from irlax.algorithms.airl import resolved_policy_reward
 from irlax.algorithms.registry import PPO_ROUND, preset
 from irlax.atomic import atomic_savefig
-from irlax.cli.main import main as irlax_main
 from irlax.data.demos import load_demonstrations
 from irlax.learners.evaluation import normalized_return
 from irlax.metrics.aggregate import mean_ci, task_aggregates
@@ -306,10 +305,7 @@ def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str
         RUNS.mkdir(parents=True, exist_ok=True)
         setup_file(task, method, demos).write_text(cell_setup(task, method) + "\n")
     print(f"{task} {method} {demos} demos: irlax {' '.join(argv)}", flush=True)
-    status = irlax_main(argv)
-    # the cell's compiled programs go: JAX keeps every program, XLA maps three memory regions per kernel (about
-    # 2,500 maps a cell), and a process running the whole table would pass Linux's 65,530 (docs/design.md)
-    jax.clear_caches()
+    status = irlax_main(argv)  # the cell's compiled programs are dropped after it (irlax_runs.irlax_main)
     if status != 0:
         raise SystemExit(f"irlax failed for {method} on {task} with {demos} demonstrations")
     done = summary_path(task, method, demos)
