@@ -185,3 +185,12 @@ def test_a_goal_whose_floor_a_finished_task_misses_is_reported_missed_before_the
     gail, airl = (next(line for line in lines if line.startswith(f"- {m}:")) for m in ("gail", "airl"))
     assert "not measured yet (1 of 5 tasks done: Hopper-v5 0.901)" in gail
     assert "missed already (Walker2d-v5 below 0.85" in airl and "2 of 5 tasks done" in airl
+
+
+def test_the_compute_line_counts_cells_and_hours(bench):
+    total = len(bench.cells())
+    cheap = [{"seconds": 3600.0}, {"seconds": 1800.0}]
+    line = bench.compute_line(cheap)
+    assert f"2 of {total} cells finished" in line and "1.5 h" in line and line.endswith("not measured yet.")
+    assert bench.compute_line([{"seconds": 60.0}] * total).endswith(": met.")
+    assert bench.compute_line([{"seconds": 3600.0 * bench.FEW_HOURS + 1}]).endswith("missed already.")
