@@ -33,7 +33,8 @@ Usage::
     PYTHONPATH=src python benchmarks/mujoco_irl.py --tasks Hopper-v5 --methods gail bc
     PYTHONPATH=src python benchmarks/mujoco_irl.py --report                    # rewrite the page from the runs
 
-Writes ``benchmarks/results/mujoco_irl.json`` (``cells``, ``summary``, ``machine``), ``.md`` and
+Writes ``benchmarks/results/mujoco_irl.json`` (``cells``, ``summary``, ``machine``; ``unfinished``: the progress of
+the cells under way, :func:`in_progress`), ``.md`` and
 ``mujoco_irl_curves.png`` (return against environment steps) and ``mujoco_irl_demos.png`` (data efficiency).
 """
 
@@ -252,6 +253,51 @@ def summary_path(task: str, method: str, demos: int) -> Path | None:
         found = sorted(base.glob("*/summary.json")) if base.is_dir() else []
         return found[-1] if found else None
     return base / "summary.json" if (base / "summary.json").exists() else None
+
+
+def in_progress(recent: int = 10) -> list[dict[str, Any]]:
+    """The unfinished cells with a checkpoint: rounds done of the run's, environment steps per seed, seconds so far,
+    the mean training return of the last ``recent`` rounds in which episodes ended (over seeds, the true reward),
+    and whether training is over and the re-optimisation or evaluation is running."""
+    rows = []
+    for task, method, demos in cells():
+        run_dir = cell_dir(task, method, demos)
+        checkpoint, config = run_dir / "checkpoint.npz", run_dir / "config.json"
+        if summary_path(task, method, demos) is not None or not checkpoint.exists() or not config.exists():
+            continue
+        try:
+            total = int(json.loads(config.read_text())["rounds"])
+            with np.load(checkpoint) as ckpt:
+                done, seconds = int(ckpt["done"]), float(ckpt["seconds"])
+                env_steps, returns = ckpt["metric_env_steps"], ckpt["metric_mean_return"]
+        except (OSError, ValueError, KeyError, TypeError):  # a checkpoint being written, or of another kind
+            continue
+        ended = np.isfinite(returns)  # rounds in which a seed's episodes ended
+        counts = ended.sum(axis=0)
+        per_round = np.where(ended, returns, 0.0).sum(axis=0)[counts > 0] / counts[counts > 0]
+        finite = per_round[-recent:]
+        rows.append({"task": task, "method": method, "demos": demos, "rounds_done": done, "rounds": total,
+                     "env_steps": float(env_steps[:, -1].mean()) if env_steps.size else 0.0, "seconds": seconds,
+                     "recent_training_return": float(finite.mean()) if finite.size else None,
+                     "training_done": done >= total})
+    return rows
+
+
+def progress_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The page's table of :func:`in_progress` cells (nothing when none)."""
+    if not rows:
+        return []
+    lines = ["Unfinished cells (each goes on from its checkpoint when the script runs again; the training return is "
+             "the mean over seeds of the last 10 rounds' episodes, stochastic policy, true reward):", "",
+             "| task | method | demos | rounds done | env steps per seed | recent training return | time so far |",
+             "|---|---|---:|---|---:|---:|---:|"]
+    for r in rows:
+        done = f"{r['rounds_done']} of {r['rounds']}" + (" (re-optimising or evaluating)" if r["training_done"]
+                                                          else "")
+        ret = "n/a" if r["recent_training_return"] is None else f"{r['recent_training_return']:.0f}"
+        lines.append(f"| {r['task']} | {r['method']} | {r['demos']} | {done} | {r['env_steps']:,.0f} | {ret} | "
+                     f"{r['seconds'] / 3600:.1f} h |")
+    return [*lines, ""]
 
 
 def adversarial_settings(task: str, method: str) -> dict[str, Any]:
@@ -537,7 +583,8 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{', '.join(f'{v:.2f}' for v in r['normalised_per_seed'])} | {reopt} | {pearson(r)} | "
                      f"{r['env_steps']:,.0f} | "
                      f"{r['seconds_per_run'] / 60:.1f} min |")
-    lines += ["", "![return against environment steps](mujoco_irl_curves.png)", "",
+    lines += ["", *progress_lines(results.get("unfinished") or []),
+              "![return against environment steps](mujoco_irl_curves.png)", "",
               "![data efficiency](mujoco_irl_demos.png)"]
     return "\n".join(lines) + "\n"
 
@@ -652,7 +699,7 @@ def collect(out: Path = OUT) -> list[dict[str, Any]]:
 def report(results: dict[str, Any], out: Path = OUT) -> None:
     """Write the JSON, the page fragment and the plots from the finished cells."""
     records = collect(out)
-    results.update(cells=records, summary=method_summary(records))
+    results.update(cells=records, summary=method_summary(records), unfinished=in_progress())
     plot_curves(records, out.with_name("mujoco_irl_curves.png"))
     plot_demos(records, out.with_name("mujoco_irl_demos.png"))
     write_report(out, results, markdown(results))

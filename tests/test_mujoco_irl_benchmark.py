@@ -194,3 +194,28 @@ def test_the_compute_line_counts_cells_and_hours(bench):
     assert f"2 of {total} cells finished" in line and "1.5 h" in line and line.endswith("not measured yet.")
     assert bench.compute_line([{"seconds": 60.0}] * total).endswith(": met.")
     assert bench.compute_line([{"seconds": 3600.0 * bench.FEW_HOURS + 1}]).endswith("missed already.")
+
+
+def test_unfinished_cells_report_their_progress(bench):
+    running = bench.cell_dir("Hopper-v5", "gail", 10)
+    running.mkdir(parents=True)
+    (running / "config.json").write_text(json.dumps({"rounds": 326}))
+    returns = np.full((2, 12), np.nan)
+    returns[0, -2:] = [100.0, 300.0]
+    returns[1, -1] = 500.0  # the mean over seeds per round (100, then 400), then over the rounds with episodes
+    np.savez(running / "checkpoint.npz", done=np.int64(12), seconds=np.float64(7200.0),
+             metric_env_steps=np.tile(np.arange(1.0, 13.0) * 1000, (2, 1)), metric_mean_return=returns)
+    finished = bench.cell_dir("Hopper-v5", "airl", 10)  # finished cells and ones without a checkpoint: left out
+    finished.mkdir(parents=True)
+    (finished / "summary.json").write_text("{}")
+    (finished / "checkpoint.npz").write_bytes(b"")
+    bench.cell_dir("Hopper-v5", "gcl", 10).mkdir(parents=True)
+    (rows,) = bench.in_progress()
+    assert rows == {"task": "Hopper-v5", "method": "gail", "demos": 10, "rounds_done": 12, "rounds": 326,
+                    "env_steps": 12000.0, "seconds": 7200.0, "recent_training_return": 250.0,
+                    "training_done": False}
+    lines = bench.progress_lines([rows, {**rows, "rounds_done": 326, "training_done": True,
+                                         "recent_training_return": None}])
+    assert "| Hopper-v5 | gail | 10 | 12 of 326 | 12,000 | 250 | 2.0 h |" in lines
+    assert "| Hopper-v5 | gail | 10 | 326 of 326 (re-optimising or evaluating) | 12,000 | n/a | 2.0 h |" in lines
+    assert bench.progress_lines([]) == []
