@@ -12,7 +12,6 @@ Run: ``PYTHONPATH=src python benchmarks/policy_episodes.py RUN_DIR [--episodes N
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from irlax.cli.runs import CHECKPOINT
+from irlax.cli.runs import CHECKPOINT, resumed_settings
 from irlax.cli.train import resolve_run
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import policy_episodes_jit
@@ -49,11 +48,10 @@ def episode_stats(mask: np.ndarray, rewards: np.ndarray, obs: np.ndarray, index:
 
 def run_stats(run_dir: Path, episodes: int) -> dict[str, Any]:
     """Per-seed episode statistics of ``run_dir``'s policies at its last checkpoint, and the demonstrations'."""
-    config = run_dir / "config.json"
-    if not (run_dir / CHECKPOINT).exists() or not config.exists():
-        raise IrlaxError(f"{run_dir} is not an irlax train run with a checkpoint")
-    settings = json.loads(config.read_text())
-    run = resolve_run(settings, str(config))
+    settings = resumed_settings(run_dir, "train", required={"seeds": (int, 1)})
+    if not (run_dir / CHECKPOINT).exists():
+        raise IrlaxError(f"{run_dir} has no checkpoint yet")
+    run = resolve_run(settings, str(run_dir / "config.json"))
     algo = run.algo
     if algo.act is None:
         raise IrlaxError(f"{algo.name} has no policy to run")

@@ -40,7 +40,15 @@ def test_the_forward_velocity_index_is_qvel0(script, task):
     env.close()
 
 
-def test_a_folder_without_a_run_is_one_line(script, tmp_path, capsys):
+@pytest.mark.parametrize(("config", "message"), [
+    (None, "no config.json"),
+    ("{not json", "is not valid JSON"),
+    ('{"command": "expert", "seeds": 1}', "resume it with irlax expert --resume"),
+    ('{"command": "train", "seeds": 2}', "has no checkpoint yet"),
+])
+def test_a_folder_without_a_run_is_one_line(script, tmp_path, capsys, config, message):
+    if config is not None:
+        (tmp_path / "config.json").write_text(config)
     assert script.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("irlax: error: ") and "checkpoint" in err and err.count("\n") == 1
+    assert err.startswith("irlax: error: ") and message in err and err.count("\n") == 1
