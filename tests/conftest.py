@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -205,3 +208,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     position = lambda item: rank.get(f"{item.path.name}::{item.name}", len(rank))
     items.sort(key=position)  # stable: the rest keep their order
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture
+def benchmark_script(monkeypatch) -> Callable[..., ModuleType]:
+    """``benchmark_script(name, *also)``: the script ``benchmarks/NAME.py`` imported as a module, ``benchmarks/`` on
+    the path; it and the modules named in ``also`` (scripts it imports whose state a test changes) are dropped from
+    ``sys.modules`` after the test, so the next test imports them afresh."""
+    dropped: list[str] = []
+
+    def load(name: str, *also: str) -> ModuleType:
+        monkeypatch.syspath_prepend(str(BENCHMARKS))
+        dropped.extend((name, *also))
+        return importlib.import_module(name)
+
+    yield load
+    for name in dropped:
+        sys.modules.pop(name, None)

@@ -3,20 +3,12 @@ reach imitation's final return, on the wall-clock and in CPU seconds, from hand-
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture
-def compare_module(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    yield importlib.import_module("imitation_compare")
-    sys.modules.pop("imitation_compare", None)
+def compare_module(benchmark_script):
+    return benchmark_script("imitation_compare")
 
 
 def test_speedups_on_the_wall_clock_and_in_cpu_seconds(compare_module):
@@ -52,11 +44,8 @@ def test_a_target_irlax_never_reaches_has_no_speedup(compare_module):
 
 
 @pytest.fixture
-def hopper_side(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    yield importlib.import_module("hopper_gail_side")
-    for name in ("hopper_gail_side", "imitation_compare", "mujoco_irl"):
-        sys.modules.pop(name, None)
+def hopper_side(benchmark_script):
+    return benchmark_script("hopper_gail_side", "imitation_compare", "mujoco_irl")
 
 
 def test_the_physics_floor_steps_every_environment_and_bounds_the_speedup(hopper_side):

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import jax
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 @pytest.fixture
-def runs(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    yield importlib.import_module("irlax_runs")
-    sys.modules.pop("irlax_runs", None)
+def runs(benchmark_script):
+    return benchmark_script("irlax_runs")
 
 
 def test_programs_compiled_by_a_command_are_dropped_after_it(runs, monkeypatch):

@@ -3,23 +3,18 @@ anything, every row naming when and at which commit it was made (rows carried ov
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
+from conftest import BENCHMARKS
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 REPORT = BENCHMARKS / "results" / "maze_transfer.json"
 
 
 @pytest.fixture
-def maze_transfer(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    yield importlib.import_module("maze_transfer")
-    sys.modules.pop("maze_transfer", None)
+def maze_transfer(benchmark_script):
+    return benchmark_script("maze_transfer")
 
 
 def test_the_report_is_rewritten_from_its_json_with_each_rows_provenance(maze_transfer, tmp_path):

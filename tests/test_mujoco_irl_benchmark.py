@@ -3,30 +3,24 @@ ones resumed, and a cell's record holds the fields other tools read."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 @pytest.fixture
-def bench(tmp_path, monkeypatch):
+def bench(tmp_path, monkeypatch, benchmark_script):
     """The script's module with its run folder, cache and report under ``tmp_path``."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    module = importlib.import_module("mujoco_irl")
+    module = benchmark_script("mujoco_irl")
     monkeypatch.setattr(module, "RUNS", tmp_path / "runs")
     monkeypatch.setattr(module, "KEPT", tmp_path / "kept")
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / f"demos-Hopper-v5-mujoco-{module.DEMO_EPISODES}.npz").write_bytes(b"")
     # a test that reached for an expert would train one for hours (a fresh checkout has none)
     monkeypatch.setattr(module.mujoco_experts, "run_cell", lambda *args: pytest.fail("a test trained an expert"))
-    yield module
-    sys.modules.pop("mujoco_irl", None)
+    return module
 
 
 def summary(scores, reopt=None, seconds=30.0):

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import gymnasium as gym
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 @pytest.fixture
-def script(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    yield importlib.import_module("policy_episodes")
-    sys.modules.pop("policy_episodes", None)
+def script(benchmark_script):
+    return benchmark_script("policy_episodes")
 
 
 def test_episode_stats_count_only_the_real_steps(script):
