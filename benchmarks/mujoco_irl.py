@@ -255,7 +255,11 @@ def summary_path(task: str, method: str, demos: int) -> Path | None:
     return base / "summary.json" if (base / "summary.json").exists() else None
 
 
-def in_progress(recent: int = 10) -> list[dict[str, Any]]:
+RECENT_ROUNDS = 10
+"""Rounds (with episodes) an unfinished cell's recent training return is the mean over."""
+
+
+def in_progress(recent: int = RECENT_ROUNDS) -> list[dict[str, Any]]:
     """The unfinished cells with a checkpoint: rounds done of the run's, environment steps per seed, seconds so far,
     the mean training return of the last ``recent`` rounds in which episodes ended (over seeds, the true reward),
     and whether training is over and the re-optimisation or evaluation is running."""
@@ -288,7 +292,7 @@ def progress_lines(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     lines = ["Unfinished cells (each goes on from its checkpoint when the script runs again; the training return is "
-             "the mean over seeds of the last 10 rounds' episodes, stochastic policy, true reward):", "",
+             f"the mean over seeds of the last {RECENT_ROUNDS} rounds' episodes, stochastic policy, true reward):", "",
              "| task | method | demos | rounds done | env steps per seed | recent training return | time so far |",
              "|---|---|---:|---|---:|---:|---:|"]
     for r in rows:
