@@ -21,7 +21,10 @@ least):
 
 Every cell is :data:`SEEDS` seeds in one vmapped run, into ``benchmarks/runs/mujoco_irl/TASK-METHOD-Ndemos``. A
 cell with a summary is reused, one with a checkpoint resumed (``irlax train --resume``), so the script can be
-stopped at any time and rerun, in this session or the next; cells run in :data:`ORDER` (Hopper's first). Each cell
+stopped at any time and rerun, in this session or the next; cells run in :data:`ORDER` (Hopper's first). The runs
+are not in the repository: ``--carry`` packs the unfinished cells (those small enough, :mod:`carry`) into
+``benchmarks/carried/mujoco_irl`` to commit, and the script unpacks them when it starts in a checkout that lacks
+them, so a cell goes on from its checkpoint on another machine; a finished cell stands in the JSON. Each cell
 reports the imitation policy's deterministic return normalised as ``(score - random) / (expert - random)``
 (random: a uniformly random policy; expert: the demonstrations' mean return), its mean over seeds with a 95%
 percentile-bootstrap CI, and per method the mean and IQM over the five tasks with stratified-bootstrap CIs
@@ -32,6 +35,7 @@ Usage::
     PYTHONPATH=src nice -n 19 python benchmarks/mujoco_irl.py                  # every cell, resumable
     PYTHONPATH=src python benchmarks/mujoco_irl.py --tasks Hopper-v5 --methods gail bc
     PYTHONPATH=src python benchmarks/mujoco_irl.py --report                    # rewrite the page from the runs
+    PYTHONPATH=src python benchmarks/mujoco_irl.py --carry                     # pack unfinished cells to commit
 
 Writes ``benchmarks/results/mujoco_irl.json`` (``cells``, ``summary``, ``machine``; ``unfinished``: the progress of
 the cells under way, :func:`in_progress`), ``.md`` and
@@ -47,6 +51,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import carry
 import mujoco_experts
 import numpy as np
 from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
@@ -530,7 +535,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Command: `PYTHONPATH=src nice -n 19 python benchmarks/mujoco_irl.py` (each cell one `irlax` run directory "
         "under `benchmarks/runs/mujoco_irl`, resumed or reused when the script runs again; `--report` rewrites this "
         "page from them, keeping the cells of the last page whose run directories are not on the machine, which "
-        f"ran on the same kind of machine). Page written {results['date']}, 1-minute load "
+        "ran on the same kind of machine; `--carry` packs the unfinished cells small enough into "
+        "`benchmarks/carried/mujoco_irl`, unpacked when the script starts in another checkout). Page written {results['date']}, 1-minute load "
         f"{one_minute(results['load_average_start'])}. "
         f"Machine: {machine_line(results['machine'])}.", "",
         f"{DEMO_EPISODES} demonstrations per task from the expert of `benchmarks/mujoco_experts.py` named below; "
@@ -710,6 +716,43 @@ def report(results: dict[str, Any], out: Path = OUT) -> None:
     print(markdown(results))
 
 
+CARRIED = carry.CARRIED / "mujoco_irl"
+"""The unfinished cells packed for the next checkout (:mod:`carry`): ``CARRIED/TASK-METHOD-Ndemos.tar.gz``."""
+
+
+def carry_cells() -> dict[str, int | None]:
+    """Pack every unfinished cell with a checkpoint (and its setup) into :data:`CARRIED`, and drop the archives of
+    cells finished since; by cell, the archive's size in bytes, or ``None`` for a cell too large to carry
+    (:data:`carry.LIMIT_BYTES`)."""
+    sizes: dict[str, int | None] = {}
+    finished = set(earlier_cells(OUT))
+    for task, method, demos in cells():
+        run_dir, archive = cell_dir(task, method, demos), CARRIED / f"{cell_dir(task, method, demos).name}.tar.gz"
+        if summary_path(task, method, demos) is not None or (task, method, demos) in finished:
+            archive.unlink(missing_ok=True)
+        elif (run_dir / "checkpoint.npz").exists():
+            sizes[run_dir.name] = carry.pack(run_dir, archive, (setup_file(task, method, demos),))
+    return sizes
+
+
+def restore_cells() -> list[str]:
+    """Unpack the carried cells (:data:`CARRIED`) this machine has no run of, unless the last report holds the
+    cell finished; the cells restored. An archive that can't be read is named and left."""
+    names = {cell_dir(*cell).name: cell for cell in cells()}
+    finished = set(earlier_cells(OUT))
+    restored = []
+    for archive in sorted(CARRIED.glob("*.tar.gz")) if CARRIED.is_dir() else []:
+        cell = names.get(carry.run_name(archive))
+        if cell is None or cell in finished or summary_path(*cell) is not None:
+            continue
+        try:
+            if carry.unpack(archive, RUNS):
+                restored.append(archive.name)
+        except ValueError as exc:
+            print(f"not restored: {exc}", flush=True)
+    return restored
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
@@ -718,7 +761,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="which demonstration counts to run (default all)")
     parser.add_argument("--seeds", type=int, default=SEEDS)
     parser.add_argument("--report", action="store_true", help="only rewrite the page from the finished runs")
+    parser.add_argument("--carry", action="store_true",
+                        help="only pack the unfinished cells into benchmarks/carried/mujoco_irl for the next checkout "
+                             "(commit it; the script unpacks them when it starts)")
     args = parser.parse_args(argv)
+    if args.carry:
+        for name, size in carry_cells().items():
+            print(f"{name}: " + ("not carried (too large)" if size is None else f"carried ({size / 2**20:.1f} MiB)"))
+        return
+    for name in restore_cells():
+        print(f"restored {name} (carried from another checkout)", flush=True)
     results = report_header("mujoco_irl.py", argv)
     if not args.report:
         earlier = earlier_cells(OUT)  # read once: a cell carried over at the start stays so

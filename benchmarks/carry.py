@@ -1,0 +1,134 @@
+"""Unfinished benchmark runs carried from one checkout to the next, through the repository.
+
+A long benchmark's cells (``benchmarks/mujoco_irl.py``) take longer than a working session, and a new session's
+machine holds only what the repository holds: ``benchmarks/runs`` (ignored by git) is gone there, and with it the
+hours an unfinished cell had trained. :func:`pack` writes what ``irlax train --resume`` needs of a run (its
+``config.json`` and ``checkpoint.npz``, and any files beside the run directory a script names, such as the cell's
+setup) into one compressed archive under :data:`CARRIED`, to be committed; :func:`unpack` puts it back where the run
+was, in the checkout that finds the archive, when that run directory is not there.
+
+A run whose archive would pass :data:`LIMIT_BYTES` is not carried (a SAC run's replay buffer alone is tens of
+megabytes): it starts again in the next session. The paths inside the repository that a run's settings record
+(:data:`PATH_KEYS`: its demonstrations, its expert) are stored relative to the repository and made absolute again
+where the archive is unpacked, so a run packed in one clone resumes in another.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from bench_machine import ROOT
+
+from irlax.atomic import atomic_write_bytes
+
+CARRIED = ROOT / "benchmarks" / "carried"
+"""Where the archives are kept (committed): ``CARRIED/SCRIPT/RUN.tar.gz``."""
+LIMIT_BYTES = 8 * 2**20
+"""The largest archive carried (8 MiB: a DAgger cell of four 256 x 256 x 256 clones and their aggregated data is
+about 6 MiB; an adversarial cell with PPO inside well under one)."""
+RESUME_FILES = ("config.json", "checkpoint.npz")
+"""What of a run directory ``irlax train --resume`` reads (its TensorBoard logs start again)."""
+PATH_KEYS = ("demos", "expert")
+"""The settings in ``config.json`` that may name a file of the repository."""
+REPO_PREFIX = "<repository>/"
+"""How a carried ``config.json`` writes a path inside the repository."""
+
+
+def _relative_paths(settings: dict, root: Path) -> dict:
+    out = dict(settings)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and Path(value).is_absolute() and Path(value).is_relative_to(root):
+            out[key] = REPO_PREFIX + Path(value).relative_to(root).as_posix()
+    return out
+
+
+def _absolute_paths(settings: dict, root: Path) -> dict:
+    out = dict(settings)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value.startswith(REPO_PREFIX):
+            out[key] = str(root / value.removeprefix(REPO_PREFIX))
+    return out
+
+
+def pack(run_dir: Path, archive: Path, beside: tuple[Path, ...] = (), root: Path = ROOT,
+         limit: int = LIMIT_BYTES) -> int | None:
+    """Write ``run_dir``'s :data:`RESUME_FILES` and the files ``beside`` (in ``run_dir``'s parent) to ``archive``
+    (gzip-compressed tar, written atomically, members named relative to that parent); its size in bytes, or ``None``
+    and nothing written when the run has no checkpoint or the archive would pass ``limit`` (an older archive of the
+    run is then removed: it would resume from further back than the run got)."""
+    if not all((run_dir / name).is_file() for name in RESUME_FILES):
+        return None
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name in RESUME_FILES:
+            path = run_dir / name
+            data = path.read_bytes()
+            if name == "config.json":
+                data = (json.dumps(_relative_paths(json.loads(data), root), indent=2) + "\n").encode()
+            _add(tar, f"{run_dir.name}/{name}", data)
+        for path in beside:
+            if path.parent != run_dir.parent:
+                raise ValueError(f"{path} is not beside {run_dir}")
+            if path.is_file():
+                _add(tar, path.name, path.read_bytes())
+    data = buffer.getvalue()
+    if len(data) > limit:
+        archive.unlink(missing_ok=True)
+        return None
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(archive, data)
+    return len(data)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def run_name(archive: Path) -> str:
+    """The run directory's name an archive holds (its file name without ``.tar.gz``)."""
+    return archive.name.removesuffix(".tar.gz")
+
+
+def unpack(archive: Path, runs: Path, root: Path = ROOT) -> bool:
+    """Put the run ``archive`` holds back under ``runs`` (with the files packed beside it), the repository's paths
+    made absolute under ``root``; ``False`` and nothing written when ``runs`` already holds that run directory (the
+    run on this machine got at least as far). Raises ``ValueError`` for an archive that is not one :func:`pack`
+    wrote (a member outside the run, a link, a run of another name) or that can't be read."""
+    name = run_name(archive)
+    target = runs / name
+    if target.exists():
+        return False
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            members = {}
+            for member in tar.getmembers():
+                parts = PurePosixPath(member.name).parts
+                inside = len(parts) == 2 and parts[0] == name and parts[1] in RESUME_FILES
+                if not member.isfile() or not (inside or len(parts) == 1 and parts[0] != name):
+                    raise ValueError(f"{archive}: {member.name!r} is not a file a carried run holds")
+                members[member.name] = tar.extractfile(member).read()
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        raise ValueError(f"{archive} can't be read ({exc})") from None
+    if any(f"{name}/{file}" not in members for file in RESUME_FILES):
+        raise ValueError(f"{archive} lacks the run's {' or '.join(RESUME_FILES)}")
+    config = json.loads(members[f"{name}/config.json"])
+    members[f"{name}/config.json"] = (json.dumps(_absolute_paths(config, root), indent=2) + "\n").encode()
+    runs.mkdir(parents=True, exist_ok=True)
+    for member, data in members.items():
+        if "/" not in member:  # a file packed beside the run
+            atomic_write_bytes(runs / member, data)
+    staging = runs / f".{name}.unpacking"  # the run directory appears whole or not at all
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    for file in RESUME_FILES:
+        (staging / file).write_bytes(members[f"{name}/{file}"])
+    staging.rename(target)
+    return True

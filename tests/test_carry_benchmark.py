@@ -1,0 +1,140 @@
+"""Unfinished benchmark runs carried through the repository (benchmarks/carry.py) and the MuJoCo table's use of it:
+a run packed in one checkout resumes, byte for byte, in another, its repository paths re-rooted."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def carry(benchmark_script):
+    return benchmark_script("carry")
+
+
+def make_run(runs, name, root, extra=None):
+    run = runs / name
+    run.mkdir(parents=True)
+    config = {"command": "train", "demos": str(root / "benchmarks" / "experts" / "demos.npz"),
+              "expert": "/elsewhere/expert", "rounds": 20, **(extra or {})}
+    (run / "config.json").write_text(json.dumps(config))
+    np.savez(run / "checkpoint.npz", done=np.asarray(7), leaf_0=np.arange(1000.0))
+    (run / "tensorboard").mkdir()
+    (run / "tensorboard" / "events").write_bytes(b"log")
+    (runs / f"{name}.setup").write_text("expert ppo-2m deterministic\n")
+    return run
+
+
+def test_a_packed_run_unpacks_in_another_checkout_with_its_paths_re_rooted(carry, tmp_path):
+    old_root, new_root = tmp_path / "old", tmp_path / "new"
+    run = make_run(old_root / "runs", "Hopper-v5-gail-10demos", old_root)
+    archive = tmp_path / "carried" / "Hopper-v5-gail-10demos.tar.gz"
+    size = carry.pack(run, archive, (old_root / "runs" / "Hopper-v5-gail-10demos.setup",), root=old_root)
+    assert size == archive.stat().st_size > 0
+    assert carry.unpack(archive, new_root / "runs", root=new_root)
+    back = new_root / "runs" / "Hopper-v5-gail-10demos"
+    assert (back / "checkpoint.npz").read_bytes() == (run / "checkpoint.npz").read_bytes()
+    config = json.loads((back / "config.json").read_text())
+    assert config["demos"] == str(new_root / "benchmarks" / "experts" / "demos.npz")
+    assert config["expert"] == "/elsewhere/expert"  # a path outside the repository is kept as it was
+    assert config["rounds"] == 20 and config["command"] == "train"
+    assert (new_root / "runs" / "Hopper-v5-gail-10demos.setup").read_text() == "expert ppo-2m deterministic\n"
+    assert not (back / "tensorboard").exists()  # only what a resume reads is carried
+    assert sorted(p.name for p in (new_root / "runs").iterdir()) == ["Hopper-v5-gail-10demos",
+                                                                      "Hopper-v5-gail-10demos.setup"]
+
+
+def test_a_run_already_on_the_machine_is_not_overwritten(carry, tmp_path):
+    run = make_run(tmp_path / "runs", "cell", tmp_path)
+    archive = tmp_path / "cell.tar.gz"
+    carry.pack(run, archive, root=tmp_path)
+    np.savez(run / "checkpoint.npz", done=np.asarray(9))
+    before = (run / "checkpoint.npz").read_bytes()
+    assert carry.unpack(archive, tmp_path / "runs", root=tmp_path) is False
+    assert (run / "checkpoint.npz").read_bytes() == before
+
+
+def test_a_run_too_large_or_without_a_checkpoint_is_not_carried(carry, tmp_path):
+    run = make_run(tmp_path / "runs", "cell", tmp_path)
+    archive = tmp_path / "cell.tar.gz"
+    assert carry.pack(run, archive, root=tmp_path) is not None
+    # the run grew past the limit: the older archive goes too (it would resume from further back)
+    np.savez(run / "checkpoint.npz", done=np.asarray(8), leaf_0=np.random.default_rng(0).random(100_000))
+    assert carry.pack(run, archive, root=tmp_path, limit=100_000) is None
+    assert not archive.exists()
+    (run / "checkpoint.npz").unlink()
+    assert carry.pack(run, archive, root=tmp_path) is None and not archive.exists()
+    other = make_run(tmp_path / "other", "x", tmp_path)
+    with pytest.raises(ValueError, match="not beside"):
+        carry.pack(other, archive, (tmp_path / "elsewhere.setup",), root=tmp_path)
+
+
+def archive_of(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("members, message", [
+    ({"cell/config.json": b"{}", "cell/checkpoint.npz": b"x", "../escape": b"x"}, "not a file a carried run holds"),
+    ({"cell/config.json": b"{}", "cell/checkpoint.npz": b"x", "cell/extra/deep": b"x"},
+     "not a file a carried run holds"),
+    ({"other/config.json": b"{}", "other/checkpoint.npz": b"x"}, "not a file a carried run holds"),
+    ({"cell/config.json": b"{}"}, "lacks the run's"),
+])
+def test_an_archive_pack_did_not_write_is_refused_and_nothing_written(carry, tmp_path, members, message):
+    archive = tmp_path / "cell.tar.gz"
+    archive_of(archive, members)
+    with pytest.raises(ValueError, match=message):
+        carry.unpack(archive, tmp_path / "runs", root=tmp_path)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "escape").exists()
+
+
+def test_a_truncated_archive_is_refused(carry, tmp_path):
+    run = make_run(tmp_path / "runs", "cell", tmp_path)
+    archive = tmp_path / "carried" / "cell.tar.gz"
+    carry.pack(run, archive, root=tmp_path)
+    archive.write_bytes(archive.read_bytes()[:60])
+    with pytest.raises(ValueError, match="can't be read"):
+        carry.unpack(archive, tmp_path / "fresh", root=tmp_path)
+
+
+def test_the_table_carries_its_unfinished_cells_and_drops_finished_ones(benchmark_script, tmp_path, monkeypatch):
+    bench = benchmark_script("mujoco_irl", "carry")
+    monkeypatch.setattr(bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(bench, "CARRIED", tmp_path / "carried")
+    monkeypatch.setattr(bench, "OUT", tmp_path / "mujoco_irl.json")
+    unfinished = make_run(tmp_path / "runs", bench.cell_dir("Hopper-v5", "gail", 10).name, tmp_path)
+    finished = make_run(tmp_path / "runs", bench.cell_dir("Hopper-v5", "airl", 10).name, tmp_path)
+    (finished / "summary.json").write_text("{}")
+    stale = tmp_path / "carried" / f"{finished.name}.tar.gz"
+    bench.carry.pack(finished, stale, root=tmp_path)
+    assert bench.carry_cells() == {unfinished.name: (tmp_path / "carried" / f"{unfinished.name}.tar.gz").stat().st_size}
+    assert not stale.exists()
+    # a new checkout: no runs; the carried cell comes back, its setup with it
+    checkpoint = (unfinished / "checkpoint.npz").read_bytes()
+    shutil.rmtree(tmp_path / "runs")
+    assert bench.restore_cells() == [f"{unfinished.name}.tar.gz"]
+    assert (bench.cell_dir("Hopper-v5", "gail", 10) / "checkpoint.npz").read_bytes() == checkpoint
+    assert bench.recorded_setup("Hopper-v5", "gail", 10) == "expert ppo-2m deterministic"
+    assert bench.restore_cells() == []  # the run is there now
+
+
+def test_a_cell_the_last_report_holds_finished_is_not_restored(benchmark_script, tmp_path, monkeypatch):
+    bench = benchmark_script("mujoco_irl", "carry")
+    monkeypatch.setattr(bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(bench, "CARRIED", tmp_path / "carried")
+    monkeypatch.setattr(bench, "OUT", tmp_path / "mujoco_irl.json")
+    run = make_run(tmp_path / "old", bench.cell_dir("Hopper-v5", "gail", 10).name, tmp_path)
+    bench.carry.pack(run, tmp_path / "carried" / f"{run.name}.tar.gz", root=tmp_path)
+    setup = bench.cell_setup("Hopper-v5", "gail")
+    (tmp_path / "mujoco_irl.json").write_text(json.dumps(
+        {"cells": [{"task": "Hopper-v5", "method": "gail", "demos": 10, "setup": setup}]}))
+    assert bench.restore_cells() == [] and not (tmp_path / "runs").exists()
