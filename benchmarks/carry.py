@@ -70,7 +70,11 @@ def pack(run_dir: Path, archive: Path, beside: tuple[Path, ...] = (), root: Path
             path = run_dir / name
             data = path.read_bytes()
             if name == "config.json":
-                data = (json.dumps(_relative_paths(json.loads(data), root), indent=2) + "\n").encode()
+                try:
+                    settings = json.loads(data)
+                except ValueError as exc:
+                    raise ValueError(f"{path} is not valid JSON ({exc})") from None
+                data = (json.dumps(_relative_paths(settings, root), indent=2) + "\n").encode()
             _add(tar, f"{run_dir.name}/{name}", data)
         for path in beside:
             if path.parent != run_dir.parent:

@@ -536,7 +536,8 @@ def markdown(results: dict[str, Any]) -> str:
         "under `benchmarks/runs/mujoco_irl`, resumed or reused when the script runs again; `--report` rewrites this "
         "page from them, keeping the cells of the last page whose run directories are not on the machine, which "
         "ran on the same kind of machine; `--carry` packs the unfinished cells small enough into "
-        "`benchmarks/carried/mujoco_irl`, unpacked when the script starts in another checkout). Page written {results['date']}, 1-minute load "
+        "`benchmarks/carried/mujoco_irl`, unpacked when the script starts in another checkout). "
+        f"Page written {results['date']}, 1-minute load "
         f"{one_minute(results['load_average_start'])}. "
         f"Machine: {machine_line(results['machine'])}.", "",
         f"{DEMO_EPISODES} demonstrations per task from the expert of `benchmarks/mujoco_experts.py` named below; "
@@ -723,7 +724,8 @@ CARRIED = carry.CARRIED / "mujoco_irl"
 def carry_cells() -> dict[str, int | None]:
     """Pack every unfinished cell with a checkpoint (and its setup) into :data:`CARRIED`, and drop the archives of
     cells finished since; by cell, the archive's size in bytes, or ``None`` for a cell too large to carry
-    (:data:`carry.LIMIT_BYTES`)."""
+    (:data:`carry.LIMIT_BYTES`). A cell whose run can't be packed (its ``config.json`` not JSON) is named and
+    left out."""
     sizes: dict[str, int | None] = {}
     finished = set(earlier_cells(OUT))
     for task, method, demos in cells():
@@ -731,7 +733,10 @@ def carry_cells() -> dict[str, int | None]:
         if summary_path(task, method, demos) is not None or (task, method, demos) in finished:
             archive.unlink(missing_ok=True)
         elif (run_dir / "checkpoint.npz").exists():
-            sizes[run_dir.name] = carry.pack(run_dir, archive, (setup_file(task, method, demos),))
+            try:
+                sizes[run_dir.name] = carry.pack(run_dir, archive, (setup_file(task, method, demos),))
+            except ValueError as exc:
+                print(f"{run_dir.name}: not carried: {exc}", flush=True)
     return sizes
 
 

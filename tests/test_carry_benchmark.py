@@ -125,6 +125,8 @@ def test_the_table_carries_its_unfinished_cells_and_drops_finished_ones(benchmar
     assert (bench.cell_dir("Hopper-v5", "gail", 10) / "checkpoint.npz").read_bytes() == checkpoint
     assert bench.recorded_setup("Hopper-v5", "gail", 10) == "expert ppo-2m deterministic"
     assert bench.restore_cells() == []  # the run is there now
+    (unfinished / "config.json").write_text("{broken")
+    assert bench.carry_cells() == {}  # named and left out, not a traceback
 
 
 def test_a_cell_the_last_report_holds_finished_is_not_restored(benchmark_script, tmp_path, monkeypatch):
