@@ -15,6 +15,7 @@ where the archive is unpacked, so a run packed in one clone resumes in another.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import shutil
@@ -65,7 +66,7 @@ def pack(run_dir: Path, archive: Path, beside: tuple[Path, ...] = (), root: Path
     if not all((run_dir / name).is_file() for name in RESUME_FILES):
         return None
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name in RESUME_FILES:
             path = run_dir / name
             data = path.read_bytes()
@@ -81,7 +82,7 @@ def pack(run_dir: Path, archive: Path, beside: tuple[Path, ...] = (), root: Path
                 raise ValueError(f"{path} is not beside {run_dir}")
             if path.is_file():
                 _add(tar, path.name, path.read_bytes())
-    data = buffer.getvalue()
+    data = gzip.compress(buffer.getvalue(), mtime=0)  # the same run packs to the same bytes (no commit churn)
     if len(data) > limit:
         archive.unlink(missing_ok=True)
         return None
@@ -116,7 +117,8 @@ def unpack(archive: Path, runs: Path, root: Path = ROOT) -> bool:
             for member in tar.getmembers():
                 parts = PurePosixPath(member.name).parts
                 inside = len(parts) == 2 and parts[0] == name and parts[1] in RESUME_FILES
-                if not member.isfile() or not (inside or len(parts) == 1 and parts[0] != name):
+                beside = len(parts) == 1 and parts[0] not in (name, ".", "..")
+                if not member.isfile() or not (inside or beside):
                     raise ValueError(f"{archive}: {member.name!r} is not a file a carried run holds")
                 members[member.name] = tar.extractfile(member).read()
     except (OSError, tarfile.TarError, EOFError) as exc:
@@ -124,6 +126,8 @@ def unpack(archive: Path, runs: Path, root: Path = ROOT) -> bool:
     if any(f"{name}/{file}" not in members for file in RESUME_FILES):
         raise ValueError(f"{archive} lacks the run's {' or '.join(RESUME_FILES)}")
     config = json.loads(members[f"{name}/config.json"])
+    if not isinstance(config, dict):
+        raise ValueError(f"{archive}: the run's config.json is not a JSON object")
     members[f"{name}/config.json"] = (json.dumps(_absolute_paths(config, root), indent=2) + "\n").encode()
     runs.mkdir(parents=True, exist_ok=True)
     for member, data in members.items():

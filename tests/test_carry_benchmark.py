@@ -36,6 +36,9 @@ def test_a_packed_run_unpacks_in_another_checkout_with_its_paths_re_rooted(carry
     archive = tmp_path / "carried" / "Hopper-v5-gail-10demos.tar.gz"
     size = carry.pack(run, archive, (old_root / "runs" / "Hopper-v5-gail-10demos.setup",), root=old_root)
     assert size == archive.stat().st_size > 0
+    packed = archive.read_bytes()  # packing the same run again writes the same bytes: no change to commit
+    carry.pack(run, archive, (old_root / "runs" / "Hopper-v5-gail-10demos.setup",), root=old_root)
+    assert archive.read_bytes() == packed and packed[4:8] == bytes(4)  # gzip's header holds no time
     assert carry.unpack(archive, new_root / "runs", root=new_root)
     back = new_root / "runs" / "Hopper-v5-gail-10demos"
     assert (back / "checkpoint.npz").read_bytes() == (run / "checkpoint.npz").read_bytes()
@@ -87,7 +90,10 @@ def archive_of(path, members):
     ({"cell/config.json": b"{}", "cell/checkpoint.npz": b"x", "cell/extra/deep": b"x"},
      "not a file a carried run holds"),
     ({"other/config.json": b"{}", "other/checkpoint.npz": b"x"}, "not a file a carried run holds"),
+    ({"cell/config.json": b"{}", "cell/checkpoint.npz": b"x", "..": b"x"}, "not a file a carried run holds"),
     ({"cell/config.json": b"{}"}, "lacks the run's"),
+    ({"cell/config.json": b"[1]", "cell/checkpoint.npz": b"x"}, "not a JSON object"),
+    ({"cell/config.json": b"{broken", "cell/checkpoint.npz": b"x"}, "Expecting"),
 ])
 def test_an_archive_pack_did_not_write_is_refused_and_nothing_written(carry, tmp_path, members, message):
     archive = tmp_path / "cell.tar.gz"
