@@ -20,6 +20,7 @@ import io
 import json
 import shutil
 import tarfile
+import tempfile
 from pathlib import Path, PurePosixPath
 
 from bench_machine import ROOT
@@ -133,10 +134,15 @@ def unpack(archive: Path, runs: Path, root: Path = ROOT) -> bool:
     for member, data in members.items():
         if "/" not in member:  # a file packed beside the run
             atomic_write_bytes(runs / member, data)
-    staging = runs / f".{name}.unpacking"  # the run directory appears whole or not at all
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    # the run directory appears whole or not at all, and once where two scripts restore it at the same time
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".unpacking", dir=runs))
     for file in RESUME_FILES:
         (staging / file).write_bytes(members[f"{name}/{file}"])
-    staging.rename(target)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if target.is_dir():  # restored meanwhile by another process
+            return False
+        raise
     return True

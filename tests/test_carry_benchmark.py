@@ -146,3 +146,21 @@ def test_a_cell_the_last_report_holds_finished_is_not_restored(benchmark_script,
     (tmp_path / "mujoco_irl.json").write_text(json.dumps(
         {"cells": [{"task": "Hopper-v5", "method": "gail", "demos": 10, "setup": setup}]}))
     assert bench.restore_cells() == [] and not (tmp_path / "runs").exists()
+
+
+def test_a_run_restored_meanwhile_by_another_process_is_left_to_it(carry, tmp_path, monkeypatch):
+    run = make_run(tmp_path / "runs", "cell", tmp_path)
+    archive = tmp_path / "cell.tar.gz"
+    carry.pack(run, archive, root=tmp_path)
+    fresh = tmp_path / "fresh"
+    real_rename = type(fresh).rename
+
+    def other_process_first(self, target):  # another script restores the run between the check and the rename
+        (fresh / "cell").mkdir()
+        (fresh / "cell" / "checkpoint.npz").write_bytes(b"theirs")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(type(fresh), "rename", other_process_first)
+    assert carry.unpack(archive, fresh, root=tmp_path) is False
+    assert (fresh / "cell" / "checkpoint.npz").read_bytes() == b"theirs"
+    assert sorted(p.name for p in fresh.iterdir()) == ["cell"]  # no staging directory left behind
