@@ -112,11 +112,17 @@ def test_a_truncated_archive_is_refused(carry, tmp_path):
         carry.unpack(archive, tmp_path / "fresh", root=tmp_path)
 
 
-def test_the_table_carries_its_unfinished_cells_and_drops_finished_ones(benchmark_script, tmp_path, monkeypatch):
-    bench = benchmark_script("mujoco_irl", "carry")
-    monkeypatch.setattr(bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(bench, "CARRIED", tmp_path / "carried")
-    monkeypatch.setattr(bench, "OUT", tmp_path / "mujoco_irl.json")
+@pytest.fixture
+def bench(benchmark_script, tmp_path, monkeypatch):
+    """The MuJoCo table's script with its runs, archives and report under ``tmp_path``."""
+    module = benchmark_script("mujoco_irl", "carry")
+    monkeypatch.setattr(module, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(module, "CARRIED", tmp_path / "carried")
+    monkeypatch.setattr(module, "OUT", tmp_path / "mujoco_irl.json")
+    return module
+
+
+def test_the_table_carries_its_unfinished_cells_and_drops_finished_ones(bench, tmp_path):
     unfinished = make_run(tmp_path / "runs", bench.cell_dir("Hopper-v5", "gail", 10).name, tmp_path)
     finished = make_run(tmp_path / "runs", bench.cell_dir("Hopper-v5", "airl", 10).name, tmp_path)
     (finished / "summary.json").write_text("{}")
@@ -135,11 +141,7 @@ def test_the_table_carries_its_unfinished_cells_and_drops_finished_ones(benchmar
     assert bench.carry_cells() == {}  # named and left out, not a traceback
 
 
-def test_a_cell_the_last_report_holds_finished_is_not_restored(benchmark_script, tmp_path, monkeypatch):
-    bench = benchmark_script("mujoco_irl", "carry")
-    monkeypatch.setattr(bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(bench, "CARRIED", tmp_path / "carried")
-    monkeypatch.setattr(bench, "OUT", tmp_path / "mujoco_irl.json")
+def test_a_cell_the_last_report_holds_finished_is_not_restored(bench, tmp_path):
     run = make_run(tmp_path / "old", bench.cell_dir("Hopper-v5", "gail", 10).name, tmp_path)
     bench.carry.pack(run, tmp_path / "carried" / f"{run.name}.tar.gz", root=tmp_path)
     setup = bench.cell_setup("Hopper-v5", "gail")
