@@ -3,9 +3,10 @@
 A long benchmark's cells (``benchmarks/mujoco_irl.py``) take longer than a working session, and a new session's
 machine holds only what the repository holds: ``benchmarks/runs`` (ignored by git) is gone there, and with it the
 hours an unfinished cell had trained. :func:`pack` writes what ``irlax train --resume`` needs of a run (its
-``config.json`` and ``checkpoint.npz``, and any files beside the run directory a script names, such as the cell's
-setup) into one compressed archive under :data:`CARRIED`, to be committed; :func:`unpack` puts it back where the run
-was, in the checkout that finds the archive, when that run directory is not there.
+``config.json`` and ``checkpoint.npz``, the re-optimisation's checkpoint if there is one, and any files beside the
+run directory a script names, such as the cell's setup) into one compressed archive under :data:`CARRIED`, to be
+committed; :func:`unpack` puts it back where the run was, in the checkout that finds the archive, when that run
+directory is not there.
 
 A run whose archive would pass :data:`LIMIT_BYTES` is not carried (a SAC run's replay buffer alone is tens of
 megabytes): it starts again in the next session. The paths inside the repository that a run's settings record
@@ -34,6 +35,9 @@ LIMIT_BYTES = 8 * 2**20
 about 6 MiB; an adversarial cell with PPO inside well under one)."""
 RESUME_FILES = ("config.json", "checkpoint.npz")
 """What of a run directory ``irlax train --resume`` reads (its TensorBoard logs start again)."""
+OPTIONAL_FILES = ("reoptimize.npz",)
+"""Carried when the run has them: the re-optimisation's checkpoint (``irlax train`` writes it once training is
+over, so a run stopped while re-optimising goes on from there too)."""
 PATH_KEYS = ("demos", "expert")
 """The settings in ``config.json`` that may name a file of the repository."""
 REPO_PREFIX = "<repository>/"
@@ -60,17 +64,21 @@ def _absolute_paths(settings: dict, root: Path) -> dict:
 
 def pack(run_dir: Path, archive: Path, beside: tuple[Path, ...] = (), root: Path = ROOT,
          limit: int = LIMIT_BYTES) -> int | None:
-    """Write ``run_dir``'s :data:`RESUME_FILES` and the files ``beside`` (in ``run_dir``'s parent) to ``archive``
-    (gzip-compressed tar, written atomically, members named relative to that parent); its size in bytes, or ``None``
-    and nothing written when the run has no checkpoint or the archive would pass ``limit`` (an older archive of the
-    run is then removed: it would resume from further back than the run got)."""
-    if not all((run_dir / name).is_file() for name in RESUME_FILES):
-        return None
+    """Write ``run_dir``'s :data:`RESUME_FILES` (and the :data:`OPTIONAL_FILES` it has) and the files ``beside``
+    (in ``run_dir``'s parent) to ``archive`` (gzip-compressed tar, written atomically, members named relative to
+    that parent); its size in bytes, or ``None`` and nothing written when the run has no checkpoint or the archive
+    would pass ``limit`` (an older archive of the run is then removed: it would resume from further back than the
+    run got)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in RESUME_FILES:
+        for name in (*RESUME_FILES, *OPTIONAL_FILES):
             path = run_dir / name
-            data = path.read_bytes()
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                if name in RESUME_FILES:
+                    return None  # no checkpoint (yet): nothing to resume
+                continue
             if name == "config.json":
                 try:
                     settings = json.loads(data)
@@ -117,7 +125,7 @@ def unpack(archive: Path, runs: Path, root: Path = ROOT) -> bool:
             members = {}
             for member in tar.getmembers():
                 parts = PurePosixPath(member.name).parts
-                inside = len(parts) == 2 and parts[0] == name and parts[1] in RESUME_FILES
+                inside = len(parts) == 2 and parts[0] == name and parts[1] in (*RESUME_FILES, *OPTIONAL_FILES)
                 beside = len(parts) == 1 and parts[0] not in (name, ".", "..")
                 if not member.isfile() or not (inside or beside):
                     raise ValueError(f"{archive}: {member.name!r} is not a file a carried run holds")
@@ -136,8 +144,9 @@ def unpack(archive: Path, runs: Path, root: Path = ROOT) -> bool:
             atomic_write_bytes(runs / member, data)
     # the run directory appears whole or not at all, and once where two scripts restore it at the same time
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".unpacking", dir=runs))
-    for file in RESUME_FILES:
-        (staging / file).write_bytes(members[f"{name}/{file}"])
+    for member, data in members.items():
+        if member.startswith(f"{name}/"):
+            (staging / member.removeprefix(f"{name}/")).write_bytes(data)
     try:
         staging.rename(target)
     except OSError:

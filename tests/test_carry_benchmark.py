@@ -48,6 +48,12 @@ def test_a_packed_run_unpacks_in_another_checkout_with_its_paths_re_rooted(carry
     assert config["rounds"] == 20 and config["command"] == "train"
     assert (new_root / "runs" / "Hopper-v5-gail-10demos.setup").read_text() == "expert ppo-2m deterministic\n"
     assert not (back / "tensorboard").exists()  # only what a resume reads is carried
+    assert not (back / "reoptimize.npz").exists()  # none in the run: none carried
+    # a run stopped while re-optimising carries that checkpoint too
+    (run / "reoptimize.npz").write_bytes(b"reopt")
+    carry.pack(run, archive, root=old_root)
+    assert carry.unpack(archive, tmp_path / "third", root=new_root)
+    assert (tmp_path / "third" / "Hopper-v5-gail-10demos" / "reoptimize.npz").read_bytes() == b"reopt"
     assert sorted(p.name for p in (new_root / "runs").iterdir()) == ["Hopper-v5-gail-10demos",
                                                                       "Hopper-v5-gail-10demos.setup"]
 
