@@ -31,8 +31,9 @@ from irlax.atomic import atomic_write_bytes
 CARRIED = ROOT / "benchmarks" / "carried"
 """Where the archives are kept (committed): ``CARRIED/SCRIPT/RUN.tar.gz``."""
 LIMIT_BYTES = 8 * 2**20
-"""The largest archive carried (8 MiB: a DAgger cell of four 256 x 256 x 256 clones and their aggregated data is
-about 6 MiB; an adversarial cell with PPO inside well under one)."""
+"""The largest archive carried (8 MiB: an adversarial cell with PPO inside packs to about 3 MB, Walker2d's AIRL
+with its re-optimisation's checkpoint 2.8 MB; a DAgger cell of four 256 x 256 x 256 clones and their aggregated
+data 6.3 MB on Hopper, 9.1 MB on Swimmer, so DAgger cells, about an hour each, are carried on Hopper only)."""
 RESUME_FILES = ("config.json", "checkpoint.npz")
 """What of a run directory ``irlax train --resume`` reads (its TensorBoard logs start again)."""
 OPTIONAL_FILES = ("reoptimize.npz",)
