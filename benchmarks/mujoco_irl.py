@@ -721,16 +721,23 @@ CARRIED = carry.CARRIED / "mujoco_irl"
 """The unfinished cells packed for the next checkout (:mod:`carry`): ``CARRIED/TASK-METHOD-Ndemos.tar.gz``."""
 
 
+def finished(task: str, method: str, demos: int, earlier: dict[tuple[str, str, int], dict[str, Any]]) -> bool:
+    """Whether a cell is done: its summary on this machine, or its record in the last report (``earlier``,
+    :func:`earlier_cells`)."""
+    return summary_path(task, method, demos) is not None or (task, method, demos) in earlier
+
+
 def carry_cells() -> dict[str, int | None]:
     """Pack every unfinished cell with a checkpoint (and its setup) into :data:`CARRIED`, and drop the archives of
     cells finished since; by cell, the archive's size in bytes, or ``None`` for a cell too large to carry
     (:data:`carry.LIMIT_BYTES`). A cell whose run can't be packed (its ``config.json`` not JSON) is named and
     left out."""
     sizes: dict[str, int | None] = {}
-    finished = set(earlier_cells(OUT))
+    earlier = earlier_cells(OUT)
     for task, method, demos in cells():
-        run_dir, archive = cell_dir(task, method, demos), CARRIED / f"{cell_dir(task, method, demos).name}.tar.gz"
-        if summary_path(task, method, demos) is not None or (task, method, demos) in finished:
+        run_dir = cell_dir(task, method, demos)
+        archive = CARRIED / f"{run_dir.name}.tar.gz"
+        if finished(task, method, demos, earlier):
             archive.unlink(missing_ok=True)
         elif (run_dir / "checkpoint.npz").exists():
             try:
@@ -744,11 +751,11 @@ def restore_cells() -> list[str]:
     """Unpack the carried cells (:data:`CARRIED`) this machine has no run of, unless the last report holds the
     cell finished; the cells restored. An archive that can't be read is named and left."""
     names = {cell_dir(*cell).name: cell for cell in cells()}
-    finished = set(earlier_cells(OUT))
+    earlier = earlier_cells(OUT)
     restored = []
     for archive in sorted(CARRIED.glob("*.tar.gz")) if CARRIED.is_dir() else []:
         cell = names.get(carry.run_name(archive))
-        if cell is None or cell in finished or summary_path(*cell) is not None:
+        if cell is None or finished(*cell, earlier):
             continue
         try:
             if carry.unpack(archive, RUNS):
