@@ -109,6 +109,12 @@ def clone_distribution(task: str) -> str:
 SAC_ROUND_STEPS = 100
 """SAC steps per round of SQIL and IQ-Learn and of GAIL, AIRL and GCL with SAC inside (their presets: 100 SAC
 steps a round; GAIL and AIRL sample as many again for the discriminator, GCL one episode)."""
+SAC_BUFFER = SAC_ENV_STEPS
+"""The replay buffer of SAC inside a cell (GAIL, AIRL and GCL with SAC inside, their re-optimisation, SQIL) holds
+:data:`SAC_ENV_STEPS`, every transition the run makes (``--learner-set buffer_size=100000``), not the MuJoCo preset's
+1M: a buffer that never wraps learns the same to the bit whatever its capacity
+(``tests/test_sac.py::test_a_buffer_the_size_of_the_run_learns_what_a_larger_one_does``), and 1M rows of Ant-v5's
+transitions take about 0.9 GB a seed in memory and in each checkpoint. IQ-Learn's own buffer is 100k already."""
 PPO_ITERATION_STEPS = 2048
 """Environment steps of one PPO iteration (the MuJoCo preset's 8 environments x 256 steps): one a round inside
 GAIL, AIRL and GCL. The inner PPO's step size is annealed linearly to zero over its ``rounds x 2048`` steps, and the
@@ -333,6 +339,7 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
         inner = inner_learner(task)
         if inner == "sac":
             rounds, reopt = SAC_ENV_STEPS // SAC_ROUND_STEPS, SAC_ENV_STEPS
+            extra += ["--learner-set", f"buffer_size={SAC_BUFFER}"]
         else:
             rounds = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method])
             reopt = rounds * PPO_ITERATION_STEPS
@@ -342,7 +349,9 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
     if method == "dagger":
         return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task)), *CLONE_SETTINGS["dagger"],
                 "--set", f"distribution={clone_distribution(task)}"]
-    return [argv[0], method, *argv[1:], "--reoptimize-steps", "0", "--rounds", str(SAC_ENV_STEPS // SAC_ROUND_STEPS)]
+    buffer = ["--learner-set", f"buffer_size={SAC_BUFFER}"] if method == "sqil" else []
+    return [argv[0], method, *argv[1:], "--reoptimize-steps", "0", "--rounds", str(SAC_ENV_STEPS // SAC_ROUND_STEPS),
+            *buffer]
 
 
 def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str, Any]:

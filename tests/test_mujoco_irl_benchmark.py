@@ -78,7 +78,12 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
     gail = bench.cell_argv("Hopper-v5", "gail", 10, 3)
     assert "buffer_size=2048" in gail  # GAIL's: the last two rounds' too, not its control preset's whole run
     sac = bench.cell_argv("HalfCheetah-v5", "gail", 10, 3)
-    assert sac[sac.index("--learner") + 1] == "sac" and not any("lr_anneal" in a or "buffer" in a for a in sac)
+    assert sac[sac.index("--learner") + 1] == "sac" and not any("lr_anneal" in a for a in sac)
+    rounds, reopt = int(sac[sac.index("--rounds") + 1]), int(sac[sac.index("--reoptimize-steps") + 1])
+    buffer = [a for a in sac if a.startswith("buffer_size=")]
+    assert buffer == [f"buffer_size={max(rounds * 100, reopt)}"]  # every SAC step of the run, and no more
+    sqil = bench.cell_argv("Swimmer-v5", "sqil", 10, 3)
+    assert f"buffer_size={int(sqil[sqil.index('--rounds') + 1]) * 100}" in sqil
     bc = bench.cell_argv("Hopper-v5", "bc", 1, 3)
     assert bc[:1] == ["bc"] and "hidden=256,256,256" in bc and bc[bc.index("--epochs") + 1] == "200"
     dagger = bench.cell_argv("Hopper-v5", "dagger", 10, 3)
