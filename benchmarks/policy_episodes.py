@@ -1,10 +1,10 @@
 """What a trained ``irlax train`` run's policies do in their task: episode lengths, true returns, forward speed.
 
 A diagnostic for the MuJoCo cells (``benchmarks/mujoco_irl.py``): a normalised return says how far a policy is
-from the expert, not why. This loads a run directory's last checkpoint (finished or not), runs each seed's
-imitation policy for a few deterministic episodes and prints per seed the episodes' lengths, their true returns
-and, on the MuJoCo locomotion tasks, the body's mean forward velocity (``qvel[0]``, which the observation
-holds), next to the same for the run's demonstrations.
+from the expert, not why. This loads a run directory's last checkpoint (finished or not; any ``irlax train`` run
+with a policy, DAgger's included), runs each seed's imitation policy for a few deterministic episodes and prints
+per seed the episodes' lengths, their true returns and, on the MuJoCo locomotion tasks, the body's mean forward
+velocity (``qvel[0]``, which the observation holds), next to the same for the run's demonstrations.
 
 Run: ``PYTHONPATH=src python benchmarks/policy_episodes.py RUN_DIR [--episodes N]``.
 """
@@ -19,6 +19,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from irlax.cli import dagger
 from irlax.cli.runs import CHECKPOINT, resumed_settings
 from irlax.cli.train import resolve_run
 from irlax.errors import IrlaxError
@@ -51,12 +52,17 @@ def run_stats(run_dir: Path, episodes: int) -> dict[str, Any]:
     settings = resumed_settings(run_dir, "train", required={"seeds": (int, 1)})
     if not (run_dir / CHECKPOINT).exists():
         raise IrlaxError(f"{run_dir} has no checkpoint yet")
-    run = resolve_run(settings, str(run_dir / "config.json"))
-    algo = run.algo
+    where = str(run_dir / "config.json")
+    if settings.get("algorithm") == dagger.NAME:  # its data holds the expert's parameters too
+        dagger_run = dagger.resolve_run(settings, where)
+        algo, data, demos = dagger_run.algo, dagger_run.data, dagger_run.data.demos
+    else:
+        run = resolve_run(settings, where)
+        algo, data, demos = run.algo, run.demos, run.demos
     if algo.act is None:
         raise IrlaxError(f"{algo.name} has no policy to run")
-    progress = Driver(algo, run.demos, settings["seeds"]).load(run_dir / CHECKPOINT)
-    params = jax.vmap(algo.policy, in_axes=(0, None))(progress.state, run.demos)
+    progress = Driver(algo, data, settings["seeds"]).load(run_dir / CHECKPOINT)
+    params = jax.vmap(algo.policy, in_axes=(0, None))(progress.state, data)
     index = velocity_index(algo.env.name)
     seeds = []
     for s in range(settings["seeds"]):
@@ -64,7 +70,6 @@ def run_stats(run_dir: Path, episodes: int) -> dict[str, Any]:
         ep = policy_episodes_jit(algo.act, algo.env, seed_params, jax.random.PRNGKey(s), episodes, True)
         seeds.append(episode_stats(np.asarray(ep.mask), np.asarray(ep.transitions.env_reward),
                                    np.asarray(ep.transitions.obs), index))
-    demos = run.demos
     demo_stats = episode_stats(np.asarray(demos.mask), np.asarray(demos.rewards), np.asarray(demos.obs), index)
     return {"run": str(run_dir), "env": algo.env.name, "done": int(progress.done), "seeds": seeds,
             "demonstrations": demo_stats}

@@ -278,6 +278,17 @@ def test_bad_resume_and_expert_elsewhere(cli_run, cli_inputs, tmp_path, fails_in
                        "--out", str(tmp_path / "g")], "--expert is for dagger")
 
 
+def test_policy_episodes_runs_a_dagger_run(cli_run, benchmark_script):
+    """``benchmarks/policy_episodes.py`` reads a DAgger run (its data holds the expert's parameters as well as the
+    demonstrations): one entry per seed, each with the episodes asked for, the demonstrations' beside them."""
+    stats = benchmark_script("policy_episodes").run_stats(cli_run, 2)
+    assert stats["env"] == "CartPole-v1" and stats["done"] == 4 and len(stats["seeds"]) == 2
+    for seed in stats["seeds"]:
+        assert len(seed["lengths"]) == 2 and all(1 <= n <= 500 for n in seed["lengths"])
+        assert seed["returns"] == [float(n) for n in seed["lengths"]]  # CartPole pays 1 a step
+    assert stats["demonstrations"]["lengths"] == [DEMO_STEPS]
+
+
 def test_dagger_in_a_host_stepped_gymnasium_task(cartpole):
     _, demos, _, data = cartpole
     env = make_env("CartPole-v1", "gymnasium")
