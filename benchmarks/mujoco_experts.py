@@ -66,8 +66,8 @@ def run_cell(task: str, learner: str, seed: int, steps: int) -> int:
         argv = [*irlax, "expert", "--resume", str(run_dir), "--quiet"]
     else:
         extra = LEARNER_OPTIONS.get(learner, (learner, []))[1]
-        if irlax_learner(learner) == "sac":  # a replay buffer of the run's steps: the same expert, a tenth the memory
-            extra = [*extra, "--set", f"buffer_size={steps}"]  # (see mujoco_irl.SAC_BUFFER)
+        if irlax_learner(learner) == "sac":  # a replay buffer of the run's steps, not the preset's 1M: the same
+            extra = [*extra, "--set", f"buffer_size={steps}"]  # expert in 30% of the memory (mujoco_irl.SAC_BUFFER)
         argv = [*irlax, "expert", "--env", task, "--learner", irlax_learner(learner), *extra, "--steps", str(steps),
                 "--seed", str(seed), "--eval-episodes", "10", "--out", str(run_dir), "--quiet"]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))

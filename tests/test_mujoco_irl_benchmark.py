@@ -86,6 +86,8 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
     assert f"buffer_size={int(sqil[sqil.index('--rounds') + 1]) * 100}" in sqil
     bc = bench.cell_argv("Hopper-v5", "bc", 1, 3)
     assert bc[:1] == ["bc"] and "hidden=256,256,256" in bc and bc[bc.index("--epochs") + 1] == "200"
+    assert "batch_size=256" in bc  # BC's minibatches (DAgger's clone keeps its 64)
+    assert not any(a.startswith("batch_size") for a in bench.cell_argv("Hopper-v5", "dagger", 10, 3))
     dagger = bench.cell_argv("Hopper-v5", "dagger", 10, 3)
     assert dagger[:2] == ["train", "dagger"] and "buffer_size=20480" in dagger and "--expert" in dagger
 
