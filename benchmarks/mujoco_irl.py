@@ -119,6 +119,8 @@ SAC_BUFFER = SAC_ENV_STEPS
 1M: a buffer that never wraps learns the same to the bit whatever its capacity
 (``tests/test_sac.py::test_a_buffer_the_size_of_the_run_learns_what_a_larger_one_does``), and 1M rows of Ant-v5's
 transitions take about 0.9 GB a seed in memory and in each checkpoint. IQ-Learn's own buffer is 100k already."""
+SAC_BUFFER_ARGS = ["--learner-set", f"buffer_size={SAC_BUFFER}"]
+"""What sets :data:`SAC_BUFFER` on a cell's command line."""
 PPO_ITERATION_STEPS = 2048
 """Environment steps of one PPO iteration (the MuJoCo preset's 8 environments x 256 steps): one a round inside
 GAIL, AIRL and GCL. The inner PPO's step size is annealed linearly to zero over its ``rounds x 2048`` steps, and the
@@ -343,7 +345,7 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
         inner = inner_learner(task)
         if inner == "sac":
             rounds, reopt = SAC_ENV_STEPS // SAC_ROUND_STEPS, SAC_ENV_STEPS
-            extra += ["--learner-set", f"buffer_size={SAC_BUFFER}"]
+            extra += SAC_BUFFER_ARGS
         else:
             rounds = math.ceil(PPO_ENV_STEPS / PPO_ROUND_STEPS[method])
             reopt = rounds * PPO_ITERATION_STEPS
@@ -353,9 +355,8 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
     if method == "dagger":
         return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task)), *CLONE_SETTINGS["dagger"],
                 "--set", f"distribution={clone_distribution(task)}"]
-    buffer = ["--learner-set", f"buffer_size={SAC_BUFFER}"] if method == "sqil" else []
     return [argv[0], method, *argv[1:], "--reoptimize-steps", "0", "--rounds", str(SAC_ENV_STEPS // SAC_ROUND_STEPS),
-            *buffer]
+            *(SAC_BUFFER_ARGS if method == "sqil" else [])]
 
 
 def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str, Any]:
