@@ -100,7 +100,21 @@ its defaults (64 x 64, 10 rounds of 1024 queries) 0.41, with the 256 x 256 x 256
 labelled state 0.98. DAgger's step size and epochs chosen on Hopper-v5 with 1 demonstration of the 2M-step PPO expert
 (3 seeds, 2026-12-06; deterministic policy, as the table scores): the clone's default step size 1e-3 and 20 epochs a
 round 0.796 (its rollout returns swung between 1100 and 3650 from round to round), 3e-4 and 40 epochs 0.84, 0.91,
-0.95 (0.904; the stochastic policy 0.95, 0.96, 0.88)."""
+0.95 (0.904; the stochastic policy 0.95, 0.96, 0.88). BC's epochs are those of :data:`DEMO_EPISODES`
+demonstrations; with fewer, as many more that the clone takes the same number of Adam steps (:func:`clone_settings`):
+with 200 epochs whatever the demonstrations, one Hopper-v5 demonstration (four minibatches an epoch) gave 0.368 (0.37,
+0.35, 0.44, 0.32), with 2,000 epochs 0.80 (0.61, 0.88, 0.79, 0.92; 2026-12-07, the cell's command with
+``--epochs 2000``)."""
+
+
+def clone_settings(method: str, demos: int) -> list[str]:
+    """BC's or DAgger's options in a cell (:data:`CLONE_SETTINGS`), BC's epochs scaled to ``demos``: as many Adam
+    steps as with :data:`DEMO_EPISODES` demonstrations."""
+    args = list(CLONE_SETTINGS[method])
+    if method == "bc":
+        at = args.index("--epochs") + 1
+        args[at] = str(int(args[at]) * DEMO_EPISODES // demos)
+    return args
 
 
 def clone_distribution(task: str) -> str:
@@ -336,7 +350,7 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
     common = ["--demos", data, "--episodes", str(demos), "--seeds", str(seeds), "--eval-episodes", str(EVAL_EPISODES),
               "--quiet"]
     if method == "bc":
-        return ["bc", *common, "--out", str(run_dir), *CLONE_SETTINGS["bc"], "--set",
+        return ["bc", *common, "--out", str(run_dir), *clone_settings("bc", demos), "--set",
                 f"distribution={clone_distribution(task)}"]
     argv = ["train", *common, "--out", str(run_dir)]
     if method in ADVERSARIAL:
@@ -353,7 +367,7 @@ def cell_argv(task: str, method: str, demos: int, seeds: int) -> list[str]:
         return [argv[0], method.removesuffix("-sa"), *argv[1:], "--learner", inner, "--rounds",
                 str(rounds), "--reoptimize-steps", str(reopt), *extra]
     if method == "dagger":
-        return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task)), *CLONE_SETTINGS["dagger"],
+        return [argv[0], "dagger", *argv[1:], "--expert", str(expert_dir(task)), *clone_settings("dagger", demos),
                 "--set", f"distribution={clone_distribution(task)}"]
     return [argv[0], method, *argv[1:], "--reoptimize-steps", "0", "--rounds", str(SAC_ENV_STEPS // SAC_ROUND_STEPS),
             *(SAC_BUFFER_ARGS if method == "sqil" else [])]
@@ -372,7 +386,7 @@ def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str
             shutil.rmtree(run_dir)
         argv = cell_argv(task, method, demos, seeds)
         RUNS.mkdir(parents=True, exist_ok=True)
-        setup_file(task, method, demos).write_text(cell_setup(task, method) + "\n")
+        setup_file(task, method, demos).write_text(cell_setup(task, method, demos) + "\n")
     print(f"{task} {method} {demos} demos: irlax {' '.join(argv)}", flush=True)
     status = irlax_main(argv)  # the cell's compiled programs are dropped after it (irlax_runs.irlax_main)
     if status != 0:
@@ -391,7 +405,7 @@ def seed_scores(summary: dict[str, Any], key: str = "normalized_return") -> list
     return [float(row[key]) for row in rows if key in row]
 
 
-def cell_setup(task: str, method: str) -> str:
+def cell_setup(task: str, method: str, demos: int = DEMO_EPISODES) -> str:
     """What a cell's result depends on beyond its task, method and demonstrations: the expert, and the learner
     inside or the clone's settings (a cell of the last report made otherwise is not carried over)."""
     learner, deterministic = EXPERTS[task]
@@ -402,7 +416,7 @@ def cell_setup(task: str, method: str) -> str:
         if method.startswith("airl"):
             parts.append(f"policy reward {resolved_policy_reward(preset('airl', task, inner).policy_reward, inner)}")
     elif method in CLONE_SETTINGS:
-        parts.append(" ".join([*CLONE_SETTINGS[method], "--set", f"distribution={clone_distribution(task)}"]))
+        parts.append(" ".join([*clone_settings(method, demos), "--set", f"distribution={clone_distribution(task)}"]))
     return "; ".join(parts)
 
 
@@ -566,7 +580,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"{SAC_BUFFER:,} transitions, 1M in the cells before 2026-12-07, the same result to the bit for a buffer "
         "that never wraps), the learner whose expert did better on the "
         f"task; SQIL and IQ-Learn with SAC for {SAC_ENV_STEPS:,} steps, BC none (a 256 x 256 x 256 clone, 200 "
-        "epochs of minibatches of 256, 64 before 2026-12-07), DAgger 20 rounds of 1,024 expert-labelled steps (the "
+        "epochs of minibatches of 256, 64 before 2026-12-07; with "
+        f"{' or '.join(str(n) for n in CURVE_DEMOS)} demonstrations "
+        f"{' or '.join(f'{DEMO_EPISODES / n:g}' for n in CURVE_DEMOS)} times the epochs, as many Adam steps, since "
+        "2026-12-07), DAgger 20 rounds of 1,024 expert-labelled steps (the "
         "same clone, minibatches of 64; settings chosen on Hopper, see "
         "`CLONE_SETTINGS` in the script). Score: the policy's deterministic return over "
         f"{EVAL_EPISODES} episodes per seed, normalised as "
@@ -696,7 +713,7 @@ def earlier_cells(out: Path = OUT) -> dict[tuple[str, str, int], dict[str, Any]]
     (task, method, demonstrations)."""
     cells_ = json.loads(out.read_text())["cells"] if out.exists() else []
     return {(c["task"], c["method"], c["demos"]): c for c in cells_
-            if c.get("setup") == cell_setup(c["task"], c["method"])}
+            if c.get("setup") == cell_setup(c["task"], c["method"], c["demos"])}
 
 
 def carried(task: str, method: str, demos: int, earlier: dict[tuple[str, str, int], dict[str, Any]]) -> bool:
@@ -713,7 +730,7 @@ def collect(out: Path = OUT) -> list[dict[str, Any]]:
     records = []
     for task, method, demos in cells():
         path = summary_path(task, method, demos)
-        if path is not None and recorded_setup(task, method, demos) == cell_setup(task, method):
+        if path is not None and recorded_setup(task, method, demos) == cell_setup(task, method, demos):
             records.append(cell_record(task, method, demos, json.loads(path.read_text())))
         elif path is not None:
             print(f"{task} {method} {demos} demos: left out, made another way than the script makes it now "

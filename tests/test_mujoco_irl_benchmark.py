@@ -85,7 +85,13 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
     sqil = bench.cell_argv("Swimmer-v5", "sqil", 10, 3)
     assert f"buffer_size={int(sqil[sqil.index('--rounds') + 1]) * 100}" in sqil
     bc = bench.cell_argv("Hopper-v5", "bc", 1, 3)
-    assert bc[:1] == ["bc"] and "hidden=256,256,256" in bc and bc[bc.index("--epochs") + 1] == "200"
+    assert bc[:1] == ["bc"] and "hidden=256,256,256" in bc and bc[bc.index("--epochs") + 1] == "2000"
+    # BC takes as many Adam steps with fewer demonstrations: 10 times the epochs with one, 2.5 with four
+    epochs = {n: (a := bench.cell_argv("Hopper-v5", "bc", n, 3))[a.index("--epochs") + 1] for n in (4, 10)}
+    assert epochs == {4: "500", 10: "200"}
+    assert "--epochs 2000" in bench.cell_setup("Hopper-v5", "bc", 1) and "--epochs 200 " in bench.cell_setup(
+        "Hopper-v5", "bc")
+    assert bench.cell_setup("Hopper-v5", "dagger", 1) == bench.cell_setup("Hopper-v5", "dagger", 10)
     assert "batch_size=256" in bc  # BC's minibatches (DAgger's clone keeps its 64)
     assert not any(a.startswith("batch_size") for a in bench.cell_argv("Hopper-v5", "dagger", 10, 3))
     dagger = bench.cell_argv("Hopper-v5", "dagger", 10, 3)
