@@ -45,6 +45,7 @@ the cells under way, :func:`in_progress`), ``.md`` and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shutil
@@ -417,6 +418,10 @@ def cell_setup(task: str, method: str, demos: int = DEMO_EPISODES) -> str:
             parts.append(f"policy reward {resolved_policy_reward(preset('airl', task, inner).policy_reward, inner)}")
     elif method in CLONE_SETTINGS:
         parts.append(" ".join([*clone_settings(method, demos), "--set", f"distribution={clone_distribution(task)}"]))
+    elif method == "iq-learn":  # its MuJoCo presets came on 2026-12-07; a cell made before had the defaults
+        tuned = preset("iq-learn", task)
+        parts.append("preset " + " ".join(f"{f.name}={getattr(tuned, f.name)}" for f in dataclasses.fields(tuned)
+                                          if f.name != "rounds" and getattr(tuned, f.name) != f.default))
     return "; ".join(parts)
 
 
@@ -579,7 +584,8 @@ def markdown(results: dict[str, Any]) -> str:
         "discriminator; then a fresh SAC re-optimises for as many; its replay buffer holds them all: "
         f"{SAC_BUFFER:,} transitions, 1M in the cells before 2026-12-07, the same result to the bit for a buffer "
         "that never wraps), the learner whose expert did better on the "
-        f"task; SQIL and IQ-Learn with SAC for {SAC_ENV_STEPS:,} steps, BC none (a 256 x 256 x 256 clone, 200 "
+        f"task; SQIL and IQ-Learn with SAC for {SAC_ENV_STEPS:,} steps (IQ-Learn with the paper's MuJoCo settings, "
+        "`iq_learn.MUJOCO`, since 2026-12-07), BC none (a 256 x 256 x 256 clone, 200 "
         "epochs of minibatches of 256, 64 before 2026-12-07; with "
         f"{' or '.join(str(n) for n in CURVE_DEMOS)} demonstrations "
         f"{' or '.join(f'{DEMO_EPISODES / n:g}' for n in CURVE_DEMOS)} times the epochs, as many Adam steps, since "

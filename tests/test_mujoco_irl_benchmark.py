@@ -92,6 +92,10 @@ def test_finished_cells_are_skipped_and_interrupted_ones_resumed(bench, monkeypa
     assert "--epochs 2000" in bench.cell_setup("Hopper-v5", "bc", 1) and "--epochs 200 " in bench.cell_setup(
         "Hopper-v5", "bc")
     assert bench.cell_setup("Hopper-v5", "dagger", 1) == bench.cell_setup("Hopper-v5", "dagger", 10)
+    # IQ-Learn's cells record the preset they ran with (the defaults' cells, made before its MuJoCo presets, differ)
+    assert "value_term=initial" in bench.cell_setup("Hopper-v5", "iq-learn")
+    assert "value_term" not in bench.cell_setup("HalfCheetah-v5", "iq-learn")
+    assert "alpha=0.001" in bench.cell_setup("Ant-v5", "iq-learn")
     assert "batch_size=256" in bc  # BC's minibatches (DAgger's clone keeps its 64)
     assert not any(a.startswith("batch_size") for a in bench.cell_argv("Hopper-v5", "dagger", 10, 3))
     dagger = bench.cell_argv("Hopper-v5", "dagger", 10, 3)
