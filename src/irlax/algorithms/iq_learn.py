@@ -580,7 +580,9 @@ by ``target_tau=0.005`` a step (Polyak averaging, instead of a copy every step) 
 MuJoCo (:data:`MUJOCO`, not tuned here; Swimmer-v5, which the paper leaves out, gets HalfCheetah's): on Hopper-v5
 with 10 demonstrations the defaults (64 x 64, ``alpha=0.1``, no target critic) reached training returns of 100-130
 of the expert's 3569 over 100k steps and a deterministic normalised return of 0.20 (0.45, 0.03, 0.02, 0.29; 4 seeds;
-``benchmarks/mujoco_irl.py``, 2026-12-07)."""
+``benchmarks/mujoco_irl.py``, 2026-12-07); the paper's settings with the learned absorbing state (``absorbing=True``)
+fell from training returns of 364 at 4.6k steps to 13 at 13.6k, the absorbing state's reward (1.2 a step) above the
+policy's own transitions' (0.3), so that falling paid."""
 
 
 def preset(env_name: str, learner: str = "") -> IQLearnConfig:
