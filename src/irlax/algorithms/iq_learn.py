@@ -554,10 +554,10 @@ def gradient_step(
 
 MUJOCO: dict[str, Any] = {"hidden": (256, 256), "batch_size": 256, "critic_lr": 3e-4, "actor_lr": 3e-5,
                           "alpha": 0.01, "target_tau": 0.005, "absorbing": False, "rounds": 1000}
-"""The paper's settings for MuJoCo (its section 6 and supplement: SAC's 256 x 256 networks and batches of 256, a
-fixed low temperature of 0.01, a soft-updated target critic, the actor's step size a tenth of the critic's; on
-Ant a temperature of 0.001; a terminated step's successor worth 0, no learned absorbing state), for 100k environment
-steps (the paper trains up to 500k)."""
+"""The paper's settings for MuJoCo, as its authors' published MuJoCo runs give them (SAC's 256 x 256 networks and
+batches of 256, a fixed low temperature of 0.01, a soft-updated target critic, the actor's step size a tenth of the
+critic's; on Ant a temperature of 0.001; a terminated step's successor worth 0, no learned absorbing state), for 100k
+environment steps (those runs go to 500k)."""
 
 PRESETS: dict[str, dict[str, Any]] = {
     "CartPole-v1": {},  # the defaults were tuned here (one demonstration, online)
