@@ -182,3 +182,40 @@ def test_irlax_bc_takes_the_clone_class_from_the_demonstrations(tmp_path, run_di
         config = json.loads((run_dir_in(out) / "config.json").read_text())
         assert config["config"]["distribution"] == expected, name
     capsys.readouterr()
+
+
+def test_epochs_for_steps_counts_whole_epochs_of_the_real_steps(cartpole_demos):
+    """Hand-counted: 2,000 real steps in minibatches of 128 are 16 Adam steps an epoch (15 full, one of 80)."""
+    _, demos = cartpole_demos  # 4 episodes of 500 steps
+    assert bc.epochs_for_steps(16, demos, 128) == 1
+    assert bc.epochs_for_steps(17, demos, 128) == 2
+    assert bc.epochs_for_steps(1000, demos, 128) == 63  # 62 epochs are 992 steps
+    one = demos.replace(mask=demos.mask.at[1:].set(False))  # padding does not count: 500 steps, 4 an epoch
+    assert bc.epochs_for_steps(1000, one, 128) == 250
+    assert bc.epochs_for_steps(1000, one, 500) == 1000
+    with pytest.raises(IrlaxError, match="at least 1"):
+        bc.epochs_for_steps(0, demos, 128)
+    with pytest.raises(IrlaxError, match="no real step"):
+        bc.epochs_for_steps(10, demos.replace(mask=jnp.zeros_like(demos.mask)), 128)
+
+
+def test_irlax_bc_steps_sets_the_epochs_from_the_demonstrations_it_uses(tmp_path, run_dir_in, capsys):
+    """`irlax bc --steps N` trains the whole epochs that take N Adam steps of the episodes it uses."""
+    import json
+
+    from irlax.cli.main import main
+    from irlax.data.demos import save_demonstrations
+
+    actions = np.random.default_rng(0).uniform(-1.9, 1.9, (2, 100, 1))
+    path = tmp_path / "demos.npz"
+    save_demonstrations(path, pendulum_demos(actions)[1])  # 2 episodes of 100 steps
+    common = ["bc", "--demos", str(path), "--batch-size", "64", "--steps", "8", "--eval-episodes", "1", "--quiet"]
+    for episodes, expected in ((2, 2), (1, 4)):  # 4 or 2 minibatches an epoch
+        out = tmp_path / f"e{episodes}"
+        assert main([*common, "--episodes", str(episodes), "--out", str(out)]) == 0
+        run = run_dir_in(out)
+        config = json.loads((run / "config.json").read_text())
+        assert (config["config"]["epochs"], config["steps"]) == (expected, 8)
+        assert len((run / "metrics.csv").read_text().splitlines()) == 1 + expected  # one row an epoch
+    assert main([*common, "--epochs", "3", "--out", str(tmp_path / "both")]) == 2
+    assert "irlax: error: --steps and --epochs both set the run's length" in capsys.readouterr().err

@@ -290,6 +290,29 @@ class BCPolicy:
         return log_prob(self.config, self.spec, params, obs, action)
 
 
+def epochs_for_steps(steps: int, demos: Demonstrations, batch_size: int) -> int:
+    """The fewest whole epochs over the real steps of ``demos`` that take at least ``steps`` Adam steps of
+    ``batch_size`` transitions (an epoch takes ``ceil(real steps / batch_size)``).
+
+    A run's length in Adam steps rather than passes over the data, as the ``imitation`` library's ``BC.train``
+    takes it (``n_batches``): the same count of epochs is ten times fewer steps on one demonstration than on ten
+    (BC on Hopper-v5, 256 x 256 x 256, minibatches of 256: 200 epochs of 1 demonstration, 800 steps, cloned to
+    0.37 normalised; 2,000 epochs, about as many steps as 200 of 10 demonstrations, to 0.80;
+    ``benchmarks/mujoco_irl.py``).
+    The count is whole epochs, so every real step is visited equally often; set ``BCConfig.epochs`` to it.
+
+    Raises:
+        IrlaxError: ``steps`` or ``batch_size`` below 1, or demonstrations without a real step.
+    """
+    if steps < 1 or batch_size < 1:
+        raise IrlaxError("BC: the Adam steps and batch_size must be at least 1")
+    real = int(np.asarray(demos.mask, bool).sum())
+    if real < 1:
+        raise IrlaxError("BC: the demonstrations have no real step to clone")
+    per_epoch = -(-real // batch_size)
+    return -(-steps // per_epoch)
+
+
 def bc_optimizer(config: BCConfig) -> optax.GradientTransformation:
     """The optimiser of the policy network: Adam with ``config.learning_rate``."""
     return optax.adam(config.learning_rate)

@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from irlax import tasks
-from irlax.algorithms.bc import BCConfig, with_demonstrated_distribution
+from irlax.algorithms.bc import BCConfig, epochs_for_steps, with_demonstrated_distribution
 from irlax.algorithms.registry import make_algorithm
 from irlax.atomic import check_output_dir, check_output_file
 from irlax.cli.runs import (
@@ -274,13 +274,17 @@ def cmd_bc(args: argparse.Namespace) -> None:
     check_evaluation_fits(env.spec, args.seeds, args.eval_episodes, at_least=100)
     if args.episodes is not None:
         demos = subset(demos, args.episodes)
+    if args.steps is not None:
+        if "epochs" in overrides:
+            raise IrlaxError("--steps and --epochs both set the run's length: give one")
+        config = dataclasses.replace(config, epochs=epochs_for_steps(args.steps, demos, config.batch_size))
     algo = make_algorithm("bc", config, env)
     fit_key, eval_key, random_key = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     driver = Driver(algo, demos, args.seeds)
     driver.check_size(fit_key, config.epochs)
     start = driver.start(fit_key)  # a state that is not finite (inputs out of range) fails before the run directory
     settings = {"command": "bc", "env": env.name, "backend": env.spec.backend, "demos": str(Path(args.demos).resolve()),
-                "episodes": demos.num_episodes,
+                "episodes": demos.num_episodes, "steps": args.steps,
                 "config": dataclasses.asdict(config), "seeds": args.seeds, "seed": args.seed,
                 "eval_episodes": args.eval_episodes}
     run_dir = start_run_dir(place, f"bc-{env.name}", settings)
@@ -427,6 +431,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=integer, default=1, help="seeds trained at once (vmapped)")
     p.add_argument("--seed", type=integer, default=0)
     p.add_argument("--epochs", type=integer, help="passes over the demonstrations (default 100)")
+    p.add_argument("--steps", type=integer,
+                   help="instead of --epochs: at least N Adam steps, in whole epochs (as many steps with 1 "
+                        "demonstration as with 10; the epochs it takes are in config.json)")
     p.add_argument("--batch-size", type=integer, help="transitions per Adam step (default 64)")
     p.add_argument("--learning-rate", type=float, help="Adam step size (default 1e-3)")
     p.add_argument("--eval-episodes", type=integer, default=20, help="evaluation episodes per seed (default 20)")
