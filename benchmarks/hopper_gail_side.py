@@ -91,6 +91,7 @@ def side(curve: list[dict[str, Any]], seconds: float, steps: float, random: floa
 
 
 def markdown(results: dict[str, Any]) -> str:
+    """The results page's section for ``results``."""
     ir, im = results["irlax"], results["imitation"]
     fmt_t = lambda s: "not reached" if s is None else f"{s:.0f} s"
     ratio = results["per_step_speedup"]
@@ -140,6 +141,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run both sides (or reuse imitation's with ``--imitation-json``) and write the results and the page's section."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--seed", type=int, default=0)

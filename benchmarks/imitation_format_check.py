@@ -59,6 +59,8 @@ print(json.dumps({"imitation": imitation.__version__, "datasets": datasets.__ver
 
 
 def check(task: str, source: Path, work: Path, python: Path) -> dict:
+    """Write ``source``'s demonstrations in ``imitation``'s format and read them back with ``imitation`` (the
+    interpreter ``python``, in ``work``), and the other way round: each held field compared."""
     demos = load_demonstrations(source)
     ours, theirs, arrays = work / f"{task}-irlax", work / f"{task}-imitation", work / f"{task}.npz"
     save_imitation(ours, demos)
@@ -81,6 +83,7 @@ def check(task: str, source: Path, work: Path, python: Path) -> dict:
 
 
 def main() -> None:
+    """Check every task whose demonstrations exist and write the results."""
     results = report_header("imitation_format_check.py")
     python = ensure_venv()
     with tempfile.TemporaryDirectory() as work:

@@ -45,6 +45,8 @@ EVALUATIONS = 10
 
 def run_task(task: str, seeds: int, episodes: int, rounds: int | None, offline: bool, eval_episodes: int
              ) -> dict[str, Any]:
+    """IQ-Learn on ``task`` from its preset: train ``seeds`` seeds on ``episodes`` demonstrations, evaluate, and
+    return the row of the results."""
     env = make_env(task)
     demos = subset(load_demonstrations(ensure_demos(task), env.spec), episodes)
     config = preset(task, default_learner(task, env.spec))
@@ -79,6 +81,7 @@ def run_task(task: str, seeds: int, episodes: int, rounds: int | None, offline: 
 
 
 def markdown(results: dict[str, Any]) -> str:
+    """The results page's section for ``results``."""
     lines = [f"IQ-Learn, measured {results['date']} on {machine_line(results['machine'])}.", "",
              f"Command: `{results['command']}`", "",
              "| task | mode | demos | seeds | normalised return per seed | IQM [95% CI] | env steps | train s "
@@ -96,6 +99,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run every task asked for and write the results and the page's section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=["CartPole-v1", "Acrobot-v1", "Pendulum-v1"])
     parser.add_argument("--seeds", type=int, default=5)

@@ -511,6 +511,7 @@ def goal_lines(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[s
 
 
 def fmt_ci(mean: float | None, low: float | None = None, high: float | None = None) -> str:
+    """``mean`` to three places with its interval, if any, to two; empty for ``None``."""
     if mean is None:
         return ""
     return f"{mean:.3f}" if low is None else f"{mean:.3f} [{low:.2f}, {high:.2f}]"
@@ -807,6 +808,8 @@ def restore_cells() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the missing cells asked for (or, with ``--report``, none; with ``--carry``, archive the unfinished ones)
+    and rewrite the page and results file."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)

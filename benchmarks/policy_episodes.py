@@ -76,6 +76,7 @@ def run_stats(run_dir: Path, episodes: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print a run's policies' deterministic episodes; 0, or 2 after a one-line error."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--episodes", type=int, default=4, help="deterministic episodes per seed (default 4)")

@@ -64,6 +64,7 @@ def one_device_vmap_seconds(program: Any, seeds: int, iterations: int) -> float:
 
 
 def markdown(results: dict[str, Any]) -> str:
+    """The results page's section for ``results``."""
     r = results
     goal = GPU_GOAL if r["platform"] == "gpu" else CPU_GOAL
     met = "meets" if r["driver_ratio"] <= goal else "misses"
@@ -90,6 +91,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Time one seed and many, and write the results and the page's section."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=250_000, help="environment steps per seed")
     parser.add_argument("--seeds", type=int, default=8)

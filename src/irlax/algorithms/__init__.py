@@ -1,0 +1,1 @@
+"""Every algorithm that learns from demonstrations, one file each, and the registry that names them."""

@@ -358,6 +358,7 @@ class OneLineParser(argparse.ArgumentParser):
     input."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        """Exit with status 2 and the one-line error."""
         where = "" if self.prog == "irlax" else f"{self.prog}: "
         self.exit(2, f"irlax: error: {where}{message} (see {self.prog} --help)\n")
 

@@ -1,0 +1,1 @@
+"""Demonstrations: tabular trajectories, control-task transitions and files, Minari and imitation formats."""

@@ -47,10 +47,12 @@ class Trajectories:
 
     @property
     def num_trajectories(self) -> int:
+        """N, the count of trajectories."""
         return int(self.states.shape[0])
 
     @property
     def max_length(self) -> int:
+        """T, the padded length of every row."""
         return int(self.states.shape[1])
 
     @property

@@ -52,14 +52,17 @@ class TabularMDP:
 
     @property
     def num_states(self) -> int:
+        """S, the count of states."""
         return int(self.next_states.shape[-3])
 
     @property
     def num_actions(self) -> int:
+        """A, the count of actions."""
         return int(self.next_states.shape[-2])
 
     @property
     def num_features(self) -> int:
+        """F, the length of a state's feature vector."""
         return int(self.features.shape[-1])
 
     @property

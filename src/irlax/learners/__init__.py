@@ -1,0 +1,1 @@
+"""Forward reinforcement learners (PPO, SAC) and the loops, rollouts and evaluation they share."""

@@ -26,7 +26,9 @@ from irlax.learners.rollout import rollout_episodes
 class Policy(Protocol):
     """A family of policies: ``act(params, key, obs [O], deterministic=False) -> (action, log_prob [])``."""
 
-    def act(self, params: Any, key: Array, obs: Array, deterministic: bool = False) -> tuple[Array, Array]: ...
+    def act(self, params: Any, key: Array, obs: Array, deterministic: bool = False) -> tuple[Array, Array]:
+        """An action for ``obs`` and its log-probability (the most likely action when ``deterministic``)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Network pieces: MLPs, observation statistics and action distributions."""

@@ -77,6 +77,7 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: Array) -> Array:
+        """The network's output ``[out]`` for an input ``x`` (any leading axes)."""
         act = ACTIVATIONS[self.activation]
         for width in self.hidden:
             x = act(nn.Dense(width, kernel_init=orthogonal_init(2.0**0.5))(x))

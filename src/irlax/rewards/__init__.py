@@ -1,0 +1,1 @@
+"""Reward models as (init, apply) pairs: linear, neural, on states or transitions."""

@@ -1,0 +1,1 @@
+"""Whole runs: the run driver, experts, assessment and re-optimisation, sweeps, the compilation cache."""

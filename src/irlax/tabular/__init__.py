@@ -1,0 +1,1 @@
+"""Exact known-dynamics computations: planning, occupancy measures, feature expectations, sampling."""
