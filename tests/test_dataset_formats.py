@@ -260,6 +260,30 @@ def test_bad_minari_files_fail_in_one_line(tmp_path, fails_in_one_line):
     assert not npz.exists()
 
 
+def test_a_minari_metadata_file_without_what_minari_reads_fails_in_one_line(tmp_path, fails_in_one_line):
+    """Minari's reader meets a bad ``metadata.json`` with a bare ``AssertionError``; irlax names the field."""
+    npz = tmp_path / "demos.npz"
+    dataset, _ = minari_dataset("test/metadata-v0", pendulum_buffers())
+    file = dataset / "data" / "metadata.json"
+    good = json.loads(file.read_text())
+    without = lambda *keys: json.dumps({k: v for k, v in good.items() if k not in keys})
+    for text, message in (
+        ("{not json", "data/metadata.json is not JSON"),
+        ("[1, 2]", "data/metadata.json is not a JSON object"),
+        (without("data_format"), "data/metadata.json lacks data_format (one of hdf5, arrow)"),
+        (json.dumps({**good, "data_format": "zip"}), "has data_format 'zip'"),
+        (json.dumps({**good, "action_space": 3}), "action_space is not a serialised space"),
+        (without("action_space", "env_spec"), "names neither both spaces"),
+    ):
+        file.write_text(text)
+        fails_in_one_line(["demos", "convert", str(dataset), str(npz)], f"Minari dataset {dataset}: {message}"
+                          if message.startswith("data/") else message)
+    assert not npz.exists()
+    file.write_text(without("observation_space", "action_space"))  # the spaces from the environment's spec
+    assert main(["demos", "convert", str(dataset), str(npz)]) == 0
+    np.testing.assert_array_equal(load_demonstrations(npz).lengths(), [6, 4, 9])
+
+
 def test_gail_on_hopper_from_an_imported_minari_dataset(tmp_path, no_progress):
     """A Minari dataset of Hopper-v5 (made by Minari's writer from Gymnasium's own steps) drives a short GAIL run
     end to end: the environment comes from the dataset's spec."""

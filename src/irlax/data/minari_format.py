@@ -50,16 +50,21 @@ GYMNASIUM = "gymnasium"
 
 def minari_data_path(path: str | Path) -> Path | None:
     """The ``data`` directory of the Minari dataset at ``path`` (the dataset's directory or its ``data``), or
-    ``None`` when ``path`` is not one."""
+    ``None`` when ``path`` is not one.
+
+    A ``data/metadata.json`` makes a dataset even when it is unreadable or lacks fields (:func:`load_minari`
+    says what is wrong); a ``metadata.json`` in ``path`` itself only when it names Minari's ``data_format``.
+    """
     path = Path(path)
-    for candidate in (path / DATA, path):
-        if (candidate / METADATA).is_file():
-            try:
-                metadata = json.loads((candidate / METADATA).read_text())
-            except (OSError, ValueError):
-                return candidate  # a Minari name with unreadable metadata: load_minari says what is wrong
-            if isinstance(metadata, dict) and "data_format" in metadata:
-                return candidate
+    if (path / DATA / METADATA).is_file():
+        return path / DATA
+    if (path / METADATA).is_file():
+        try:
+            metadata = json.loads((path / METADATA).read_text())
+        except (OSError, ValueError):
+            return None
+        if isinstance(metadata, dict) and "data_format" in metadata:
+            return path
     return None
 
 
@@ -107,6 +112,35 @@ def _episode_arrays(episodes: list[dict[str, Any]], discrete: bool, where: str) 
                                      field("terminations"), field("truncations"), discrete)
 
 
+STORAGE_FORMATS = ("hdf5", "arrow")
+"""Minari's ``data_format`` values."""
+
+
+def check_metadata(file: Path, where: str) -> None:
+    """One-line :class:`IrlaxError` when a Minari ``metadata.json`` is not what Minari's reader needs: a JSON
+    object naming its ``data_format`` and its spaces (``observation_space`` and ``action_space``, serialised, or
+    the ``env_spec`` they come from). Minari's own reader fails on those with a bare ``AssertionError``."""
+    name = f"{file.parent.name}/{file.name}"
+    try:
+        metadata = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IrlaxError(f"{where}: cannot read {name} ({exc})") from None
+    except ValueError as exc:
+        raise IrlaxError(f"{where}: {name} is not JSON ({exc})") from None
+    if not isinstance(metadata, dict):
+        raise IrlaxError(f"{where}: {name} is not a JSON object")
+    if metadata.get("data_format") not in STORAGE_FORMATS:
+        found = "lacks data_format" if "data_format" not in metadata else f"has data_format {metadata['data_format']!r}"
+        raise IrlaxError(f"{where}: {name} {found} (one of {', '.join(STORAGE_FORMATS)})")
+    spaces = [key for key in ("observation_space", "action_space") if key in metadata]
+    for key in spaces:
+        if not isinstance(metadata[key], str):
+            raise IrlaxError(f"{where}: {name}'s {key} is not a serialised space (a string)")
+    if len(spaces) < 2 and not isinstance(metadata.get("env_spec"), str):
+        raise IrlaxError(f"{where}: {name} names neither both spaces (observation_space, action_space) nor the "
+                         "env_spec they come from")
+
+
 def load_minari(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations:
     """Demonstrations from the Minari dataset at ``path`` (its directory, or its ``data`` folder).
 
@@ -123,6 +157,7 @@ def load_minari(path: str | Path, spec: EnvSpec | None = None) -> Demonstrations
     data = minari_data_path(path)
     if data is None:
         raise IrlaxError(f"{where}: not a Minari dataset (no {DATA}/{METADATA} naming a data format)")
+    check_metadata(data / METADATA, where)
     try:
         from minari.dataset.minari_storage import MinariStorage
 
