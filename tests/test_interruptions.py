@@ -87,6 +87,57 @@ def test_kill_9_mid_write_leaves_whole_files_and_resume_ends_where_an_uninterrup
                                   np.asarray(whole.metrics["log_likelihood"])[0])
 
 
+def test_sigterm_ends_a_run_as_ctrl_c_does_and_it_resumes(cli_world, tmp_path):
+    """``kill`` (SIGTERM, what ``timeout`` and batch schedulers send) while the second checkpoint is being written:
+    the run says how to resume it, exit status 130, leaves no temporary file, and resumes to the end."""
+    world, demos = cli_world(4, 0, 4, 4)
+    marker = tmp_path / "writing"
+    out = tmp_path / "runs"
+    argv = ["fit", "mce", "--iterations", "4", "--quiet", "--world", str(world), "--demos", str(demos),
+            "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(Path(irlax.__file__).parents[1]), "IRLAX_NO_PROGRESS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", HANG, str(marker), *argv], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the run never reached its second checkpoint"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        status = child.wait(timeout=120)
+        err = child.stderr.read().decode()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stderr.close()
+    (run_dir,) = out.iterdir()
+    assert (status, err) == (130, f"irlax: interrupted; resume with: irlax fit --resume {run_dir}\n")
+    assert not Path(marker.read_text()).exists(), "the interrupted writer's temporary file is left"
+    with np.load(run_dir / "checkpoint.npz") as checkpoint:
+        assert int(checkpoint["done"]) == 1
+    assert main(["fit", "--resume", str(run_dir), "--quiet"]) == 0
+    rows = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in rows] == [0, 1, 2, 3]
+
+
+def test_sigterm_interrupts_only_while_a_command_runs(tmp_path, capsys):
+    """``main`` sets its SIGTERM handler for the command only: a library caller's own handler is back after it."""
+    from irlax.cli.main import interrupt, sigterm_interrupts
+
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_interrupts():
+        assert signal.getsignal(signal.SIGTERM) is interrupt
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs in the main thread at the next bytecode
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert main(["fit", "mce", "--world", str(tmp_path / "none.json"), "--demos", str(tmp_path / "none.npz")]) == 2
+    assert signal.getsignal(signal.SIGTERM) is before
+    capsys.readouterr()
+
+
 def test_an_interrupted_reoptimisation_resumes_where_it_stopped(tmp_path):
     """``assess.reoptimize`` checkpoints its learners after each piece: stopped after two pieces and called again,
     it ends with the states of a run never stopped; a checkpoint of other rewards (another tag) is not resumed."""

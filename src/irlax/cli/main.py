@@ -1,14 +1,20 @@
 """The ``irlax`` command: ``demo``, ``world``, ``sample``, ``fit``, ``evaluate``, ``expert``, ``demos``, ``bc``,
 ``train``, ``sweep``.
 
-Bad input ends with one line, ``irlax: error: ...``, and exit status 2.
+Bad input ends with one line, ``irlax: error: ...``, and exit status 2. An interruption, Ctrl-C or ``SIGTERM``
+(what ``timeout``, ``kill`` and batch schedulers send), ends with one line saying how to resume the run, exit
+status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 
 from irlax import __version__
 from irlax.cli import control, demo, sweep, tabular, train
@@ -36,6 +42,26 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = OneLineParser) ->
     return parser
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """A ``SIGTERM`` handler: raise :class:`KeyboardInterrupt`, so the run ends as on Ctrl-C (its files whole,
+    the resume command printed)."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, ``SIGTERM`` interrupts as Ctrl-C does (:func:`interrupt`); the handler before it is put
+    back after. Only the main thread can set handlers: elsewhere (a Ray worker's thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``irlax`` console script; returns the exit status."""
     parser = build_parser()
@@ -52,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if cache_wanted(args.no_compile_cache):
             enable_compile_cache()
-        args.func(args)
+        with sigterm_interrupts():
+            args.func(args)
     except IrlaxError as exc:
         print(f"irlax: error: {exc}", file=sys.stderr)
         return 2
