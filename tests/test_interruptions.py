@@ -38,7 +38,9 @@ sys.exit(main(argv))
 """
 
 
-def test_kill_9_mid_write_leaves_whole_files_and_resume_ends_where_an_uninterrupted_run_does(cli_world, tmp_path):
+def signal_mid_checkpoint(cli_world, tmp_path: Path, signum: int) -> tuple[int, str, Path, Path]:
+    """Run ``irlax fit mce`` (4 iterations, a checkpoint after each) in a child process, send it ``signum`` while
+    it writes its second checkpoint; ``(exit status, stderr, run directory, the temporary file it was writing)``."""
     world, demos = cli_world(4, 0, 4, 4)
     marker = tmp_path / "writing"
     out = tmp_path / "runs"
@@ -53,12 +55,21 @@ def test_kill_9_mid_write_leaves_whole_files_and_resume_ends_where_an_uninterrup
             assert child.poll() is None, child.stderr.read().decode()[-2000:]
             assert time.monotonic() < deadline, "the run never reached its second checkpoint"
             time.sleep(0.05)
+        child.send_signal(signum)
+        status = child.wait(timeout=120)
+        err = child.stderr.read().decode()
     finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
         child.stderr.close()
     (run_dir,) = out.iterdir()
-    stray = Path(marker.read_text())
+    return status, err, run_dir, Path(marker.read_text())
+
+
+def test_kill_9_mid_write_leaves_whole_files_and_resume_ends_where_an_uninterrupted_run_does(cli_world, tmp_path):
+    _, _, run_dir, stray = signal_mid_checkpoint(cli_world, tmp_path, signal.SIGKILL)
+    world, demos = cli_world(4, 0, 4, 4)  # the files the run read (made once a session)
     assert stray.parent == run_dir and stray.exists(), "the killed writer's temporary file is still there"
     # only whole files: the config and the first checkpoint read back
     assert json.loads((run_dir / "config.json").read_text())["algorithm"] == "mce"
@@ -90,31 +101,9 @@ def test_kill_9_mid_write_leaves_whole_files_and_resume_ends_where_an_uninterrup
 def test_sigterm_ends_a_run_as_ctrl_c_does_and_it_resumes(cli_world, tmp_path):
     """``kill`` (SIGTERM, what ``timeout`` and batch schedulers send) while the second checkpoint is being written:
     the run says how to resume it, exit status 130, leaves no temporary file, and resumes to the end."""
-    world, demos = cli_world(4, 0, 4, 4)
-    marker = tmp_path / "writing"
-    out = tmp_path / "runs"
-    argv = ["fit", "mce", "--iterations", "4", "--quiet", "--world", str(world), "--demos", str(demos),
-            "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(Path(irlax.__file__).parents[1]), "IRLAX_NO_PROGRESS": "1"}
-    child = subprocess.Popen([sys.executable, "-c", HANG, str(marker), *argv], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 300
-        while not marker.exists():
-            assert child.poll() is None, child.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the run never reached its second checkpoint"
-            time.sleep(0.05)
-        child.send_signal(signal.SIGTERM)
-        status = child.wait(timeout=120)
-        err = child.stderr.read().decode()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stderr.close()
-    (run_dir,) = out.iterdir()
+    status, err, run_dir, stray = signal_mid_checkpoint(cli_world, tmp_path, signal.SIGTERM)
     assert (status, err) == (130, f"irlax: interrupted; resume with: irlax fit --resume {run_dir}\n")
-    assert not Path(marker.read_text()).exists(), "the interrupted writer's temporary file is left"
+    assert not stray.exists(), "the interrupted writer's temporary file is left"
     with np.load(run_dir / "checkpoint.npz") as checkpoint:
         assert int(checkpoint["done"]) == 1
     assert main(["fit", "--resume", str(run_dir), "--quiet"]) == 0
