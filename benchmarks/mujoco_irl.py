@@ -21,7 +21,10 @@ least):
 
 Every cell is :data:`SEEDS` seeds in one vmapped run, into ``benchmarks/runs/mujoco_irl/TASK-METHOD-Ndemos``. A
 cell with a summary is reused, one with a checkpoint resumed (``irlax train --resume``), so the script can be
-stopped at any time and rerun, in this session or the next; cells run in :data:`ORDER` (Hopper's first). The runs
+stopped at any time and rerun, in this session or the next (``kill``, SIGTERM, ends the cell as Ctrl-C does; it
+loses what it did since its last checkpoint, ``checkpoint.npz`` or ``reoptimize.npz``, so stop it just after one
+changes: a cell's ``seconds`` are wall-clock, and a process paused with SIGSTOP counts the pause); cells run in
+:data:`ORDER` (Hopper's first). The runs
 are not in the repository: ``--carry`` packs the unfinished cells (those small enough, :mod:`carry`) into
 ``benchmarks/carried/mujoco_irl`` to commit, and the script unpacks them when it starts in a checkout that lacks
 them, so a cell goes on from its checkpoint on another machine; a finished cell stands in the JSON. Each cell
