@@ -39,6 +39,7 @@ Usage::
     PYTHONPATH=src python benchmarks/mujoco_irl.py --tasks Hopper-v5 --methods gail bc
     PYTHONPATH=src python benchmarks/mujoco_irl.py --report                    # rewrite the page from the runs
     PYTHONPATH=src python benchmarks/mujoco_irl.py --carry                     # pack unfinished cells to commit
+    PYTHONPATH=src python benchmarks/mujoco_irl.py --stop                      # stop the running cells, losing nothing
 
 Writes ``benchmarks/results/mujoco_irl.json`` (``cells``, ``summary``, ``machine``; ``unfinished``: the progress of
 the cells under way, :func:`in_progress`), ``.md`` and
@@ -51,7 +52,10 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import shutil
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -810,9 +814,8 @@ def restore_cells() -> list[str]:
     return restored
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the missing cells asked for (or, with ``--report``, none; with ``--carry``, archive the unfinished ones)
-    and rewrite the page and results file."""
+def build_parser() -> argparse.ArgumentParser:
+    """The script's options (:func:`main`; :func:`running_cell` reads another process's with it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -823,7 +826,92 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--carry", action="store_true",
                         help="only pack the unfinished cells into benchmarks/carried/mujoco_irl for the next checkout "
                              "(commit it; the script unpacks them when it starts)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--stop", action="store_true",
+                        help="only stop the script's running processes, each just after its cell's next checkpoint "
+                             "(nothing lost; rerun their commands to go on)")
+    return parser
+
+
+def pending_cells(args: argparse.Namespace, earlier: dict[tuple[str, str, int], dict[str, Any]]
+                  ) -> list[tuple[str, str, int]]:
+    """The cells a run with the options ``args`` has still to make, in the order it makes them (``earlier``: the
+    last report's cells, :func:`earlier_cells`)."""
+    return [(task, method, demos) for task, method, demos in cells(tuple(args.tasks), tuple(args.methods))
+            if demos in args.demos and summary_path(task, method, demos) is None
+            and not carried(task, method, demos, earlier)]
+
+
+def running_cell(argv: list[str], earlier: dict[tuple[str, str, int], dict[str, Any]]
+                 ) -> tuple[str, str, int] | None:
+    """The cell a process of this script started with ``argv`` is making now: the first it has still to make;
+    ``None`` for ``--report``, ``--carry`` and ``--stop`` or a run with nothing left."""
+    args = build_parser().parse_args(argv)
+    if args.report or args.carry or args.stop:
+        return None
+    pending = pending_cells(args, earlier)
+    return pending[0] if pending else None
+
+
+def script_processes() -> dict[int, list[str]]:
+    """The other running processes of this script (Linux's ``/proc``): their ids and arguments."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            words = [w.decode() for w in (entry / "cmdline").read_bytes().split(b"\0") if w]
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        at = next((i for i, w in enumerate(words[:3]) if w.endswith("mujoco_irl.py") and " " not in w), None)
+        if at is not None and at > 0:  # a Python running the script, not a shell or editor naming it
+            found[int(entry.name)] = words[at + 1:]
+    return found
+
+
+def checkpoint_time(run_dir: Path) -> float:
+    """When a cell last checkpointed (its training's or re-optimisation's checkpoint; 0 before the first)."""
+    times = [p.stat().st_mtime for p in (run_dir / "checkpoint.npz", run_dir / "reoptimize.npz") if p.exists()]
+    return max(times, default=0.0)
+
+
+def stop_at_checkpoints(processes: dict[int, list[str]] | None = None, poll: float = 5.0) -> list[str]:
+    """Stop every running process of this script (``processes``, by default :func:`script_processes`) just after
+    its cell's next checkpoint: ``SIGTERM``, which ``irlax`` takes as Ctrl-C, so nothing since the checkpoint is
+    lost and no paused time enters the cell's wall-clock. A BC cell (no checkpoint; minutes long) is stopped at
+    once. Waits for them all; what happened, a line each. A shell running the script in a chain goes on to its next
+    command: stop the shell first."""
+    earlier = earlier_cells(OUT)
+    watched = {}
+    for pid, argv in (script_processes() if processes is None else processes).items():
+        cell = running_cell(argv, earlier)
+        if cell is not None:
+            watched[pid] = (cell, checkpoint_time(cell_dir(*cell)))
+    lines = []
+    while watched:
+        for pid, (cell, since) in list(watched.items()):
+            name = f"{cell[0]} {cell[1]} {cell[2]} demos (process {pid})"
+            if not Path(f"/proc/{pid}").exists():
+                lines.append(f"{name}: ended by itself")
+            elif cell[1] == "bc" or checkpoint_time(cell_dir(*cell)) != since:
+                os.kill(pid, signal.SIGTERM)
+                lines.append(f"{name}: stopped" + ("" if cell[1] == "bc" else " after its checkpoint"))
+            else:
+                continue
+            print(lines[-1], flush=True)
+            del watched[pid]
+        if watched:
+            time.sleep(poll)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the missing cells asked for (or, with ``--report``, none; with ``--carry``, archive the unfinished ones;
+    with ``--stop``, stop the running ones at their next checkpoints) and rewrite the page and results file."""
+    args = build_parser().parse_args(argv)
+    if args.stop:
+        if not stop_at_checkpoints():
+            print("no cell is being made")
+        return
     if args.carry:
         for name, size in carry_cells().items():
             print(f"{name}: " + ("not carried (too large)" if size is None else f"carried ({size / 2**20:.1f} MiB)"))
@@ -832,11 +920,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"restored {name} (carried from another checkout)", flush=True)
     results = report_header("mujoco_irl.py", argv)
     if not args.report:
-        earlier = earlier_cells(OUT)  # read once: a cell carried over at the start stays so
-        for task, method, demos in cells(tuple(args.tasks), tuple(args.methods)):
-            if demos in args.demos and not carried(task, method, demos, earlier):
-                run_cell(task, method, demos, args.seeds)
-                report(dict(results), OUT)
+        for task, method, demos in pending_cells(args, earlier_cells(OUT)):  # read once: a carried cell stays so
+            run_cell(task, method, demos, args.seeds)
+            report(dict(results), OUT)
     report(results, OUT)
 
 

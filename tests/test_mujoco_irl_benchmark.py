@@ -4,6 +4,7 @@ ones resumed, and a cell's record holds the fields other tools read."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -230,3 +231,58 @@ def test_unfinished_cells_report_their_progress(bench):
     assert "| Hopper-v5 | gail | 10 | 12 of 326 | 12,000 | 250 | 2.0 h |" in lines
     assert "| Hopper-v5 | gail | 10 | 326 of 326 (re-optimising or evaluating) | 12,000 | n/a | 2.0 h |" in lines
     assert bench.progress_lines([]) == []
+
+
+def test_the_running_cell_of_a_command_line_is_the_first_it_has_still_to_make(bench):
+    runs = lambda *argv: bench.running_cell(list(argv), {})
+    assert runs("--tasks", "Hopper-v5", "--methods", "gail", "airl", "--demos", "1", "4") == ("Hopper-v5", "gail", 1)
+    done = bench.cell_dir("Hopper-v5", "gail", 1)
+    done.mkdir(parents=True)
+    (done / "summary.json").write_text(json.dumps(summary([0.9])))
+    assert runs("--tasks", "Hopper-v5", "--methods", "gail", "airl", "--demos", "1", "4") == ("Hopper-v5", "gail", 4)
+    assert runs("--tasks", "Hopper-v5", "--methods", "gail", "--demos", "1") is None  # nothing left
+    assert runs("--report") is None and runs("--carry") is None and runs("--stop") is None
+    # a cell of the last report whose run is on another machine is not made again
+    earlier = {("Hopper-v5", "gail", 4): {}}
+    argv = ["--tasks", "Hopper-v5", "--methods", "gail", "airl", "--demos", "1", "4"]
+    assert bench.running_cell(argv, earlier) == ("Hopper-v5", "airl", 1)
+
+
+def test_stop_waits_for_the_cells_next_checkpoint(bench, monkeypatch, tmp_path):
+    """``--stop`` sends SIGTERM to a process of the script just after its cell's checkpoint changes, not before."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    monkeypatch.setattr(bench, "OUT", tmp_path / "none.json")
+    script = tmp_path / "mujoco_irl.py"  # stands for the script: a process that waits to be stopped
+    script.write_text("import time\ntime.sleep(120)\n")
+    child = subprocess.Popen([sys.executable, str(script), "--tasks", "Swimmer-v5", "--methods", "sqil"])
+    try:
+        run_dir = bench.cell_dir("Swimmer-v5", "sqil", 10)
+        run_dir.mkdir(parents=True)
+        (run_dir / "checkpoint.npz").write_bytes(b"1")
+        deadline = time.monotonic() + 30
+        while child.pid not in (found := bench.script_processes()):  # its command line is readable once started
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert found[child.pid] == ["--tasks", "Swimmer-v5", "--methods", "sqil"]
+        # only this process: others of the script on this machine are not the test's to stop
+        lines = []
+        stopper = threading.Thread(target=lambda: lines.extend(bench.stop_at_checkpoints(
+            {child.pid: found[child.pid]}, poll=0.05)), daemon=True)
+        stopper.start()
+        time.sleep(1.0)
+        assert child.poll() is None, "stopped before the cell's next checkpoint"
+        stamp = (run_dir / "checkpoint.npz").stat().st_mtime + 5
+        os.utime(run_dir / "checkpoint.npz", (stamp, stamp))  # the next checkpoint
+        stopper.join(timeout=30)
+        assert not stopper.is_alive()
+        assert child.wait(timeout=30) == -signal.SIGTERM
+        assert lines == [f"Swimmer-v5 sqil 10 demos (process {child.pid}): stopped after its checkpoint"]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
