@@ -859,7 +859,7 @@ def script_processes() -> dict[int, list[str]]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            words = [w.decode() for w in (entry / "cmdline").read_bytes().split(b"\0") if w]
+            words = [w.decode(errors="replace") for w in (entry / "cmdline").read_bytes().split(b"\0") if w]
         except OSError:  # ended meanwhile, or not ours to read
             continue
         at = next((i for i, w in enumerate(words[:3]) if w.endswith("mujoco_irl.py") and " " not in w), None)
