@@ -390,3 +390,26 @@ def test_integer_options_take_whole_numbers_in_any_notation(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("irlax: error: ")
     assert not (tmp_path / "runs").exists()
+
+
+def test_every_command_and_option_says_what_it_does():
+    """``irlax COMMAND --help`` documents every subcommand, option and argument (none left blank)."""
+    import argparse
+
+    from irlax.cli.main import build_parser
+
+    blank = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {choice.dest: choice.help for choice in action._choices_actions}
+                for command, sub in action.choices.items():
+                    if not helps.get(command):
+                        blank.append(f"{name} {command}")
+                    walk(sub, f"{name} {command}")
+            elif not action.help:
+                blank.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "irlax")
+    assert blank == []

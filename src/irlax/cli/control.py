@@ -403,7 +403,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--expert", help="expert directory (from irlax expert)")
     p.add_argument("--episodes", type=integer, help="episodes to record")
     p.add_argument("--out", help="demonstrations file to write (default: EXPERT/demos-N.npz)")
-    p.add_argument("--seed", type=integer, default=0)
+    p.add_argument("--seed", type=integer, default=0, help="random seed of the episodes (default 0)")
     p.add_argument("--deterministic", action="store_true",
                    help="the expert's most likely actions (default: sampled from its stochastic policy)")
     p.set_defaults(func=cmd_demos)
@@ -424,12 +424,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=cmd_demos_convert)
 
     p = sub.add_parser("bc", help="behavioural cloning on a demonstrations file")
-    p.add_argument("--demos", required=True, help="demonstrations file (from irlax demos)")
+    p.add_argument("--demos", required=True,
+                   help="demonstrations: a file from irlax demos, a Minari dataset or imitation trajectories")
     p.add_argument("--env", help="environment to evaluate in (default: the one the demonstrations come from)")
     p.add_argument("--backend", choices=tasks.BACKENDS, help=BACKEND_HELP + " (default: the demonstrations')")
     p.add_argument("--episodes", type=integer, help="use only the first N demonstrations")
     p.add_argument("--seeds", type=integer, default=1, help="seeds trained at once (vmapped)")
-    p.add_argument("--seed", type=integer, default=0)
+    p.add_argument("--seed", type=integer, default=0, help="base seed (default 0)")
     p.add_argument("--epochs", type=integer, help="passes over the demonstrations (default 100)")
     p.add_argument("--steps", type=integer,
                    help="instead of --epochs: at least N Adam steps, in whole epochs (as many steps with 1 "

@@ -141,7 +141,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--length", type=integer, default=8, help="steps per demonstration")
     p.add_argument("--iterations", type=integer, default=200, help="gradient steps per algorithm")
     p.add_argument("--discrete", action="store_true", help="discrete (indicator) features")
-    p.add_argument("--seed", type=integer, default=0)
+    p.add_argument("--seed", type=integer, default=0,
+                   help="random seed of the world, demonstrations and fits (default 0)")
     p.add_argument("--out", default="runs", help="parent folder of the run directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)

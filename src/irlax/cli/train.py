@@ -464,7 +464,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "demonstrations",
                        description=f"Sample-based IRL and imitation on a control task. Algorithms: {algorithms}.")
     p.add_argument("algorithm", nargs="?", metavar="ALGO", help=f"one of {', '.join(ALGORITHMS)}")
-    p.add_argument("--demos", help="demonstrations file (from irlax demos)")
+    p.add_argument("--demos", help="demonstrations: a file from irlax demos, a Minari dataset or imitation "
+                   "trajectories")
     p.add_argument("--expert", metavar="DIR", help="dagger: the expert directory (from irlax expert) that labels the "
                    "states the learner visits")
     p.add_argument("--env", help="environment (default: the demonstrations'): any Gymnasium id or one of "
