@@ -817,11 +817,12 @@ def restore_cells() -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     """The script's options (:func:`main`; :func:`running_cell` reads another process's with it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS, help="which tasks (default all)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
+                        help="which methods (default all)")
     parser.add_argument("--demos", nargs="+", type=int, default=[DEMO_EPISODES, *CURVE_DEMOS],
                         help="which demonstration counts to run (default all)")
-    parser.add_argument("--seeds", type=int, default=SEEDS)
+    parser.add_argument("--seeds", type=int, default=SEEDS, help=f"seeds of a new cell (default {SEEDS})")
     parser.add_argument("--report", action="store_true", help="only rewrite the page from the finished runs")
     parser.add_argument("--carry", action="store_true",
                         help="only pack the unfinished cells into benchmarks/carried/mujoco_irl for the next checkout "
