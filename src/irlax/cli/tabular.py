@@ -471,7 +471,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
              "its exact dynamics, expected reward and one-hot state features, discount 0.99",
     )
     p.add_argument("--out", required=True, help="world file to write (.npz)")
-    p.add_argument("--seed", type=integer, default=0, help="random seed of the world's layout (default 0)")
+    p.add_argument("--seed", type=integer, default=0, help="random seed of a generated world (default 0)")
     p.add_argument("--size", type=integer, default=None, help="grid side (objectworld, binaryworld, gridworld; a "
                    "gridworld's macrocells are 16 cells wide where 16 divides the side, else about side/8)")
     p.add_argument("--discrete", action="store_true", help="objectworld: discrete (indicator) features")
@@ -483,7 +483,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trajectories", type=integer, default=32, help="number of demonstrations (default 32)")
     p.add_argument("--length", type=integer, default=8, help="steps per demonstration (default 8)")
     p.add_argument("--policy", choices=("soft", "greedy"), default="soft",
-                   help="the expert: soft-optimal (MaxEnt) for the true reward, or greedy (default soft)")
+                   help="the expert: soft-optimal (MaxEnt) or greedy-optimal for the true reward (default soft)")
     p.add_argument("--seed", type=integer, default=0, help="random seed of the sampling (default 0)")
     p.add_argument("--out", required=True, help="demonstrations file to write (.npz)")
     p.set_defaults(func=cmd_sample)
