@@ -108,7 +108,10 @@ its defaults (64 x 64, 10 rounds of 1024 queries) 0.41, with the 256 x 256 x 256
 labelled state 0.98. DAgger's step size and epochs chosen on Hopper-v5 with 1 demonstration of the 2M-step PPO expert
 (3 seeds, 2026-12-06; deterministic policy, as the table scores): the clone's default step size 1e-3 and 20 epochs a
 round 0.796 (its rollout returns swung between 1100 and 3650 from round to round), 3e-4 and 40 epochs 0.84, 0.91,
-0.95 (0.904; the stochastic policy 0.95, 0.96, 0.88). BC's epochs are those of :data:`DEMO_EPISODES`
+0.95 (0.904; the stochastic policy 0.95, 0.96, 0.88); with minibatches of 256 as BC's (2026-12-07, the 10-demonstration
+cell's command with ``--set batch_size=256``, 4 seeds, ``benchmarks/runs/tried/hopper-dagger-b256``) 0.804 (0.76,
+0.86, 0.81, 0.79; stochastic 0.917) against the cell's 0.822 (stochastic 0.865): kept at 64. BC's epochs are those of
+:data:`DEMO_EPISODES`
 demonstrations; with fewer, as many more that the clone takes the same number of Adam steps (:func:`clone_settings`):
 with 200 epochs whatever the demonstrations, one Hopper-v5 demonstration (four minibatches an epoch) gave 0.368 (0.37,
 0.35, 0.44, 0.32), with 2,000 epochs 0.80 (0.61, 0.88, 0.79, 0.92; 2026-12-07, the cell's command with
