@@ -306,7 +306,7 @@ def epochs_for_steps(steps: int, demos: Demonstrations, batch_size: int) -> int:
     """
     if steps < 1 or batch_size < 1:
         raise IrlaxError("BC: the Adam steps and batch_size must be at least 1")
-    real = int(np.asarray(demos.mask, bool).sum())
+    real = int(demos.lengths().sum())
     if real < 1:
         raise IrlaxError("BC: the demonstrations have no real step to clone")
     per_epoch = -(-real // batch_size)
