@@ -27,6 +27,8 @@ from pathlib import Path, PurePosixPath
 from bench_machine import ROOT
 
 from irlax.atomic import atomic_write_bytes
+from irlax.cli.runs import CHECKPOINT
+from irlax.cli.train import REOPT_CHECKPOINT
 
 CARRIED = ROOT / "benchmarks" / "carried"
 """Where the archives are kept (committed): ``CARRIED/SCRIPT/RUN.tar.gz``."""
@@ -34,9 +36,9 @@ LIMIT_BYTES = 8 * 2**20
 """The largest archive carried (8 MiB: an adversarial cell with PPO inside packs to about 3 MB, Walker2d's AIRL
 with its re-optimisation's checkpoint 2.8 MB; a DAgger cell of four 256 x 256 x 256 clones and their aggregated
 data 6.3 MB on Hopper, 9.1 MB on Swimmer, so DAgger cells, about an hour each, are carried on Hopper only)."""
-RESUME_FILES = ("config.json", "checkpoint.npz")
+RESUME_FILES = ("config.json", CHECKPOINT)
 """What of a run directory ``irlax train --resume`` reads (its TensorBoard logs start again)."""
-OPTIONAL_FILES = ("reoptimize.npz",)
+OPTIONAL_FILES = (REOPT_CHECKPOINT,)
 """Carried when the run has them: the re-optimisation's checkpoint (``irlax train`` writes it once training is
 over, so a run stopped while re-optimising goes on from there too)."""
 PATH_KEYS = ("demos", "expert")

@@ -36,6 +36,7 @@ from bench_machine import ROOT, machine_line, one_minute, report_header, write_c
 from imitation_compare import ensure_demos
 from irlax_runs import irlax_main
 
+from irlax.cli.runs import CHECKPOINT
 from irlax.metrics.aggregate import SeedSummary
 
 TASKS = ("CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0")
@@ -92,7 +93,7 @@ def run_cell(label: str, task: str, seeds: int) -> dict[str, Any]:
     run_dir = RUNS / f"{label}-{task}"
     summary = run_dir / "summary.json"
     if not summary.exists():
-        if (run_dir / "checkpoint.npz").exists():
+        if (run_dir / CHECKPOINT).exists():
             argv = ["train", "--resume", str(run_dir), "--quiet"]
         else:
             argv = cell_argv(label, task, seeds, run_dir)

@@ -44,6 +44,7 @@ from bench_machine import ROOT, machine_line, one_minute, report_header, write_c
 from imitation_compare import CACHE, ensure_demos
 from irlax_runs import irlax_main
 
+from irlax.cli.runs import CHECKPOINT
 from irlax.learners.evaluation import random_return
 from irlax.metrics.aggregate import SeedSummary, seed_summary
 from irlax.tasks import make_env
@@ -77,7 +78,7 @@ def run_cell(label: str, task: str, seeds: int) -> Path:
     done = run_dir / ("expert.json" if label == "true" else "summary.json")
     if done.exists():
         return run_dir
-    resume = (run_dir / "checkpoint.npz").exists()
+    resume = (run_dir / CHECKPOINT).exists()
     if label == "true":
         argv = ["expert", "--resume", str(run_dir)] if resume else [
             "expert", "--env", TRANSFERS[task], "--seeds", str(seeds), "--seed", "1",

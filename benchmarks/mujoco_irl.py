@@ -68,6 +68,8 @@ from irlax_runs import irlax_main
 from irlax.algorithms.airl import resolved_policy_reward
 from irlax.algorithms.registry import PPO_ROUND, preset
 from irlax.atomic import atomic_savefig
+from irlax.cli.runs import CHECKPOINT
+from irlax.cli.train import REOPT_CHECKPOINT
 from irlax.data.demos import load_demonstrations
 from irlax.learners.evaluation import normalized_return
 from irlax.metrics.aggregate import mean_ci, task_aggregates
@@ -309,7 +311,7 @@ def in_progress(recent: int = RECENT_ROUNDS) -> list[dict[str, Any]]:
     rows = []
     for task, method, demos in cells():
         run_dir = cell_dir(task, method, demos)
-        checkpoint, config = run_dir / "checkpoint.npz", run_dir / "config.json"
+        checkpoint, config = run_dir / CHECKPOINT, run_dir / "config.json"
         if summary_path(task, method, demos) is not None or not checkpoint.exists() or not config.exists():
             continue
         try:
@@ -391,7 +393,7 @@ def run_cell(task: str, method: str, demos: int, seeds: int = SEEDS) -> dict[str
     if done is not None:
         return json.loads(done.read_text())
     run_dir = cell_dir(task, method, demos)
-    if method != "bc" and (run_dir / "checkpoint.npz").exists():
+    if method != "bc" and (run_dir / CHECKPOINT).exists():
         argv = ["train", "--resume", str(run_dir), "--quiet"]
     else:
         if run_dir.exists():  # a run stopped before its first checkpoint (or BC's, minutes long): started again
@@ -791,7 +793,7 @@ def carry_cells() -> dict[str, int | None]:
         archive = CARRIED / f"{run_dir.name}.tar.gz"
         if finished(task, method, demos, earlier):
             archive.unlink(missing_ok=True)
-        elif (run_dir / "checkpoint.npz").exists():
+        elif (run_dir / CHECKPOINT).exists():
             try:
                 sizes[run_dir.name] = carry.pack(run_dir, archive, (setup_file(task, method, demos),))
             except ValueError as exc:
@@ -874,7 +876,7 @@ def script_processes() -> dict[int, list[str]]:
 
 def checkpoint_time(run_dir: Path) -> float:
     """When a cell last checkpointed (its training's or re-optimisation's checkpoint; 0 before the first)."""
-    times = [p.stat().st_mtime for p in (run_dir / "checkpoint.npz", run_dir / "reoptimize.npz") if p.exists()]
+    times = [p.stat().st_mtime for p in (run_dir / CHECKPOINT, run_dir / REOPT_CHECKPOINT) if p.exists()]
     return max(times, default=0.0)
 
 
