@@ -12,12 +12,16 @@ from types import ModuleType
 import pytest
 
 # Compiling dominates the suite's time (most tests run a program for a few steps): XLA's CPU backend compiles with
-# LLVM's level-1 optimisations and without its expensive passes here (a seventh off the control-task tests' time).
-# Level 0 would save twice that but computes tanh less exactly (|tanh| can pass 1: SAC's log-probabilities turned NaN
-# on Hopper); level 1 gives the same bits as the default on tanh, exp, log and softplus. Set before JAX starts
+# LLVM's level-1 optimisations and without its expensive passes here (a seventh off the control-task tests' time),
+# and emits its fused loops with the elemental emitter instead of the MLIR fusion emitters (the suite's processor
+# time 32 min to 19 min, measured in one session: docs/design.md). Level 0 would save more but computes tanh less
+# exactly (|tanh| can pass 1: SAC's log-probabilities turned NaN on Hopper); level 1 gives the same bits as the
+# default on tanh, exp, log and softplus; the elemental emitter's tanh, exp, log, softplus, sigmoid, sqrt, sin differ
+# from the fusion emitters' in the last bits, as close to float64 (log of a tiny number closer). Set before JAX starts
 # (irlax.cli adds its device count to the same flags); a user's XLA_FLAGS are kept. Benchmarks and the irlax command
 # compile with XLA's defaults.
-CHEAP_COMPILE = "--xla_backend_optimization_level=1 --xla_llvm_disable_expensive_passes=true"
+CHEAP_COMPILE = ("--xla_backend_optimization_level=1 --xla_llvm_disable_expensive_passes=true "
+                 "--xla_cpu_use_fusion_emitters=false")
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {CHEAP_COMPILE}".strip()
 
