@@ -16,8 +16,9 @@ import pytest
 # and emits its fused loops with the elemental emitter instead of the MLIR fusion emitters (the suite's processor
 # time 32 min to 19 min, measured in one session: docs/design.md). Level 0 would save more but computes tanh less
 # exactly (|tanh| can pass 1: SAC's log-probabilities turned NaN on Hopper); level 1 gives the same bits as the
-# default on tanh, exp, log and softplus; the elemental emitter's tanh, exp, log, softplus, sigmoid, sqrt, sin differ
-# from the fusion emitters' in the last bits, as close to float64 (log of a tiny number closer). Set before JAX starts
+# default on tanh, exp, log and softplus, and so does the elemental emitter (on those and sigmoid, log1p, erf, sqrt,
+# sin, cos, pow, logsumexp, a*b+c in one jitted program each; jnp.linspace run op by op differed in the last bits)
+# but its code runs slower (at XLA's default level), which tests of a few steps each don't notice. Set before JAX starts
 # (irlax.cli adds its device count to the same flags); a user's XLA_FLAGS are kept. Benchmarks and the irlax command
 # compile with XLA's defaults.
 CHEAP_COMPILE = ("--xla_backend_optimization_level=1 --xla_llvm_disable_expensive_passes=true "
