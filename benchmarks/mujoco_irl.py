@@ -56,6 +56,7 @@ import os
 import shutil
 import signal
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -307,7 +308,8 @@ RECENT_ROUNDS = 10
 def in_progress(recent: int = RECENT_ROUNDS) -> list[dict[str, Any]]:
     """The unfinished cells with a checkpoint: rounds done of the run's, environment steps per seed, seconds so far,
     the mean training return of the last ``recent`` rounds in which episodes ended (over seeds, the true reward),
-    and whether training is over and the re-optimisation or evaluation is running."""
+    whether training is over and the re-optimisation or evaluation is running, and the re-optimisation's progress
+    (:func:`reoptimization_progress`)."""
     rows = []
     for task, method, demos in cells():
         run_dir = cell_dir(task, method, demos)
@@ -328,8 +330,22 @@ def in_progress(recent: int = RECENT_ROUNDS) -> list[dict[str, Any]]:
         rows.append({"task": task, "method": method, "demos": demos, "rounds_done": done, "rounds": total,
                      "env_steps": float(env_steps[:, -1].mean()) if env_steps.size else 0.0, "seconds": seconds,
                      "recent_training_return": float(finite.mean()) if finite.size else None,
-                     "training_done": done >= total})
+                     "training_done": done >= total, "reoptimization": reoptimization_progress(run_dir)})
     return rows
+
+
+def reoptimization_progress(run_dir: Path) -> dict[str, float] | None:
+    """How far a cell's re-optimisation has got, from its checkpoint: ``steps`` per seed in all, ``steps_done``
+    (``None`` in a checkpoint written before it recorded its iterations in all) and ``seconds``; ``None`` when the
+    run has no re-optimisation checkpoint or it can't be read (being written)."""
+    try:
+        with np.load(run_dir / REOPT_CHECKPOINT) as ckpt:
+            done, steps, seconds = int(ckpt["done"]), int(ckpt["steps"]), float(ckpt["seconds"])
+            iterations = int(ckpt["iterations"]) if "iterations" in ckpt.files else None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return None
+    return {"steps": float(steps), "steps_done": None if not iterations else steps * done / iterations,
+            "seconds": seconds}
 
 
 def progress_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -341,8 +357,13 @@ def progress_lines(rows: list[dict[str, Any]]) -> list[str]:
              "| task | method | demos | rounds done | env steps per seed | recent training return | time so far |",
              "|---|---|---:|---|---:|---:|---:|"]
     for r in rows:
-        done = f"{r['rounds_done']} of {r['rounds']}" + (" (re-optimising or evaluating)" if r["training_done"]
-                                                          else "")
+        done = f"{r['rounds_done']} of {r['rounds']}"
+        reopt = r.get("reoptimization")
+        if reopt is not None:
+            got = "" if reopt["steps_done"] is None else f"{reopt['steps_done']:,.0f} of "
+            done += f" (re-optimising: {got}{reopt['steps']:,.0f} steps, {reopt['seconds'] / 3600:.1f} h)"
+        elif r["training_done"]:
+            done += " (re-optimising or evaluating)"
         ret = "n/a" if r["recent_training_return"] is None else f"{r['recent_training_return']:.0f}"
         lines.append(f"| {r['task']} | {r['method']} | {r['demos']} | {done} | {r['env_steps']:,.0f} | {ret} | "
                      f"{r['seconds'] / 3600:.1f} h |")

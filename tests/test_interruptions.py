@@ -160,7 +160,7 @@ def test_an_interrupted_reoptimisation_resumes_where_it_stopped(tmp_path):
     with pytest.raises(Stop):
         assess.reoptimize(algo, reward_params, key, steps, checkpoint=checkpoint, tag=7, on_chunk=stop_after_two)
     with np.load(checkpoint) as saved:
-        assert int(saved["done"]) == 4 and int(saved["tag"]) == 7
+        assert int(saved["done"]) == 4 and int(saved["iterations"]) == 40 and int(saved["tag"]) == 7
     seen = []
     _, resumed = assess.reoptimize(algo, reward_params, key, steps, checkpoint=checkpoint, tag=7,
                                    on_chunk=lambda done, total, seconds: seen.append(done))

@@ -225,12 +225,30 @@ def test_unfinished_cells_report_their_progress(bench):
     (rows,) = bench.in_progress()
     assert rows == {"task": "Hopper-v5", "method": "gail", "demos": 10, "rounds_done": 12, "rounds": 326,
                     "env_steps": 12000.0, "seconds": 7200.0, "recent_training_return": 250.0,
-                    "training_done": False}
-    lines = bench.progress_lines([rows, {**rows, "rounds_done": 326, "training_done": True,
-                                         "recent_training_return": None}])
+                    "training_done": False, "reoptimization": None}
+    trained = {**rows, "rounds_done": 326, "training_done": True, "recent_training_return": None}
+    lines = bench.progress_lines([rows, trained])
     assert "| Hopper-v5 | gail | 10 | 12 of 326 | 12,000 | 250 | 2.0 h |" in lines
     assert "| Hopper-v5 | gail | 10 | 326 of 326 (re-optimising or evaluating) | 12,000 | n/a | 2.0 h |" in lines
     assert bench.progress_lines([]) == []
+    # the re-optimisation's checkpoint: 30 of its 40 iterations of 100,000 steps, or (an older one) no count in all
+    np.savez(running / "reoptimize.npz", leaf_0=np.zeros(3), done=np.int64(30), iterations=np.int64(40),
+             steps=np.int64(100_000), tag=np.int64(326), seconds=np.float64(1800.0))
+    assert bench.reoptimization_progress(running) == {"steps": 100_000.0, "steps_done": 75_000.0, "seconds": 1800.0}
+    (rows,) = bench.in_progress()
+    assert rows["reoptimization"] == {"steps": 100_000.0, "steps_done": 75_000.0, "seconds": 1800.0}
+    assert ("| Hopper-v5 | gail | 10 | 326 of 326 (re-optimising: 75,000 of 100,000 steps, 0.5 h) | 12,000 | n/a | "
+            "2.0 h |") in bench.progress_lines([{**trained, "reoptimization": rows["reoptimization"]}])
+    np.savez(running / "reoptimize.npz", leaf_0=np.zeros(3), done=np.int64(30), steps=np.int64(100_000),
+             tag=np.int64(326), seconds=np.float64(1800.0))
+    older = bench.reoptimization_progress(running)
+    assert older == {"steps": 100_000.0, "steps_done": None, "seconds": 1800.0}
+    assert "| Hopper-v5 | gail | 10 | 326 of 326 (re-optimising: 100,000 steps, 0.5 h) | 12,000 | n/a | 2.0 h |" \
+        in bench.progress_lines([{**trained, "reoptimization": older}])
+    whole = (running / "reoptimize.npz").read_bytes()
+    for broken in (b"not a checkpoint", whole[: len(whole) // 2]):  # unreadable: no progress, no error
+        (running / "reoptimize.npz").write_bytes(broken)
+        assert bench.reoptimization_progress(running) is None
 
 
 def test_the_running_cell_of_a_command_line_is_the_first_it_has_still_to_make(bench):

@@ -225,6 +225,8 @@ def reoptimize(
             :func:`irlax.algorithms.registry.preset_learner_config`, as ``irlax train --transfer-env`` uses).
         checkpoint: a file to save the learners to after each piece (atomically) and to resume from when it holds
             a re-optimisation of the same ``steps`` and ``tag``; its caller removes it once the result is kept.
+            Beside the learners it holds ``done`` and ``iterations`` (the learners' iterations done and in all),
+            ``steps``, ``tag`` and ``seconds``, so a reader can tell how far it has got.
         tag: what the rewards came from (e.g. the rounds trained), checked on resume: a checkpoint of other rewards
             is not resumed.
         on_chunk: called after each piece with ``(iterations done, iterations in all, seconds)``, the seconds
@@ -267,8 +269,8 @@ def reoptimize(
         done += n
         seconds = earlier + time.perf_counter() - start
         if checkpoint is not None and done < total:
-            save_pytree(checkpoint, states, done=np.int64(done), steps=np.int64(steps), tag=np.int64(tag),
-                        seconds=np.float64(seconds))
+            save_pytree(checkpoint, states, done=np.int64(done), iterations=np.int64(total), steps=np.int64(steps),
+                        tag=np.int64(tag), seconds=np.float64(seconds))
         if on_chunk is not None:
             on_chunk(done, total, seconds)
     return learner, states
