@@ -337,7 +337,7 @@ def in_progress(recent: int = RECENT_ROUNDS) -> list[dict[str, Any]]:
 def reoptimization_progress(run_dir: Path) -> dict[str, float] | None:
     """How far a cell's re-optimisation has got, from its checkpoint: ``steps`` per seed in all, ``steps_done``
     (``None`` in a checkpoint written before it recorded its iterations in all) and ``seconds``; ``None`` when the
-    run has no re-optimisation checkpoint or it can't be read (being written)."""
+    run has no re-optimisation checkpoint or it can't be read (not whole, or not a checkpoint)."""
     try:
         with np.load(run_dir / REOPT_CHECKPOINT) as ckpt:
             done, steps, seconds = int(ckpt["done"]), int(ckpt["steps"]), float(ckpt["seconds"])
