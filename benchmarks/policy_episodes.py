@@ -47,21 +47,27 @@ def episode_stats(mask: np.ndarray, rewards: np.ndarray, obs: np.ndarray, index:
     return stats
 
 
-def run_stats(run_dir: Path, episodes: int) -> dict[str, Any]:
-    """Per-seed episode statistics of ``run_dir``'s policies at its last checkpoint, and the demonstrations'."""
+def trained_run(run_dir: Path) -> tuple[dict[str, Any], Any, Any, Any, Any]:
+    """``(settings, algorithm, data, demonstrations, progress)`` of an ``irlax train`` run directory at its last
+    checkpoint (finished or not; DAgger's data holds the expert's parameters beside the demonstrations)."""
     settings = resumed_settings(run_dir, "train", required={"seeds": (int, 1)})
     if not (run_dir / CHECKPOINT).exists():
         raise IrlaxError(f"{run_dir} has no checkpoint yet")
     where = str(run_dir / "config.json")
-    if settings.get("algorithm") == dagger.NAME:  # its data holds the expert's parameters too
+    if settings.get("algorithm") == dagger.NAME:
         dagger_run = dagger.resolve_run(settings, where)
         algo, data, demos = dagger_run.algo, dagger_run.data, dagger_run.data.demos
     else:
         run = resolve_run(settings, where)
         algo, data, demos = run.algo, run.demos, run.demos
+    return settings, algo, data, demos, Driver(algo, data, settings["seeds"]).load(run_dir / CHECKPOINT)
+
+
+def run_stats(run_dir: Path, episodes: int) -> dict[str, Any]:
+    """Per-seed episode statistics of ``run_dir``'s policies at its last checkpoint, and the demonstrations'."""
+    settings, algo, data, demos, progress = trained_run(run_dir)
     if algo.act is None:
         raise IrlaxError(f"{algo.name} has no policy to run")
-    progress = Driver(algo, data, settings["seeds"]).load(run_dir / CHECKPOINT)
     params = jax.vmap(algo.policy, in_axes=(0, None))(progress.state, data)
     index = velocity_index(algo.env.name)
     seeds = []

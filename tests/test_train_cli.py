@@ -97,6 +97,25 @@ def test_train_gail_writes_a_complete_run_directory(gail_run):
     reopt = summary["reoptimization"]
     assert reopt["env"] == "CartPole-v1" and reopt["steps"] == 32 and len(reopt["returns"]) == 2
     assert reopt["expert_return"] == summary["expert_return"] and math.isfinite(reopt["mean_normalized_return"])
+def test_reward_levels_reads_a_runs_learned_reward(gail_run, benchmark_script, capsys):
+    """``benchmarks/reward_levels.py`` on a finished run: per seed, the learned reward on the demonstrations' steps,
+    the same with noise on the states (no noise: the same mean) and the same steps terminated (the absorbing
+    state's value added)."""
+    script = benchmark_script("reward_levels")
+    still = script.run_levels(gail_run, noise=0.0)
+    assert still["algorithm"] == "gail" and still["env"] == "CartPole-v1" and still["done"] == 4
+    assert len(still["seeds"]) == 2
+    for row in still["seeds"]:
+        assert np.isfinite([row["demos"]["mean"], row["noisy"], row["terminated"]]).all()
+        assert row["noisy"] == pytest.approx(row["demos"]["mean"], abs=1e-3)
+        assert row["demos"]["p5"] <= row["demos"]["mean"] <= row["demos"]["p95"]
+        assert abs(row["terminated"] - row["demos"]["mean"]) > 1e-3  # the absorbing state's value added
+    shifted = script.run_levels(gail_run, noise=1.0)["seeds"]
+    assert any(abs(a["noisy"] - b["noisy"]) > 1e-3 for a, b in zip(shifted, still["seeds"], strict=True))
+    assert [r["demos"] for r in shifted] == [r["demos"] for r in still["seeds"]]
+    assert script.main([str(gail_run)]) == 0
+    printed = capsys.readouterr().out
+    assert "gail on CartPole-v1, 4 rounds" in printed and "seed 1: on the demonstrations' steps" in printed
 
 
 def test_train_resume_ends_where_an_uninterrupted_run_would(gail_run, demos_dir, tmp_path, crash_train_run):
