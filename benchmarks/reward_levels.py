@@ -44,13 +44,14 @@ def run_levels(run_dir: Path, noise: float = 0.3, seed: int = 0) -> dict[str, An
     obs, actions, next_obs, mask = demos.obs, demos.actions, demos.next_obs, np.asarray(demos.mask, bool)
     shift = noise * jax.random.normal(jax.random.PRNGKey(seed), obs.shape)
     alive, fallen = jnp.zeros(mask.shape, bool), jnp.ones(mask.shape, bool)
+    over_steps = (None, 0, 0, 0, 0)  # one seed's parameters, every step of every episode
+    reward = jax.jit(jax.vmap(jax.vmap(algo.reward_fn, in_axes=over_steps), in_axes=over_steps))
     seeds = []
     for s in range(settings["seeds"]):
         seed_params = jax.tree.map(lambda x, s=s: x[s], params)
-        reward = jax.jit(jax.vmap(jax.vmap(lambda o, a, n, t, p=seed_params: algo.reward_fn(p, o, a, n, t))))
-        seeds.append({"demos": levels(reward(obs, actions, next_obs, alive), mask),
-                      "noisy": levels(reward(obs + shift, actions, next_obs + shift, alive), mask)["mean"],
-                      "terminated": levels(reward(obs, actions, next_obs, fallen), mask)["mean"]})
+        seeds.append({"demos": levels(reward(seed_params, obs, actions, next_obs, alive), mask),
+                      "noisy": levels(reward(seed_params, obs + shift, actions, next_obs + shift, alive), mask)["mean"],
+                      "terminated": levels(reward(seed_params, obs, actions, next_obs, fallen), mask)["mean"]})
     return {"run": str(run_dir), "env": algo.env.name, "algorithm": algo.name, "done": int(progress.done),
             "noise": noise, "seeds": seeds}
 
