@@ -21,6 +21,8 @@ demo: $(BIN)/.installed
 
 # the tests run in one worker per core (pytest-xdist); the exact tabular tests run twice, in float32 and in float64
 # (a supported mode: JAX_ENABLE_X64=1), see FLOAT64_TOO in tests/conftest.py.
+# The test processes compile cheaply (LLVM level 1, XLA's elemental emitter: CHEAP_COMPILE in tests/conftest.py), which
+# takes about 40% off the suite; the irlax command and the benchmarks compile with XLA's defaults (faster code).
 # The workers compile afresh, without a shared persistent compilation cache: with one (IRLAX_TEST_COMPILE_CACHE,
 # tests/conftest.py) three of six whole runs crashed inside XLA's executable serialiser while writing an entry
 # (docs/design.md, "Known limits"); set it yourself to trade that risk for speed.
