@@ -3,11 +3,11 @@
 A diagnostic for the MuJoCo cells (``benchmarks/mujoco_irl.py``): a re-optimised score says whether a fresh
 learner can learn the task from the frozen learned reward, not why. This loads a run directory's last checkpoint
 (finished or not), takes each seed's learned reward (the one ``irlax train`` exports and re-optimises: GAIL's
-logit, AIRL's ``g``, GCL's cost) and prints per seed its mean (and 5th to 95th percentile) over the
+logit, AIRL's ``g``, GCL's reward) and prints per seed its mean (and 5th to 95th percentile) over the
 demonstrations' real steps; its mean on the same steps with Gaussian noise added to the states (``--noise``, the
 next states alike), which tells a reward that is flat around the demonstrations; and its mean on the same steps
 marked terminated, which adds the absorbing state's value where the method learns one (GAIL, AIRL, GCL): what a
-fall costs. Living on costs about ``mean / (1 - gamma)`` against that.
+fall costs. Staying up for ever is worth about ``mean / (1 - gamma)`` against that.
 
 Run: ``PYTHONPATH=src python benchmarks/reward_levels.py RUN_DIR [--noise SIGMA]``.
 """
