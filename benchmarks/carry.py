@@ -27,8 +27,7 @@ from pathlib import Path, PurePosixPath
 from bench_machine import ROOT
 
 from irlax.atomic import atomic_write_bytes
-from irlax.cli.runs import CHECKPOINT
-from irlax.cli.train import REOPT_CHECKPOINT
+from irlax.cli.runs import CHECKPOINT, REOPT_CHECKPOINT
 
 CARRIED = ROOT / "benchmarks" / "carried"
 """Where the archives are kept (committed): ``CARRIED/SCRIPT/RUN.tar.gz``."""

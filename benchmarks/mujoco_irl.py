@@ -69,8 +69,7 @@ from irlax_runs import irlax_main
 from irlax.algorithms.airl import resolved_policy_reward
 from irlax.algorithms.registry import PPO_ROUND, preset
 from irlax.atomic import atomic_savefig
-from irlax.cli.runs import CHECKPOINT
-from irlax.cli.train import REOPT_CHECKPOINT
+from irlax.cli.runs import CHECKPOINT, REOPT_CHECKPOINT
 from irlax.data.demos import load_demonstrations
 from irlax.learners.evaluation import normalized_return
 from irlax.metrics.aggregate import mean_ci, task_aggregates
@@ -303,6 +302,8 @@ def summary_path(task: str, method: str, demos: int) -> Path | None:
 
 RECENT_ROUNDS = 10
 """Rounds (with episodes) an unfinished cell's recent training return is the mean over."""
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
+"""What reading a checkpoint raises when it is not whole or not of the kind expected (the cell is then skipped)."""
 
 
 def in_progress(recent: int = RECENT_ROUNDS) -> list[dict[str, Any]]:
@@ -321,7 +322,7 @@ def in_progress(recent: int = RECENT_ROUNDS) -> list[dict[str, Any]]:
             with np.load(checkpoint) as ckpt:
                 done, seconds = int(ckpt["done"]), float(ckpt["seconds"])
                 env_steps, returns = ckpt["metric_env_steps"], ckpt["metric_mean_return"]
-        except (OSError, ValueError, KeyError, TypeError):  # a checkpoint being written, or of another kind
+        except UNREADABLE:
             continue
         ended = np.isfinite(returns)  # rounds in which a seed's episodes ended
         counts = ended.sum(axis=0)
@@ -342,7 +343,7 @@ def reoptimization_progress(run_dir: Path) -> dict[str, float] | None:
         with np.load(run_dir / REOPT_CHECKPOINT) as ckpt:
             done, steps, seconds = int(ckpt["done"]), int(ckpt["steps"]), float(ckpt["seconds"])
             iterations = int(ckpt["iterations"]) if "iterations" in ckpt.files else None
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+    except UNREADABLE:
         return None
     return {"steps": float(steps), "steps_done": None if not iterations else steps * done / iterations,
             "seconds": seconds}

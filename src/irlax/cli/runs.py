@@ -31,6 +31,8 @@ from irlax.run.driver import Driver, NonFiniteError, Progress
 from irlax.run.memory import check_evaluation_fits
 
 CHECKPOINT = "checkpoint.npz"
+REOPT_CHECKPOINT = "reoptimize.npz"
+"""The re-optimisation's checkpoint in an ``irlax train`` run directory (removed once the run's summary is written)."""
 PROGRESS_CHUNKS = 20
 
 BACKEND_HELP = ("jax (irlax's pure-JAX tasks) or gymnasium (any Gymnasium id, MuJoCo among them); default: the "

@@ -42,6 +42,7 @@ from irlax.cli import dagger
 from irlax.cli.runs import (
     BACKEND_HELP,
     CHECKPOINT,
+    REOPT_CHECKPOINT,
     OutputPlace,
     binned_returns,
     check_resume_options,
@@ -267,10 +268,6 @@ def resolve_run(settings: dict[str, Any], where: str, demos: Demonstrations | No
 
 # ---------------------------------------------------------------------------------------------------------------
 # evaluation
-
-
-REOPT_CHECKPOINT = "reoptimize.npz"
-"""The re-optimisation's checkpoint in a run directory (removed once the run's summary is written)."""
 
 
 def reoptimization(run: TrainRun, settings: dict[str, Any], reward_params: Any, key: jax.Array,
