@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import jax
 import numpy as np
 
 from irlax.cli import dagger
-from irlax.cli.runs import CHECKPOINT, resumed_settings
+from irlax.cli.runs import CHECKPOINT, OneLineParser, resumed_settings
 from irlax.cli.train import resolve_run
 from irlax.errors import IrlaxError
 from irlax.learners.evaluation import policy_episodes_jit
@@ -81,24 +82,36 @@ def run_stats(run_dir: Path, episodes: int) -> dict[str, Any]:
             "demonstrations": demo_stats}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print a run's policies' deterministic episodes; 0, or 2 after a one-line error."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--episodes", type=int, default=4, help="deterministic episodes per seed (default 4)")
+def script_main(parser: argparse.ArgumentParser, argv: list[str] | None,
+                report: Callable[[argparse.Namespace], None]) -> int:
+    """A run-reading script's entry point: ``report(args)`` on ``argv`` parsed by ``parser`` (a
+    :class:`~irlax.cli.runs.OneLineParser`); 0, or 2 after a one-line ``irlax: error: ...`` (bad options too)."""
     args = parser.parse_args(argv)
     try:
-        if args.episodes < 1:
-            raise IrlaxError("--episodes must be at least 1")
-        stats = run_stats(args.run_dir, args.episodes)
+        report(args)
     except IrlaxError as exc:
         print(f"irlax: error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def print_stats(args: argparse.Namespace) -> None:
+    """Print ``args.run_dir``'s policies' deterministic episodes beside the demonstrations'."""
+    if args.episodes < 1:
+        raise IrlaxError("--episodes must be at least 1")
+    stats = run_stats(args.run_dir, args.episodes)
     print(f"{stats['env']}, {stats['run']} at {stats['done']}:")
     for s, seed in enumerate(stats["seeds"]):
         print(f"  seed {s}: {seed}")
     print(f"  demonstrations: {stats['demonstrations']}")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a run's policies' deterministic episodes; 0, or 2 after a one-line error."""
+    parser = OneLineParser(prog="policy_episodes.py", description=__doc__.split("\n")[0])
+    parser.add_argument("run_dir", type=Path, help="an irlax run directory (finished or not)")
+    parser.add_argument("--episodes", type=int, default=4, help="deterministic episodes per seed (default 4)")
+    return script_main(parser, argv, print_stats)
 
 
 if __name__ == "__main__":

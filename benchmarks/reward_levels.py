@@ -15,15 +15,15 @@ Run: ``PYTHONPATH=src python benchmarks/reward_levels.py RUN_DIR [--noise SIGMA]
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from policy_episodes import trained_run
+from policy_episodes import script_main, trained_run
 
+from irlax.cli.runs import OneLineParser
 from irlax.errors import IrlaxError
 
 
@@ -56,26 +56,25 @@ def run_levels(run_dir: Path, noise: float = 0.3, seed: int = 0) -> dict[str, An
             "noise": noise, "seeds": seeds}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print a run's learned reward's levels; 0, or 2 after a one-line error."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dir", type=Path, help="an irlax train run directory (finished or not)")
-    parser.add_argument("--noise", type=float, default=0.3, help="scale of the Gaussian noise added to the states")
-    args = parser.parse_args(argv)
-    try:
-        if not np.isfinite(args.noise) or args.noise < 0:
-            raise IrlaxError(f"--noise must be a finite number at least 0, not {args.noise}")
-        result = run_levels(args.run_dir, args.noise)
-    except IrlaxError as exc:
-        print(f"irlax: error: {exc}", file=sys.stderr)
-        return 2
+def print_levels(args: argparse.Namespace) -> None:
+    """Print ``args.run_dir``'s learned reward's levels per seed."""
+    if not np.isfinite(args.noise) or args.noise < 0:
+        raise IrlaxError(f"--noise must be a finite number at least 0, not {args.noise}")
+    result = run_levels(args.run_dir, args.noise)
     print(f"{result['algorithm']} on {result['env']}, {result['done']} rounds: the learned reward per seed")
     for s, row in enumerate(result["seeds"]):
         d = row["demos"]
         print(f"seed {s}: on the demonstrations' steps {d['mean']:.2f} (5-95%: {d['p5']:.2f} to {d['p95']:.2f}); "
               f"states with noise {result['noise']:g}: {row['noisy']:.2f}; the same steps terminated: "
               f"{row['terminated']:.2f}")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a run's learned reward's levels; 0, or 2 after a one-line error."""
+    parser = OneLineParser(prog="reward_levels.py", description=__doc__.split("\n")[0])
+    parser.add_argument("run_dir", type=Path, help="an irlax train run directory (finished or not)")
+    parser.add_argument("--noise", type=float, default=0.3, help="scale of the Gaussian noise added to the states")
+    return script_main(parser, argv, print_levels)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,21 @@ def test_a_folder_without_a_run_is_one_line(script, tmp_path, capsys, config, me
     assert script.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("irlax: error: ") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--episodes", "two"], "argument --episodes: invalid int value"),
+    ([], "the following arguments are required: run_dir"),
+])
+def test_a_bad_option_is_one_line(script, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        script.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("irlax: error: policy_episodes.py: ") and message in err and err.count("\n") == 1
+
+
+def test_too_few_episodes_is_one_line(script, tmp_path, capsys):
+    assert script.main([str(tmp_path), "--episodes", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "irlax: error: --episodes must be at least 1\n"

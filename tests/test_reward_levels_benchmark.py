@@ -29,3 +29,11 @@ def test_bad_input_is_one_line(script, tmp_path, capsys, argv, message):
     assert script.main([str(tmp_path / "none"), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("irlax: error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_bad_option_is_one_line(script, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        script.main([str(tmp_path), "--noise", "x"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("irlax: error: reward_levels.py: argument --noise") and err.count("\n") == 1
