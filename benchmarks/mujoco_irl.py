@@ -87,9 +87,10 @@ size): not the falls, then. On Walker2d the 1M-step PPO's stochastic demonstrati
 DEMO_EPISODES = 10
 CURVE_TASKS, CURVE_DEMOS = ("Hopper-v5", "HalfCheetah-v5"), (1, 4)
 SEEDS, EVAL_EPISODES = 4, 10
-"""Seeds per new cell: four, since ``irlax`` splits a run's seeds over one CPU device per core and pads a count
-that isn't a multiple of them, so on two cores three seeds cost as much as four (cells made before 2026-12-06
-have three)."""
+"""Seeds per new cell: four (cells made before 2026-12-06 have three). Chosen on the belief that ``irlax`` splits
+a run's seeds over the cores and pads three to four; it does that for pure-JAX tasks only: a Gymnasium run's seeds
+stay on one device (``benchmarks/host_seeds.py``: splitting them measured no consistent gain), so the fourth seed
+costs its own time (the host steps every seed's environments). Kept at four for the statistics."""
 PPO_ENV_STEPS, SAC_ENV_STEPS = 1_000_000, 100_000
 ADVERSARIAL = ("gail", "airl", "airl-sa", "gcl")
 METHODS = (*ADVERSARIAL, "bc", "dagger", "sqil", "iq-learn")

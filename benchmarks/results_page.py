@@ -37,6 +37,7 @@ FRAGMENTS = (
     ("benchmarks/results/iq_learn_cartpole_offline.md", "python benchmarks/iq_learn_bench.py --offline"),
     ("benchmarks/results/control_algorithms.md", "python benchmarks/control_algorithms.py"),
     ("benchmarks/results/seed_scaling.md", "python benchmarks/seed_scaling.py"),
+    ("benchmarks/results/host_seeds.md", "python benchmarks/host_seeds.py"),
     ("benchmarks/results/modified_dynamics.md", "python benchmarks/modified_dynamics.py"),
     ("benchmarks/results/mujoco_irl.md", "python benchmarks/mujoco_irl.py"),
     ("benchmarks/results/hopper_gail_side.md", "python benchmarks/hopper_gail_side.py"),

@@ -1,7 +1,8 @@
 """The ``irlax`` command line (thin: parsing, progress and output; the work is in the library).
 
 Importing it gives JAX's CPU backend one device per core (:func:`use_cpu_cores`), before JAX starts, so that
-the seeds of a run spread over the cores (:func:`irlax.run.driver.seed_shardings`).
+the seeds of a pure-JAX run spread over the cores (:func:`irlax.run.driver.seed_shardings`; a host-stepped
+Gymnasium run keeps its seeds on one device).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def use_cpu_cores(environ: dict[str, str] | None = None) -> int | None:
     returns the count, or ``None`` when the flags already name one (the user's choice stands) or it is 1.
 
     Takes effect only if JAX's backend has not started yet in this process (the ``irlax`` command calls it on
-    import). A run's seeds then split over the devices, padded to a multiple of the count (8 seeds of PPO on
+    import). A pure-JAX run's seeds then split over the devices, padded to a multiple of the count (8 seeds of PPO on
     CartPole on 2 cores: 3.13x one seed's time instead of 6.07x, 5 seeds 2.47x; ``benchmarks/seed_scaling.py``).
     """
     environ = os.environ if environ is None else environ

@@ -64,6 +64,8 @@ def seed_shardings(seeds: int) -> tuple[Any, Any] | None:
     On a CPU, JAX has one device unless ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` says otherwise
     (the ``irlax`` command sets it to the number of cores, :func:`irlax.cli.use_cpu_cores`); each device runs its
     share of the seeds on a core of its own, so 8 seeds on 2 cores take about 4 seeds' time instead of 8's.
+    Used for jitted programs only: a host-stepped program (``on_host``) keeps its seeds on the default device
+    (``benchmarks/host_seeds.py`` measured no consistent gain from splitting one).
     """
     devices = jax.local_devices()
     if len(devices) < 2 or seeds < 2:
