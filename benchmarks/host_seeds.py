@@ -16,7 +16,8 @@ one device, then the same seeds with their state placed split over the devices (
 inputs' placement), then one seed fewer on one device (what the last seed costs); the three in turn, ``--repeats``
 times, the median of each kept.
 
-Run: ``PYTHONPATH=src python benchmarks/host_seeds.py`` (``--seeds``, ``--ppo-iterations``, ``--sac-iterations``).
+Run: ``PYTHONPATH=src python benchmarks/host_seeds.py`` (``--seeds``, ``--ppo-iterations``, ``--sac-iterations``,
+``--repeats``).
 Writes ``benchmarks/results/host_seeds.json`` and ``.md``.
 """
 
