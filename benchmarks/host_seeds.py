@@ -14,7 +14,9 @@ its seeds vmapped on the default device. This measures what splitting those seed
 timed after untimed ones (compilation, SAC's random steps) through :func:`irlax.learners.host.update`: the seeds on
 one device, then the same seeds with their state placed split over the devices (the jitted pieces follow their
 inputs' placement), then one seed fewer on one device (what the last seed costs); the three in turn, ``--repeats``
-times, the median of each kept.
+times, the median of each kept. And one seed of SAC unbatched, as ``host.update`` runs a lone seed, against the same
+pieces vmapped over a seed axis of size 1, with the preset's replay buffer (1M transitions) and with
+:data:`SMALL_BUFFER`.
 
 Run: ``PYTHONPATH=src python benchmarks/host_seeds.py`` (``--seeds``, ``--ppo-iterations``, ``--sac-iterations``,
 ``--repeats``).
@@ -40,14 +42,17 @@ from irlax.tasks import learner_config, make_env
 OUT = ROOT / "benchmarks" / "results" / "host_seeds.json"
 SAC_START = 100
 """SAC's random steps here (its preset takes 10k): the untimed iterations pass them."""
+SMALL_BUFFER = 100_000
+"""The replay buffer of the MuJoCo table's SAC cells (the preset's holds 1M): one seed is timed with both."""
 
 
-def learner_for(task: str, name: str) -> tuple[Any, Any]:
-    """The task table's ``name`` learner for ``task`` (SAC with :data:`SAC_START` random steps) and the task."""
+def learner_for(task: str, name: str, buffer: int | None = None) -> tuple[Any, Any]:
+    """The task table's ``name`` learner for ``task`` (SAC with :data:`SAC_START` random steps and a replay buffer
+    of ``buffer`` transitions, by default its preset's) and the task."""
     env = make_env(task)
     config = learner_config(task, name)
     if name == "sac":
-        config = dataclasses.replace(config, learning_starts=SAC_START)
+        config = dataclasses.replace(config, learning_starts=SAC_START, buffer_size=buffer or config.buffer_size)
     return make_learner(config, env.spec), env
 
 
@@ -84,6 +89,45 @@ def measure(task: str, name: str, seeds: int, untimed: int, timed: int, repeats:
     return row
 
 
+def one_seed_seconds(learner: Any, env: Any, untimed: int, timed: int, batched: bool) -> float:
+    """Seconds per iteration of one seed: unbatched, as :func:`irlax.learners.host.update` runs a lone seed, or
+    (``batched``) through the same jitted pieces vmapped over a seed axis of size 1 (``host._iteration``'s
+    ``single=False``, what a lone seed would run without the special case)."""
+    state = host.init_state(learner, env, jax.random.split(jax.random.PRNGKey(0), 1))
+    single = not batched
+    if single:
+        state = jax.tree.map(lambda x: x[0], state)
+    keys = host._split3(state.key, single)
+
+    def run(state: Any, keys: Any, count: int) -> tuple[Any, Any]:
+        for _ in range(count):
+            state, _, keys = host._iteration(learner, env, state, keys, None, None, single)
+        return jax.block_until_ready(state), keys
+
+    state, keys = run(state, keys, untimed)
+    begin = time.perf_counter()
+    run(state, keys, timed)
+    return (time.perf_counter() - begin) / timed
+
+
+def measure_one_seed(task: str, name: str, untimed: int, timed: int, repeats: int,
+                     buffer: int | None = None) -> dict[str, Any]:
+    """One seed unbatched against vmapped over a seed axis of 1, with a replay buffer of ``buffer`` transitions (by
+    default the preset's): milliseconds per iteration, medians of ``repeats`` taken in turn (why ``host.update``
+    runs a lone seed unbatched)."""
+    learner, env = learner_for(task, name, buffer)
+    runs: dict[str, list[float]] = {"unbatched": [], "batched": []}
+    for _ in range(repeats):
+        runs["unbatched"].append(one_seed_seconds(learner, env, untimed, timed, False))
+        runs["batched"].append(one_seed_seconds(learner, env, untimed, timed, True))
+    unbatched, batched = (float(np.median(runs[k])) for k in ("unbatched", "batched"))
+    row = {"task": task, "learner": name, "buffer_size": learner.config.buffer_size, "unbatched_ms": unbatched * 1e3,
+           "batched_ms": batched * 1e3, "repeats": repeats,
+           "all_ms": {k: [v * 1e3 for v in vs] for k, vs in runs.items()}}
+    print(row, flush=True)
+    return row
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results page's section for ``results``."""
     r = results
@@ -114,6 +158,12 @@ def markdown(results: dict[str, Any]) -> str:
                          + "; ".join(f"{name} {', '.join(f'{v:.1f}' for v in each[key])}" for key, name in
                                      (("one", f"{k} seeds"), ("split", "split"), ("fewer", f"{k - 1} seeds")))
                          + ".")
+    for one in r.get("one_seed", []):
+        lines += ["", f"One seed of {one['learner'].upper()} on {one['task']}, a replay buffer of "
+                  f"{one['buffer_size']:,}: {one['unbatched_ms']:.1f} ms an iteration unbatched (as irlax runs a lone "
+                  f"seed), {one['batched_ms']:.1f} ms vmapped over a seed axis of size 1 (medians of {one['repeats']}; "
+                  "each: " + ", ".join(f"{v:.1f}" for v in one["all_ms"]["unbatched"]) + " and "
+                  + ", ".join(f"{v:.1f}" for v in one["all_ms"]["batched"]) + ")."]
     return "\n".join([*lines, ""])
 
 
@@ -130,7 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     results = report_header("host_seeds.py", argv)
     rows = [measure("Hopper-v5", "ppo", args.seeds, 2, args.ppo_iterations, args.repeats),
             measure("HalfCheetah-v5", "sac", args.seeds, SAC_START + 100, args.sac_iterations, args.repeats)]
-    results.update(seeds=args.seeds, devices=len(jax.devices()), rows=rows, load_average_end=load_average())
+    one_seed = [measure_one_seed("HalfCheetah-v5", "sac", SAC_START + 100, args.sac_iterations, args.repeats, buffer)
+                for buffer in (None, SMALL_BUFFER)]
+    results.update(seeds=args.seeds, devices=len(jax.devices()), rows=rows, one_seed=one_seed,
+                   load_average_end=load_average())
     write_report(OUT, results, markdown(results))
     print(markdown(results))
 
