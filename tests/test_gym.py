@@ -99,6 +99,33 @@ def test_mujoco_steps_as_gymnasium_does_and_ends_episodes_as_gymnasium():
     assert 0 < t < 999
 
 
+@pytest.mark.parametrize(("name", "reward_atol"), [
+    ("Walker2d-v5", 1e-4), ("HalfCheetah-v5", 1e-4), ("Swimmer-v5", 1e-4),
+    # Ant's reward reads the torso's position before the step from MuJoCo's derived quantities: irlax restores the
+    # state and recomputes them (mj_forward) where Gymnasium keeps those its last physics substep left, so its
+    # forward reward differs a little (docs/design.md, "Known limits"); observations and dynamics agree
+    ("Ant-v5", 0.2),
+])
+def test_each_locomotion_task_steps_as_gymnasium_does(name, reward_atol):
+    env = make_gym_env(name)
+    native = gymnasium.make(name)
+    obs, state = env.reset(np.array([[0, 7]], np.uint32))
+    native_obs, _ = native.reset(seed=7)
+    np.testing.assert_allclose(obs[0], native_obs, atol=1e-6)
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        action = rng.uniform(-1, 1, (1, env.spec.action_size)).astype(np.float32)
+        out = env.step(np.array([[1, t]], np.uint32), state, action)
+        native_obs, reward, terminated, truncated, _ = native.step(action[0])
+        np.testing.assert_allclose(out.next_obs[0], native_obs, atol=1e-4)
+        assert out.terminated[0] == terminated and out.truncated[0] == truncated
+        if terminated or truncated:
+            break
+        np.testing.assert_allclose(out.reward[0], reward, rtol=1e-4, atol=reward_atol)
+        state = out.state
+    assert t > 20
+
+
 def test_stepping_is_a_pure_function_of_state_action_and_key():
     env = make_gym_env("HalfCheetah-v5")
     obs, state = env.reset(np.array([[0, 1], [0, 2]], np.uint32))
