@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -71,20 +72,31 @@ def iteration_seconds(learner: Any, env: Any, seeds: int, untimed: int, timed: i
     return (time.perf_counter() - begin) / timed
 
 
+def medians_in_turn(timers: dict[str, Callable[[], float]], repeats: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """Each of ``timers`` (seconds of one measurement) run ``repeats`` times, in turn (the machine is shared: a busy
+    moment then hits one of each): their medians in seconds, and ``{"repeats": ..., "all_ms": every measurement in
+    milliseconds}`` for the results row."""
+    runs: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(repeats):
+        for name, timer in timers.items():
+            runs[name].append(timer())
+    medians = {name: float(np.median(values)) for name, values in runs.items()}
+    return medians, {"repeats": repeats, "all_ms": {k: [v * 1e3 for v in vs] for k, vs in runs.items()}}
+
+
 def measure(task: str, name: str, seeds: int, untimed: int, timed: int, repeats: int) -> dict[str, Any]:
     """One learner's row: milliseconds per iteration on one device, split, and with one seed fewer; each the median
-    of ``repeats`` measurements taken in turn (the machine is shared: a busy moment then hits one of each)."""
+    of ``repeats`` measurements taken in turn (:func:`medians_in_turn`)."""
     learner, env = learner_for(task, name)
-    runs: dict[str, list[float]] = {"one": [], "split": [], "fewer": []}
-    for _ in range(repeats):
-        runs["one"].append(iteration_seconds(learner, env, seeds, untimed, timed, False))
-        runs["split"].append(iteration_seconds(learner, env, seeds, untimed, timed, True))
-        runs["fewer"].append(iteration_seconds(learner, env, seeds - 1, untimed, timed, False))
-    one, split, fewer = (float(np.median(runs[k])) for k in ("one", "split", "fewer"))
+    medians, each = medians_in_turn({
+        "one": lambda: iteration_seconds(learner, env, seeds, untimed, timed, False),
+        "split": lambda: iteration_seconds(learner, env, seeds, untimed, timed, True),
+        "fewer": lambda: iteration_seconds(learner, env, seeds - 1, untimed, timed, False),
+    }, repeats)
+    one, split, fewer = medians["one"], medians["split"], medians["fewer"]
     row = {"task": task, "learner": name, "host_steps_per_iteration": learner.steps_per_iteration,
            "one_device_ms": one * 1e3, "split_ms": split * 1e3, "fewer_seeds_ms": fewer * 1e3,
-           "split_speedup": one / split, "last_seed_share": 1 - fewer / one, "timed_iterations": timed,
-           "repeats": repeats, "all_ms": {k: [v * 1e3 for v in vs] for k, vs in runs.items()}}
+           "split_speedup": one / split, "last_seed_share": 1 - fewer / one, "timed_iterations": timed, **each}
     print(row, flush=True)
     return row
 
@@ -116,14 +128,12 @@ def measure_one_seed(task: str, name: str, untimed: int, timed: int, repeats: in
     default the preset's): milliseconds per iteration, medians of ``repeats`` taken in turn (why ``host.update``
     runs a lone seed unbatched)."""
     learner, env = learner_for(task, name, buffer)
-    runs: dict[str, list[float]] = {"unbatched": [], "batched": []}
-    for _ in range(repeats):
-        runs["unbatched"].append(one_seed_seconds(learner, env, untimed, timed, False))
-        runs["batched"].append(one_seed_seconds(learner, env, untimed, timed, True))
-    unbatched, batched = (float(np.median(runs[k])) for k in ("unbatched", "batched"))
-    row = {"task": task, "learner": name, "buffer_size": learner.config.buffer_size, "unbatched_ms": unbatched * 1e3,
-           "batched_ms": batched * 1e3, "repeats": repeats,
-           "all_ms": {k: [v * 1e3 for v in vs] for k, vs in runs.items()}}
+    medians, each = medians_in_turn({
+        "unbatched": lambda: one_seed_seconds(learner, env, untimed, timed, False),
+        "batched": lambda: one_seed_seconds(learner, env, untimed, timed, True),
+    }, repeats)
+    row = {"task": task, "learner": name, "buffer_size": learner.config.buffer_size,
+           "unbatched_ms": medians["unbatched"] * 1e3, "batched_ms": medians["batched"] * 1e3, **each}
     print(row, flush=True)
     return row
 

@@ -76,26 +76,35 @@ def test_pendulum_through_gymnasium_follows_gymnax():
     np.testing.assert_allclose(a_rew, b_rew, atol=2e-3, rtol=1e-4)
 
 
-def test_mujoco_steps_as_gymnasium_does_and_ends_episodes_as_gymnasium():
-    env = make_gym_env("Hopper-v5")
-    assert env.exact_state and env.spec.obs_size == 11 and env.spec.action_size == 3
-    native = gymnasium.make("Hopper-v5")
+def step_beside_gymnasium(name: str, steps: int, reward_atol: float):
+    """Step ``name`` through irlax and through Gymnasium's own environment from the same reset with the same random
+    actions, asserting equal observations, ends and rewards, until an episode ends or ``steps`` steps: the irlax
+    environment, the last step's index and its output."""
+    env = make_gym_env(name)
+    native = gymnasium.make(name)
     obs, state = env.reset(np.array([[0, 7]], np.uint32))
     native_obs, _ = native.reset(seed=7)
     np.testing.assert_allclose(obs[0], native_obs, atol=1e-6)
     rng = np.random.default_rng(0)
-    for t in range(1000):
-        action = rng.uniform(-1, 1, (1, 3)).astype(np.float32)
+    for t in range(steps):
+        action = rng.uniform(-1, 1, (1, env.spec.action_size)).astype(np.float32)
         out = env.step(np.array([[1, t]], np.uint32), state, action)
         native_obs, reward, terminated, truncated, _ = native.step(action[0])
         np.testing.assert_allclose(out.next_obs[0], native_obs, atol=1e-4)
         assert out.terminated[0] == terminated and out.truncated[0] == truncated
         if terminated or truncated:
-            # same-step autoreset: the next observation is a fresh episode's, the true final one is next_obs
-            assert out.state.elapsed[0] == 0 and not np.allclose(out.obs[0], out.next_obs[0])
             break
-        np.testing.assert_allclose(out.reward[0], reward, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(out.reward[0], reward, rtol=1e-4, atol=reward_atol)
         state = out.state
+    return env, t, out
+
+
+def test_mujoco_steps_as_gymnasium_does_and_ends_episodes_as_gymnasium():
+    env, t, out = step_beside_gymnasium("Hopper-v5", 1000, 1e-4)
+    assert env.exact_state and env.spec.obs_size == 11 and env.spec.action_size == 3
+    assert out.terminated[0] or out.truncated[0]
+    # same-step autoreset: the next observation is a fresh episode's, the true final one is next_obs
+    assert out.state.elapsed[0] == 0 and not np.allclose(out.obs[0], out.next_obs[0])
     assert 0 < t < 999
 
 
@@ -107,22 +116,7 @@ def test_mujoco_steps_as_gymnasium_does_and_ends_episodes_as_gymnasium():
     ("Ant-v5", 0.2),
 ])
 def test_each_locomotion_task_steps_as_gymnasium_does(name, reward_atol):
-    env = make_gym_env(name)
-    native = gymnasium.make(name)
-    obs, state = env.reset(np.array([[0, 7]], np.uint32))
-    native_obs, _ = native.reset(seed=7)
-    np.testing.assert_allclose(obs[0], native_obs, atol=1e-6)
-    rng = np.random.default_rng(0)
-    for t in range(200):
-        action = rng.uniform(-1, 1, (1, env.spec.action_size)).astype(np.float32)
-        out = env.step(np.array([[1, t]], np.uint32), state, action)
-        native_obs, reward, terminated, truncated, _ = native.step(action[0])
-        np.testing.assert_allclose(out.next_obs[0], native_obs, atol=1e-4)
-        assert out.terminated[0] == terminated and out.truncated[0] == truncated
-        if terminated or truncated:
-            break
-        np.testing.assert_allclose(out.reward[0], reward, rtol=1e-4, atol=reward_atol)
-        state = out.state
+    _, t, _ = step_beside_gymnasium(name, 200, reward_atol)
     assert t > 20
 
 

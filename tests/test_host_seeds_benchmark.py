@@ -28,3 +28,17 @@ def test_the_section_gives_one_seed_unbatched_and_vmapped(page):
     assert ("One seed of SAC on HalfCheetah-v5, a replay buffer of 1,000,000: 10.0 ms an iteration unbatched (as irlax "
             "runs a lone seed), 40.0 ms vmapped over a seed axis of size 1 (medians of 2; each: 9.0, 11.0 and 39.0, "
             "41.0).") in page
+
+
+def test_the_measurements_take_turns_and_keep_their_medians(benchmark_script):
+    order = []
+
+    def timer(name, values):
+        values = iter(values)
+        return lambda: order.append(name) or next(values)
+
+    medians, each = benchmark_script("host_seeds").medians_in_turn(
+        {"a": timer("a", [3.0, 1.0, 2.0]), "b": timer("b", [0.5, 0.7, 0.1])}, 3)
+    assert order == ["a", "b", "a", "b", "a", "b"]
+    assert medians == {"a": 2.0, "b": 0.5}
+    assert each == {"repeats": 3, "all_ms": {"a": [3000.0, 1000.0, 2000.0], "b": [500.0, 700.0, 100.0]}}
