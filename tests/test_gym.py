@@ -9,6 +9,7 @@ import gym_envs  # noqa: F401  (registers the test environments)
 import gymnasium
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 import pytest
 from conftest import random_demos
@@ -18,7 +19,7 @@ from irlax.algorithms.gcl import GCLConfig, make_gcl
 from irlax.algorithms.iq_learn import IQLearnConfig, make_iq_learn
 from irlax.cli.main import main
 from irlax.data.demos import from_episodes, load_demonstrations, save_demonstrations
-from irlax.envs.gym import GymState, make_gym_env
+from irlax.envs.gym import MUJOCO_CODEC, MUJOCO_POSITIONS_CODEC, GymState, make_gym_env
 from irlax.errors import IrlaxError, IrlaxWarning
 from irlax.learners import host
 from irlax.learners.evaluation import RandomPolicy, evaluate_policies, evaluate_policy_jit, policy_episodes_jit
@@ -76,10 +77,10 @@ def test_pendulum_through_gymnasium_follows_gymnax():
     np.testing.assert_allclose(a_rew, b_rew, atol=2e-3, rtol=1e-4)
 
 
-def step_beside_gymnasium(name: str, steps: int, reward_atol: float):
+def step_beside_gymnasium(name: str, steps: int, reward_atol: float = 1e-4):
     """Step ``name`` through irlax and through Gymnasium's own environment from the same reset with the same random
-    actions, asserting equal observations, ends and rewards, until an episode ends or ``steps`` steps: the irlax
-    environment, the last step's index and its output."""
+    actions (uniform within the action space's bounds), asserting equal observations, ends and rewards, until an
+    episode ends or ``steps`` steps: the irlax environment, the last step's index and its output."""
     env = make_gym_env(name)
     native = gymnasium.make(name)
     obs, state = env.reset(np.array([[0, 7]], np.uint32))
@@ -87,7 +88,7 @@ def step_beside_gymnasium(name: str, steps: int, reward_atol: float):
     np.testing.assert_allclose(obs[0], native_obs, atol=1e-6)
     rng = np.random.default_rng(0)
     for t in range(steps):
-        action = rng.uniform(-1, 1, (1, env.spec.action_size)).astype(np.float32)
+        action = rng.uniform(env.host.action_low, env.host.action_high, (1, env.spec.action_size)).astype(np.float32)
         out = env.step(np.array([[1, t]], np.uint32), state, action)
         native_obs, reward, terminated, truncated, _ = native.step(action[0])
         np.testing.assert_allclose(out.next_obs[0], native_obs, atol=1e-4)
@@ -108,16 +109,36 @@ def test_mujoco_steps_as_gymnasium_does_and_ends_episodes_as_gymnasium():
     assert 0 < t < 999
 
 
-@pytest.mark.parametrize(("name", "reward_atol"), [
-    ("Walker2d-v5", 1e-4), ("HalfCheetah-v5", 1e-4), ("Swimmer-v5", 1e-4),
-    # Ant's reward reads the torso's position before the step from MuJoCo's derived quantities: irlax restores the
-    # state and recomputes them (mj_forward) where Gymnasium keeps those its last physics substep left, so its
-    # forward reward differs a little (docs/design.md, "Known limits"); observations and dynamics agree
-    ("Ant-v5", 0.2),
+@pytest.mark.parametrize(("name", "min_steps"), [
+    ("Walker2d-v5", 20), ("HalfCheetah-v5", 199), ("Swimmer-v5", 199), ("Ant-v5", 20), ("Humanoid-v5", 10),
+    ("HumanoidStandup-v5", 199), ("Reacher-v5", 45), ("Pusher-v5", 90), ("InvertedPendulum-v5", 3),
+    ("InvertedDoublePendulum-v5", 3),
 ])
-def test_each_locomotion_task_steps_as_gymnasium_does(name, reward_atol):
-    _, t, _ = step_beside_gymnasium(name, 200, reward_atol)
-    assert t > 20
+def test_each_mujoco_task_steps_as_gymnasium_does(name, min_steps):
+    """Every MuJoCo task of Gymnasium, rewards included: Ant's and Humanoid's read the bodies' positions before
+    stepping, which irlax carries in their states as MuJoCo left them (``MUJOCO_POSITIONS_CODEC``); the others'
+    states leave those out (``QPOS_ONLY_TASKS``), which this checks too."""
+    env, t, _ = step_beside_gymnasium(name, 200)
+    assert t >= min_steps
+    assert env.host.codec is (MUJOCO_POSITIONS_CODEC if name in ("Ant-v5", "Humanoid-v5") else MUJOCO_CODEC)
+
+
+def test_a_state_carries_the_body_positions_the_last_step_left():
+    """Ant's body positions after a step lag ``qpos`` by the last physics substep (what Gymnasium's next step reads);
+    restoring that state in a scratch environment that stepped elsewhere brings the lagging values back."""
+    env = make_gym_env("Ant-v5")
+    assert env.host.codec is MUJOCO_POSITIONS_CODEC
+    _, state = env.reset(np.array([[0, 3]], np.uint32))
+    action = np.full((1, 8), 0.5, np.float32)
+    for t in range(5):
+        state = env.step(np.array([[1, t]], np.uint32), state, action).state
+    scratch = env.host.scratch.unwrapped
+    carried = np.array(scratch.data.xpos)
+    env.step(np.array([[2, 0]], np.uint32), state, -action)  # the scratch environment moves on
+    MUJOCO_POSITIONS_CODEC.write(scratch, state.sim[0].view(np.float64))
+    np.testing.assert_array_equal(scratch.data.xpos, carried)
+    mujoco.mj_kinematics(scratch.model, scratch.data)  # positions recomputed from qpos differ: the lag is real
+    assert np.abs(scratch.data.xpos - carried).max() > 1e-4
 
 
 def test_stepping_is_a_pure_function_of_state_action_and_key():

@@ -8,10 +8,11 @@ environments", says why: a JAX callback inside a ``lax.scan`` costs about 220 us
 per call on this CPU, a jitted dispatch from Python 15 us).
 
 **The state is data.** Where irlax can read and write an environment's whole
-state (every MuJoCo task of Gymnasium: time, ``qpos``, ``qvel``, actuator state
-and the solver's warm start; Gymnasium's classic-control tasks: their ``state``
-vector), a :class:`GymState` holds it bit for bit (float64 values as pairs of
-``uint32``), and one scratch environment is restored from it before each step.
+state (every MuJoCo task of Gymnasium: time, ``qpos``, ``qvel``, actuator state,
+the solver's warm start and, where a task's reward reads them, the bodies'
+positions; Gymnasium's classic-control tasks: their ``state`` vector), a
+:class:`GymState` holds it bit for bit (float64 values as pairs of ``uint32``),
+and one scratch environment is restored from it before each step.
 Stepping is then a pure function of (state, action, key): runs are reproducible
 from their key, several seeds share one process, and a checkpoint holds the
 environments mid-episode, so a resumed run ends exactly where an uninterrupted
@@ -96,12 +97,49 @@ def _mujoco_write(env: Any, vector: np.ndarray) -> None:
     for part, n in ((d.qpos, m.nq), (d.qvel, m.nv), (d.act, m.na), (d.qacc_warmstart, m.nv)):
         part[:] = vector[i:i + n]
         i += n
-    # derived quantities (body positions a reward may read before stepping) from the restored state
+    # every derived quantity from the restored state, so that nothing of the last state this scratch environment
+    # stepped remains (stepping stays a pure function of the state)
     mujoco.mj_forward(m, d)
 
 
 MUJOCO_CODEC = StateCodec(_mujoco_size, _mujoco_read, _mujoco_write)
-"""Gymnasium's MuJoCo tasks: time, positions, velocities, actuator state and the solver's warm start."""
+"""Gymnasium's MuJoCo tasks that read only ``qpos`` and ``qvel`` before stepping (:data:`QPOS_ONLY_TASKS`): time,
+positions, velocities, actuator state and the solver's warm start."""
+
+
+def _positions_size(env: Any) -> int:
+    return _mujoco_size(env) + 6 * env.model.nbody
+
+
+def _positions_read(env: Any) -> np.ndarray:
+    d = env.data
+    return np.concatenate([_mujoco_read(env), d.xpos.ravel(), d.xipos.ravel()])
+
+
+def _positions_write(env: Any, vector: np.ndarray) -> None:
+    _mujoco_write(env, vector)
+    d, nbody = env.data, env.model.nbody
+    i = _mujoco_size(env)
+    d.xpos[:] = vector[i:i + 3 * nbody].reshape(nbody, 3)
+    d.xipos[:] = vector[i + 3 * nbody:i + 6 * nbody].reshape(nbody, 3)
+
+
+MUJOCO_POSITIONS_CODEC = StateCodec(_positions_size, _positions_read, _positions_write)
+"""Any other MuJoCo task: :data:`MUJOCO_CODEC`'s state and the bodies' positions as the environment last left them
+(``xpos``, ``xipos``; ``6 * nbody`` values). After a step MuJoCo's body positions are those of the last physics
+substep's evaluation, not recomputed from the final ``qpos``; Gymnasium's Ant and Humanoid read them before
+stepping to measure how far the body moved (``Ant-v5``: the torso's ``xpos``; ``Humanoid-v5``: the centre of mass,
+from ``xipos``). Recomputed from ``qpos`` instead, Ant-v5's reward moved by up to 0.12 a step (0.0014 on average)
+on the Ant expert's demonstrations, its episode returns by up to 0.33; with the carried values the rewards are
+Gymnasium's own (``tests/test_gym.py``)."""
+
+QPOS_ONLY_TASKS = frozenset(f"gymnasium.envs.mujoco.{module}_v5" for module in (
+    "hopper", "walker2d", "half_cheetah", "swimmer", "inverted_pendulum", "inverted_double_pendulum", "reacher",
+    "pusher", "humanoidstandup"))
+"""Modules of Gymnasium's MuJoCo tasks whose ``step`` reads nothing MuJoCo derives from the state before it
+simulates (their rewards read ``qpos`` or quantities computed after the step): their states leave the body
+positions out (:data:`MUJOCO_CODEC`). Any other MuJoCo environment, a user's own included, carries them
+(:data:`MUJOCO_POSITIONS_CODEC`)."""
 
 
 def _classic_size(env: Any) -> int:
@@ -159,7 +197,7 @@ def state_codec(env: Any) -> StateCodec | None:
     except ImportError:  # the mujoco package is not installed: no MuJoCo task exists either
         MujocoEnv = ()  # noqa: N806
     if MujocoEnv and isinstance(inner, MujocoEnv):
-        return MUJOCO_CODEC
+        return MUJOCO_CODEC if module in QPOS_ONLY_TASKS else MUJOCO_POSITIONS_CODEC
     if module.startswith("gymnasium.envs.classic_control") and getattr(inner, "state", None) is not None:
         return CLASSIC_CODEC
     return None
