@@ -141,10 +141,35 @@ def test_a_state_carries_the_body_positions_the_last_step_left():
     assert np.abs(scratch.data.xpos - carried).max() > 1e-4
 
 
-def test_stepping_is_a_pure_function_of_state_action_and_key():
-    env = make_gym_env("HalfCheetah-v5")
+def test_restoring_a_qpos_only_task_without_mj_forward_steps_bit_for_bit_as_with_it():
+    """``MUJOCO_CODEC`` writes the state and leaves MuJoCo's derived quantities as another state left them: the steps
+    (eight environments through one scratch copy) are bit for bit those with ``mj_forward`` after each write."""
+    def with_forward(env, vector):
+        MUJOCO_CODEC.write(env, vector)
+        mujoco.mj_forward(env.model, env.data)
+
+    runs = []
+    for write in (MUJOCO_CODEC.write, with_forward):
+        env = make_gym_env("Hopper-v5")
+        env.host.codec = MUJOCO_CODEC._replace(write=write)
+        _, state = env.reset(np.array([[0, k] for k in range(8)], np.uint32))
+        rng = np.random.default_rng(0)
+        steps = []
+        for t in range(60):
+            out = env.step(np.array([[1, t]] * 8, np.uint32), state, rng.uniform(-1, 1, (8, 3)).astype(np.float32))
+            steps.append(out)
+            state = out.state
+        runs.append(steps)
+    assert any(out.terminated.any() for out in runs[0])  # resets among the steps too
+    for a, b in zip(jax.tree.leaves(runs[0]), jax.tree.leaves(runs[1]), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("name", "action_size"), [("HalfCheetah-v5", 6), ("Ant-v5", 8)])
+def test_stepping_is_a_pure_function_of_state_action_and_key(name, action_size):
+    env = make_gym_env(name)
     obs, state = env.reset(np.array([[0, 1], [0, 2]], np.uint32))
-    action = np.full((2, 6), 0.3, np.float32)
+    action = np.full((2, action_size), 0.3, np.float32)
     keys = np.array([[5, 5], [6, 6]], np.uint32)
     first = env.step(keys, state, action)
     env.step(keys, first.state, action)  # the scratch environment moves on

@@ -89,22 +89,20 @@ def _mujoco_read(env: Any) -> np.ndarray:
 
 
 def _mujoco_write(env: Any, vector: np.ndarray) -> None:
-    import mujoco
-
     m, d = env.model, env.data
     d.time = vector[0]
     i = 1
     for part, n in ((d.qpos, m.nq), (d.qvel, m.nv), (d.act, m.na), (d.qacc_warmstart, m.nv)):
         part[:] = vector[i:i + n]
         i += n
-    # every derived quantity from the restored state, so that nothing of the last state this scratch environment
-    # stepped remains (stepping stays a pure function of the state)
-    mujoco.mj_forward(m, d)
 
 
 MUJOCO_CODEC = StateCodec(_mujoco_size, _mujoco_read, _mujoco_write)
-"""Gymnasium's MuJoCo tasks that read only ``qpos`` and ``qvel`` before stepping (:data:`QPOS_ONLY_TASKS`): time,
-positions, velocities, actuator state and the solver's warm start."""
+"""Gymnasium's MuJoCo tasks that read nothing MuJoCo derives from the state before stepping
+(:data:`QPOS_ONLY_TASKS`): time, positions, velocities, actuator state and the solver's warm start. Writing them is
+enough: each physics substep (``mj_step``) recomputes every derived quantity from these before it uses one, so a
+step from a restored state is bit for bit the step from that state reached by stepping
+(``tests/test_gym.py``), without the ``mj_forward`` a restore would otherwise cost."""
 
 
 def _positions_size(env: Any) -> int:
@@ -117,7 +115,12 @@ def _positions_read(env: Any) -> np.ndarray:
 
 
 def _positions_write(env: Any, vector: np.ndarray) -> None:
+    import mujoco
+
     _mujoco_write(env, vector)
+    # every derived quantity from the restored state, for an environment that reads some before stepping (nothing
+    # of the state the scratch environment stepped last remains), then the positions as the step left them
+    mujoco.mj_forward(env.model, env.data)
     d, nbody = env.data, env.model.nbody
     i = _mujoco_size(env)
     d.xpos[:] = vector[i:i + 3 * nbody].reshape(nbody, 3)
@@ -126,12 +129,12 @@ def _positions_write(env: Any, vector: np.ndarray) -> None:
 
 MUJOCO_POSITIONS_CODEC = StateCodec(_positions_size, _positions_read, _positions_write)
 """Any other MuJoCo task: :data:`MUJOCO_CODEC`'s state and the bodies' positions as the environment last left them
-(``xpos``, ``xipos``; ``6 * nbody`` values). After a step MuJoCo's body positions are those of the last physics
-substep's evaluation, not recomputed from the final ``qpos``; Gymnasium's Ant and Humanoid read them before
-stepping to measure how far the body moved (``Ant-v5``: the torso's ``xpos``; ``Humanoid-v5``: the centre of mass,
-from ``xipos``). Recomputed from ``qpos`` instead, Ant-v5's reward moved by up to 0.12 a step (0.0014 on average)
-on the Ant expert's demonstrations, its episode returns by up to 0.33; with the carried values the rewards are
-Gymnasium's own (``tests/test_gym.py``)."""
+(``xpos``, ``xipos``; ``6 * nbody`` values), written after ``mj_forward`` has recomputed the rest. After a step
+MuJoCo's body positions are those of the last physics substep's evaluation, not recomputed from the final
+``qpos``; Gymnasium's Ant and Humanoid read them before stepping to measure how far the body moved (``Ant-v5``: the
+torso's ``xpos``; ``Humanoid-v5``: the centre of mass, from ``xipos``). Recomputed from ``qpos`` instead, Ant-v5's
+reward moved by up to 0.12 a step (0.0014 on average) on the Ant expert's demonstrations, its episode returns by up
+to 0.33; with the carried values the rewards are Gymnasium's own (``tests/test_gym.py``)."""
 
 QPOS_ONLY_TASKS = frozenset(f"gymnasium.envs.mujoco.{module}_v5" for module in (
     "hopper", "walker2d", "half_cheetah", "swimmer", "inverted_pendulum", "inverted_double_pendulum", "reacher",
