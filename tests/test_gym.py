@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import gym_envs  # noqa: F401  (registers the test environments)
 import gymnasium
@@ -113,14 +114,19 @@ def test_mujoco_steps_as_gymnasium_does_and_ends_episodes_as_gymnasium():
     ("Walker2d-v5", 20), ("HalfCheetah-v5", 199), ("Swimmer-v5", 199), ("Ant-v5", 20), ("Humanoid-v5", 10),
     ("HumanoidStandup-v5", 199), ("Reacher-v5", 45), ("Pusher-v5", 90), ("InvertedPendulum-v5", 3),
     ("InvertedDoublePendulum-v5", 3),
+    # tasks outside QPOS_ONLY_TASKS carry the positions whether they read them or not (v4's Reacher does)
+    ("Reacher-v4", 45), ("Hopper-v4", 20),
 ])
 def test_each_mujoco_task_steps_as_gymnasium_does(name, min_steps):
-    """Every MuJoCo task of Gymnasium, rewards included: Ant's and Humanoid's read the bodies' positions before
+    """Every MuJoCo v5 task of Gymnasium, rewards included: Ant's and Humanoid's read the bodies' positions before
     stepping, which irlax carries in their states as MuJoCo left them (``MUJOCO_POSITIONS_CODEC``); the others'
     states leave those out (``QPOS_ONLY_TASKS``), which this checks too."""
-    env, t, _ = step_beside_gymnasium(name, 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Gymnasium's v4 tasks are deprecated
+        env, t, _ = step_beside_gymnasium(name, 200)
     assert t >= min_steps
-    assert env.host.codec is (MUJOCO_POSITIONS_CODEC if name in ("Ant-v5", "Humanoid-v5") else MUJOCO_CODEC)
+    carries = name in ("Ant-v5", "Humanoid-v5") or name.endswith("-v4")
+    assert env.host.codec is (MUJOCO_POSITIONS_CODEC if carries else MUJOCO_CODEC)
 
 
 def test_a_state_carries_the_body_positions_the_last_step_left():
