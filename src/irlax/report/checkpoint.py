@@ -48,7 +48,7 @@ def load_pytree(path: str | Path, template: Any) -> tuple[Any, dict[str, np.ndar
         if value.shape != np.shape(like) or value.dtype != np.asarray(like).dtype:
             raise IrlaxError(
                 f"checkpoint {path}: array {i} is {value.dtype}{list(value.shape)}, this run expects "
-                f"{np.asarray(like).dtype}{list(np.shape(like))} (another configuration?)"
+                f"{np.asarray(like).dtype}{list(np.shape(like))} (another configuration, or another version of irlax?)"
             )
         loaded.append(value)
     extra = {k: v for k, v in arrays.items() if not k.startswith(LEAF)}
