@@ -30,6 +30,7 @@ FRAGMENTS = (
     ("benchmarks/results/maze_transfer_wide.md",
      "python benchmarks/maze_transfer.py --learn-env PointMazeWideStart-v0 --algorithms airl,gail,true"),
     ("benchmarks/results/mujoco_speed.md", "python benchmarks/mujoco_speed.py"),
+    ("benchmarks/results/mujoco_restore.md", "python benchmarks/mujoco_restore.py"),
     ("benchmarks/results/mujoco_experts.md", "python benchmarks/mujoco_experts.py"),
     ("benchmarks/results/compile_speed.md", "python benchmarks/compile_speed.py"),
     ("benchmarks/results/iq_learn.md", "python benchmarks/iq_learn_bench.py"),
@@ -69,7 +70,8 @@ Contents:
    the original maze, re-optimised by a fresh learner in the shifted one; then the
    same from demonstrations that start anywhere in the maze (covering it).
 8. SAC on MuJoCo HalfCheetah-v5: training speed of irlax, stable-baselines3 and sbx
-   with identical settings, measured in one run.
+   with identical settings, measured in one run; what restoring a MuJoCo state
+   before each host step costs with and without `mj_forward`.
 9. MuJoCo experts: SAC and PPO returns and wall-clock on Hopper, HalfCheetah,
    Walker2d, Ant and Swimmer (a long, resumable benchmark; unfinished cells with
    their progress so far).
