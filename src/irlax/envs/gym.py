@@ -16,7 +16,7 @@ and one scratch environment is restored from it before each step.
 Stepping is then a pure function of (state, action, key): runs are reproducible
 from their key, several seeds share one process, and a checkpoint holds the
 environments mid-episode, so a resumed run ends exactly where an uninterrupted
-one does. Any other environment (Box2D tasks, a user's own) is kept alive in a
+one does. Any other environment (Box2D tasks, a user's own unless it is a MuJoCo one) is kept alive in a
 pool, its :class:`GymState` naming its slot; such a run resumed in a new process
 starts fresh episodes where the old ones were cut.
 
