@@ -40,37 +40,35 @@ OUT = ROOT / "benchmarks" / "results" / "mujoco_restore.json"
 TASK = "Hopper-v5"
 
 
-FORWARD_CALLS = [0]
-"""Restores that ran ``mj_forward`` (each measurement checks its own restores were the ones it meant to time)."""
-
-
-def with_forward(codec: StateCodec) -> StateCodec:
-    """``codec`` whose restore runs ``mj_forward`` after writing the state (every restore before 2026-12-07)."""
+def with_forward(codec: StateCodec, calls: list[int]) -> StateCodec:
+    """``codec`` whose restore runs ``mj_forward`` after writing the state (every restore before 2026-12-07),
+    counting its restores in ``calls[0]``."""
     import mujoco
 
     def write(env: Any, vector: np.ndarray) -> None:
         codec.write(env, vector)
         mujoco.mj_forward(env.model, env.data)
-        FORWARD_CALLS[0] += 1
+        calls[0] += 1
 
     return codec._replace(write=write)
 
 
-def task_env(forward: bool) -> Any:
-    """A fresh :data:`TASK` environment with today's restore, or (``forward``) with ``mj_forward`` after it."""
+def task_env(forward: bool, calls: list[int]) -> Any:
+    """A fresh :data:`TASK` environment with today's restore, or (``forward``) with ``mj_forward`` after it (its
+    restores counted in ``calls[0]``)."""
     env = make_gym_env(TASK)
     if env.host.codec is not MUJOCO_CODEC:
         raise SystemExit(f"{TASK} no longer restores with MUJOCO_CODEC: nothing to compare")
     if forward:
-        env.host.codec = with_forward(MUJOCO_CODEC)
+        env.host.codec = with_forward(MUJOCO_CODEC, calls)
     return env
 
 
 def checked(forward: bool, measure: Callable[[Any], float]) -> float:
     """``measure(env)`` on a fresh environment, checking that its restores ran ``mj_forward`` exactly when asked."""
-    before = FORWARD_CALLS[0]
-    seconds = measure(task_env(forward))
-    if (FORWARD_CALLS[0] > before) != forward:
+    calls = [0]
+    seconds = measure(task_env(forward, calls))
+    if (calls[0] > 0) != forward:
         raise SystemExit("the restores timed were not the ones asked for")
     return seconds
 
