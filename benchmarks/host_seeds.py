@@ -72,6 +72,14 @@ def iteration_seconds(learner: Any, env: Any, seeds: int, untimed: int, timed: i
     return (time.perf_counter() - begin) / timed
 
 
+def add_timing_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the scripts that time host-stepped PPO iterations: ``--seeds``, ``--ppo-iterations``,
+    ``--repeats``."""
+    parser.add_argument("--seeds", type=int, default=4, help="seeds (default 4, the MuJoCo table's)")
+    parser.add_argument("--ppo-iterations", type=int, default=2, help="timed PPO iterations (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements of each, the median kept (default 3)")
+
+
 def medians_in_turn(timers: dict[str, Callable[[], float]], repeats: int) -> tuple[dict[str, float], dict[str, Any]]:
     """Each of ``timers`` (seconds of one measurement) run ``repeats`` times, in turn (the machine is shared: a busy
     moment then hits one of each): their medians in seconds, and ``{"repeats": ..., "all_ms": every measurement in
@@ -180,10 +188,8 @@ def markdown(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Time both learners' host iterations and write the results and the page's section."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=4, help="seeds (default 4, the MuJoCo table's)")
-    parser.add_argument("--ppo-iterations", type=int, default=2, help="timed PPO iterations (default 2)")
+    add_timing_options(parser)
     parser.add_argument("--sac-iterations", type=int, default=300, help="timed SAC iterations (default 300)")
-    parser.add_argument("--repeats", type=int, default=3, help="measurements of each, the median kept (default 3)")
     args = parser.parse_args(argv)
     if args.seeds < 2 or min(args.ppo_iterations, args.sac_iterations, args.repeats) < 1:
         parser.error("--seeds must be at least 2, the iteration counts and --repeats positive")

@@ -25,14 +25,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import numpy as np
 from bench_machine import ROOT, load_average, machine_line, one_minute, report_header, write_report
-from host_seeds import medians_in_turn
+from host_seeds import add_timing_options, iteration_seconds, medians_in_turn
 
 import irlax.cli  # noqa: F401  (one CPU device per core, before JAX starts)
 from irlax.envs.gym import MUJOCO_CODEC, StateCodec, make_gym_env
-from irlax.learners import host
 from irlax.learners.registry import make_learner
 from irlax.tasks import learner_config
 
@@ -87,13 +85,7 @@ def stepping_seconds(env: Any, envs: int, steps: int) -> float:
 def ppo_seconds(env: Any, seeds: int, untimed: int, timed: int) -> float:
     """Seconds per PPO iteration of ``seeds`` seeds in ``env`` (``timed`` iterations after ``untimed``)."""
     learner = make_learner(learner_config(TASK, "ppo"), env.spec)
-    state = host.init_state(learner, env, jax.random.split(jax.random.PRNGKey(0), seeds))
-    state, _ = host.update(learner, env, state, untimed)
-    jax.block_until_ready(state)
-    begin = time.perf_counter()
-    state, _ = host.update(learner, env, state, timed)
-    jax.block_until_ready(state)
-    return (time.perf_counter() - begin) / timed
+    return iteration_seconds(learner, env, seeds, untimed, timed, False)
 
 
 def row(what: str, medians: dict[str, float], each: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -134,9 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--envs", type=int, default=8, help="environments stepped at once (default 8)")
     parser.add_argument("--steps", type=int, default=1000, help="timed batched steps (default 1000)")
-    parser.add_argument("--seeds", type=int, default=4, help="PPO seeds (default 4, the MuJoCo table's)")
-    parser.add_argument("--ppo-iterations", type=int, default=2, help="timed PPO iterations (default 2)")
-    parser.add_argument("--repeats", type=int, default=3, help="measurements of each, the median kept (default 3)")
+    add_timing_options(parser)
     args = parser.parse_args(argv)
     if min(args.envs, args.steps, args.seeds, args.ppo_iterations, args.repeats) < 1:
         parser.error("every count must be positive")
