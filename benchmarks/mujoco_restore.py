@@ -101,7 +101,7 @@ def markdown(results: dict[str, Any]) -> str:
     r = results
     lines = [
         "## Restoring a MuJoCo state: with mj_forward or without", "",
-        f"Command: `PYTHONPATH=src python benchmarks/mujoco_restore.py` (written {r['date']}, 1-minute load "
+        f"Command: `{r['command']}` (written {r['date']}, 1-minute load "
         f"{one_minute(r['load_average_start'])}). Machine: {machine_line(r['machine'])}.", "",
         f"A Gymnasium run restores each environment's state into one scratch environment before each step. On "
         f"{r['task']} (one of `irlax.envs.gym.QPOS_ONLY_TASKS`) the restore writes the state alone since 2026-12-07; "

@@ -11,11 +11,13 @@ ROW = {"what": "one step of 8 environments", "without_ms": 2.0, "with_forward_ms
 
 def test_the_section_gives_both_restores_and_the_speedup(benchmark_script):
     results = {"date": "2026-12-07", "load_average_start": None, "task": "Hopper-v5", "rows": [ROW],
+               "command": "PYTHONPATH=src python benchmarks/mujoco_restore.py --repeats 2",
                "machine": benchmark_script("bench_machine").machine_info()}
     page = benchmark_script("mujoco_restore").markdown(results)
     assert "| one step of 8 environments | 2.00 ms | 2.50 ms | 1.25x |" in page
     assert "Each measurement, one step of 8 environments (ms): without 1.90, 2.10; with 2.40, 2.60." in page
     assert "the median of 2 measurements" in page
+    assert "Command: `PYTHONPATH=src python benchmarks/mujoco_restore.py --repeats 2`" in page
 
 
 def test_both_restores_are_timed_on_fresh_environments_and_step_alike(benchmark_script):
