@@ -4,6 +4,7 @@ with ``mj_forward`` steps as today's does."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 ROW = {"what": "one step of 8 environments", "without_ms": 2.0, "with_forward_ms": 2.5, "speedup": 1.25,
        "repeats": 2, "all_ms": {"without": [1.9, 2.1], "with_forward": [2.4, 2.6]}}
@@ -26,6 +27,8 @@ def test_both_restores_are_timed_on_fresh_environments_and_step_alike(benchmark_
     plain, forward = bench.task_env(False, [0]), bench.task_env(True, calls)
     assert plain.host is not forward.host and plain.host.codec is not forward.host.codec
     assert bench.checked(True, lambda env: bench.stepping_seconds(env, 2, 3)) > 0
+    with pytest.raises(SystemExit, match="not the ones asked for"):  # a measurement that restored nothing
+        bench.checked(True, lambda env: 0.0)
     keys = np.array([[0, 1], [0, 2]], np.uint32)
     (_, a), (_, b) = plain.reset(keys), forward.reset(keys)
     action = np.full((2, 3), 0.2, np.float32)
