@@ -250,8 +250,8 @@ def update(
     """``num_iterations`` iterations of every seed, as :func:`irlax.learners.base.update` per seed.
 
     One seed runs unbatched: through the same pieces vmapped over a seed axis of size 1, SAC on HalfCheetah-v5
-    took 44 ms an iteration with its preset's replay buffer of 1M transitions against 10 ms unbatched, and 14 ms
-    against 11 with a buffer of 100k (``benchmarks/host_seeds.py``, 2026-12-07): XLA's CPU code for the size-1
+    took 44 ms an iteration with its preset's replay buffer of 1M transitions against 11 ms unbatched, and 12 ms
+    against 10 with a buffer of 100k (``benchmarks/host_seeds.py``, 2026-12-07): XLA's CPU code for the size-1
     seed axis does work in proportion to the buffer every step. A seed axis squeezed and restored inside each
     jitted call would copy the buffer every step too. So the seed axis is dropped once here and restored at the
     end.
