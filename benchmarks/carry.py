@@ -8,8 +8,9 @@ run directory a script names, such as the cell's setup) into one compressed arch
 committed; :func:`unpack` puts it back where the run was, in the checkout that finds the archive, when that run
 directory is not there.
 
-A run whose archive would pass :data:`LIMIT_BYTES` is not carried (a SAC run's replay buffer alone is tens of
-megabytes): it starts again in the next session. The paths inside the repository that a run's settings record
+A run whose archive would pass :data:`LIMIT_BYTES` (a SAC run's replay buffer alone is tens of megabytes) is
+carried once its training is over, slimmed to what is measured after training (:func:`pack`); before that it is not
+carried and starts again in the next session. The paths inside the repository that a run's settings record
 (:data:`PATH_KEYS`: its demonstrations, its expert) are stored relative to the repository and made absolute again
 where the archive is unpacked, so a run packed in one clone resumes in another.
 """
@@ -22,12 +23,14 @@ import json
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from bench_machine import ROOT
 
 from irlax.atomic import atomic_write_bytes
 from irlax.cli.runs import CHECKPOINT, REOPT_CHECKPOINT
+from irlax.cli.train import slim_checkpoint
 
 CARRIED = ROOT / "benchmarks" / "carried"
 """Where the archives are kept (committed): ``CARRIED/SCRIPT/RUN.tar.gz``."""
@@ -65,27 +68,52 @@ def _absolute_paths(settings: dict, root: Path) -> dict:
 
 
 def pack(run_dir: Path, archive: Path, beside: tuple[Path, ...] = (), root: Path = ROOT,
-         limit: int = LIMIT_BYTES) -> int | None:
+         limit: int = LIMIT_BYTES, slim: Callable[[Path, Path], bool] | None = slim_checkpoint) -> int | None:
     """Write ``run_dir``'s :data:`RESUME_FILES` (and the :data:`OPTIONAL_FILES` it has) and the files ``beside``
     (in ``run_dir``'s parent) to ``archive`` (gzip-compressed tar, written atomically, members named relative to
     that parent); its size in bytes, or ``None`` and nothing written when the run has no checkpoint or the archive
     would pass ``limit`` (an older archive of the run is then removed: it would resume from further back than the
-    run got)."""
+    run got).
+
+    An archive that would pass ``limit`` is made again slimmed, when ``slim`` (``irlax train``'s
+    :func:`~irlax.cli.train.slim_checkpoint`) finds the run's training over: the checkpoint with only what the
+    assessment after training reads (the policy, the learned reward: a SAC run's replay buffer, critics and
+    optimiser states zeroed, which compress to nothing), without the re-optimisation's checkpoint, which starts
+    again where the archive is unpacked (it measures the same: it depends on the learned reward and its key
+    only). A run that cannot be read as an ``irlax train`` run raises ``ValueError``."""
+    files = {}
+    for name in (*RESUME_FILES, *OPTIONAL_FILES):
+        try:
+            files[name] = (run_dir / name).read_bytes()
+        except FileNotFoundError:
+            if name in RESUME_FILES:
+                return None  # no checkpoint (yet): nothing to resume
+    data = _archive(run_dir, files, beside, root)
+    if len(data) > limit and slim is not None:
+        with tempfile.TemporaryDirectory() as scratch:
+            slimmed = Path(scratch) / CHECKPOINT
+            if slim(run_dir, slimmed):
+                files = {**{name: files[name] for name in RESUME_FILES}, CHECKPOINT: slimmed.read_bytes()}
+                data = _archive(run_dir, files, beside, root)
+    if len(data) > limit:
+        archive.unlink(missing_ok=True)
+        return None
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(archive, data)
+    return len(data)
+
+
+def _archive(run_dir: Path, files: dict[str, bytes], beside: tuple[Path, ...], root: Path) -> bytes:
+    """The gzip-compressed tar of :func:`pack`: ``files`` of ``run_dir`` (its ``config.json``'s repository paths
+    made relative) and the files ``beside``."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in (*RESUME_FILES, *OPTIONAL_FILES):
-            path = run_dir / name
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                if name in RESUME_FILES:
-                    return None  # no checkpoint (yet): nothing to resume
-                continue
+        for name, data in files.items():
             if name == "config.json":
                 try:
                     settings = json.loads(data)
                 except ValueError as exc:
-                    raise ValueError(f"{path} is not valid JSON ({exc})") from None
+                    raise ValueError(f"{run_dir / name} is not valid JSON ({exc})") from None
                 data = (json.dumps(_relative_paths(settings, root), indent=2) + "\n").encode()
             _add(tar, f"{run_dir.name}/{name}", data)
         for path in beside:
@@ -93,13 +121,7 @@ def pack(run_dir: Path, archive: Path, beside: tuple[Path, ...] = (), root: Path
                 raise ValueError(f"{path} is not beside {run_dir}")
             if path.is_file():
                 _add(tar, path.name, path.read_bytes())
-    data = gzip.compress(buffer.getvalue(), mtime=0)  # the same run packs to the same bytes (no commit churn)
-    if len(data) > limit:
-        archive.unlink(missing_ok=True)
-        return None
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(archive, data)
-    return len(data)
+    return gzip.compress(buffer.getvalue(), mtime=0)  # the same run packs to the same bytes (no commit churn)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:

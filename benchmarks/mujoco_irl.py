@@ -27,7 +27,12 @@ changes: a cell's ``seconds`` are wall-clock, and a process paused with SIGSTOP 
 :data:`ORDER` (Hopper's first). The runs
 are not in the repository: ``--carry`` packs the unfinished cells (those small enough, :mod:`carry`) into
 ``benchmarks/carried/mujoco_irl`` to commit, and the script unpacks them when it starts in a checkout that lacks
-them, so a cell goes on from its checkpoint on another machine; a finished cell stands in the JSON. Each cell
+them, so a cell goes on from its checkpoint on another machine; a finished cell stands in the JSON. A cell with
+SAC inside is too large to carry while it trains (its replay buffer, critics and optimiser states: 46 MB for
+Swimmer's SQIL at round 50); once trained it is carried slimmed to its policy and learned reward (1.1 MB for that
+cell's checkpoint, compressed), and its re-optimisation starts again on the next machine. So on a machine that
+does not keep ``benchmarks/runs`` such a cell must finish its training within one session: Swimmer's SQIL took
+about 65 minutes alone on this two-core machine. Each cell
 reports the imitation policy's deterministic return normalised as ``(score - random) / (expert - random)``
 (random: a uniformly random policy; expert: the demonstrations' mean return), its mean over seeds with a 95%
 percentile-bootstrap CI, and per method the mean and IQM over the five tasks with stratified-bootstrap CIs
@@ -606,7 +611,8 @@ def markdown(results: dict[str, Any]) -> str:
         "under `benchmarks/runs/mujoco_irl`, resumed or reused when the script runs again; `--report` rewrites this "
         "page from them, keeping the cells of the last page whose run directories are not on the machine, which "
         "ran on the same kind of machine; `--carry` packs the unfinished cells small enough into "
-        "`benchmarks/carried/mujoco_irl`, unpacked when the script starts in another checkout). "
+        "`benchmarks/carried/mujoco_irl`, unpacked when the script starts in another checkout: a cell with SAC "
+        "inside only once trained, slimmed to its policy and learned reward). "
         f"Page written {results['date']}, 1-minute load "
         f"{one_minute(results['load_average_start'])}. "
         f"Machine: {machine_line(results['machine'])}.", "",
@@ -807,8 +813,8 @@ def finished(task: str, method: str, demos: int, earlier: dict[tuple[str, str, i
 def carry_cells() -> dict[str, int | None]:
     """Pack every unfinished cell with a checkpoint (and its setup) into :data:`CARRIED`, and drop the archives of
     cells finished since; by cell, the archive's size in bytes, or ``None`` for a cell too large to carry
-    (:data:`carry.LIMIT_BYTES`). A cell whose run can't be packed (its ``config.json`` not JSON) is named and
-    left out."""
+    (:data:`carry.LIMIT_BYTES`; a trained cell is carried slimmed, :func:`carry.pack`). A cell whose run can't be
+    packed (its ``config.json`` not JSON, or not an ``irlax train`` run's) is named and left out."""
     sizes: dict[str, int | None] = {}
     earlier = earlier_cells(OUT)
     for task, method, demos in cells():

@@ -74,13 +74,39 @@ def test_a_run_too_large_or_without_a_checkpoint_is_not_carried(carry, tmp_path)
     assert carry.pack(run, archive, root=tmp_path) is not None
     # the run grew past the limit: the older archive goes too (it would resume from further back)
     np.savez(run / "checkpoint.npz", done=np.asarray(8), leaf_0=np.random.default_rng(0).random(100_000))
-    assert carry.pack(run, archive, root=tmp_path, limit=100_000) is None
+    assert carry.pack(run, archive, root=tmp_path, limit=100_000, slim=None) is None
     assert not archive.exists()
     (run / "checkpoint.npz").unlink()
     assert carry.pack(run, archive, root=tmp_path) is None and not archive.exists()
     other = make_run(tmp_path / "other", "x", tmp_path)
     with pytest.raises(ValueError, match="not beside"):
         carry.pack(other, archive, (tmp_path / "elsewhere.setup",), root=tmp_path)
+
+
+def test_a_run_too_large_is_carried_slimmed_once_trained(carry, tmp_path):
+    """Past the limit, a run whose training is over is packed with its slimmed checkpoint (``slim``: irlax train's
+    ``slim_checkpoint``, tested in test_train_cli.py) and without its re-optimisation's; one still training is not."""
+    run = make_run(tmp_path / "runs", "cell", tmp_path)
+    np.savez(run / "checkpoint.npz", done=np.asarray(20), leaf_0=np.random.default_rng(0).random(100_000))
+    (run / "reoptimize.npz").write_bytes(np.random.default_rng(1).bytes(200_000))
+    archive, asked = tmp_path / "cell.tar.gz", []
+
+    def slim(run_dir, out):
+        asked.append(run_dir)
+        np.savez(out, done=np.asarray(20), slim=np.asarray(True), leaf_0=np.zeros(100_000))
+        return True
+
+    size = carry.pack(run, archive, root=tmp_path, limit=100_000, slim=slim)
+    assert asked == [run] and size == archive.stat().st_size < 100_000
+    assert carry.unpack(archive, tmp_path / "new", root=tmp_path)
+    back = tmp_path / "new" / "cell"
+    assert sorted(p.name for p in back.iterdir()) == ["checkpoint.npz", "config.json"]
+    with np.load(back / "checkpoint.npz") as ckpt:
+        assert bool(ckpt["slim"]) and not ckpt["leaf_0"].any()
+    small = make_run(tmp_path / "small", "cell", tmp_path)  # within the limit: packed whole, slim not asked
+    assert carry.pack(small, archive, root=tmp_path, slim=slim) is not None and asked == [run]
+    assert carry.pack(run, archive, root=tmp_path, limit=100_000, slim=lambda run_dir, out: False) is None
+    assert not archive.exists()  # still training: not carried, the older archive gone
 
 
 def archive_of(path, members):

@@ -218,3 +218,24 @@ def test_importing_irlax_leaves_jax_unstarted() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False", "a module imported by irlax/__init__.py starts JAX's backend on import"
+
+
+def test_leaves_read_follows_the_program_back_from_its_outputs():
+    """``assess.leaves_read`` marks the leaves an output can depend on: not one only used for a dropped result,
+    nor one never used; one passed through (or only through a branch not taken at trace time) counts."""
+    import jax.numpy as jnp
+
+    from irlax.run.assess import leaves_read
+
+    tree = {"a": jnp.ones(3), "b": jnp.ones(()), "c": jnp.ones(2), "d": jnp.ones(4), "e": jnp.ones(()),
+            "f": jnp.ones(())}
+
+    def fn(t):
+        _dropped = jnp.sin(t["d"]).sum() * t["b"]  # computed, never returned
+        chosen = jax.lax.cond(t["e"] > 0, lambda x: x, lambda x: -x, t["f"])
+        return jnp.tanh(t["a"]) * t["b"], t["e"] * 0 + chosen
+
+    names = sorted(tree)  # a dict's leaves come in key order
+    assert dict(zip(names, leaves_read(fn, tree), strict=True)) == {
+        "a": True, "b": True, "c": False, "d": False, "e": True, "f": True}
+    assert leaves_read(lambda t: t["c"], tree) == [False, False, True, False, False, False]

@@ -152,6 +152,63 @@ def test_a_finished_run_resumed_with_other_reoptimize_steps_is_measured_again(ga
     assert not (again / "reoptimize.npz").exists()
 
 
+def measured(run_dir: Path) -> dict:
+    """What ``irlax train`` measured of a run after training (its summary less the timings)."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    reopt = {k: v for k, v in (summary["reoptimization"] or {}).items() if "seconds" not in k}
+    return {"reoptimization": reopt, **{k: summary[k] for k in ("evaluation", "reward", "env_steps", "mean_return")}}
+
+
+@pytest.mark.parametrize("learner", ["ppo", "sac"])
+def test_a_slimmed_checkpoint_measures_the_run_as_the_full_one(gail_run, demos_dir, tmp_path, capsys, learner):
+    """A finished run resumed from its slimmed checkpoint (:func:`irlax.cli.train.slim_checkpoint`) measures what
+    it does resumed from its full one, to the bit, re-optimisation included; with SAC inside the replay buffer is
+    zeroed. A slim run cannot be lengthened."""
+    from irlax.cli.train import slim_checkpoint
+
+    if learner == "ppo":
+        full = gail_run
+    else:
+        full = tmp_path / "sac"
+        ppo_settings = GAIL_ARGS.index("--learner-set"), GAIL_ARGS.index("--reoptimize-steps")
+        gail = GAIL_ARGS[:ppo_settings[0]] + GAIL_ARGS[ppo_settings[1] + 2:]
+        assert main([*gail, "--demos", str(demos_dir / "pendulum.npz"), "--learner", "sac", *TINY_SAC,
+                     "--learner-set", "buffer_size=4096", "--reoptimize-steps", "8", "--out", str(full)]) == 0
+    again, slim = tmp_path / "again", tmp_path / "slim"  # resumed from the full checkpoint and from the slimmed one
+    for run in (again, slim):
+        shutil.copytree(full, run)
+        (run / "summary.json").unlink()
+    assert slim_checkpoint(slim, slim / "checkpoint.npz")
+    with np.load(full / "checkpoint.npz") as a, np.load(slim / "checkpoint.npz") as b:
+        zeroed = [k for k in a.files if k.startswith("leaf_") and np.any(a[k]) and not np.any(b[k])]
+        kept = [k for k in a.files if k.startswith("leaf_") and np.any(b[k])]
+        assert zeroed and kept and bool(b["slim"]) and "slim" not in a.files
+        assert {k for k in a.files if not k.startswith("leaf_")} | {"slim"} == {k for k in b.files
+                                                                            if not k.startswith("leaf_")}
+        if learner == "sac":  # the largest arrays, the replay buffer's, are zeroed
+            largest = max((k for k in a.files if k.startswith("leaf_")), key=lambda k: a[k].size)
+            assert largest in zeroed and a[largest].shape[1] == 4096
+    assert main(["train", "--resume", str(again), "--quiet"]) == 0 and main(["train", "--resume", str(slim),
+                                                                             "--quiet"]) == 0
+    assert measured(slim) == measured(again)  # (the run's own summary may differ in the last digits: its states
+    # came out of training, placed otherwise than loaded ones, and compile to other programs)
+
+    capsys.readouterr()
+    assert main(["train", "--resume", str(slim), "--rounds", "6", "--quiet"]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("irlax: error: ") and "keeps only what its assessment reads" in err
+    assert "cannot be trained to 6" in err and err.count("\n") == 1
+
+
+def test_an_unfinished_run_is_not_slimmed(gail_run, tmp_path, crash_train_run):
+    from irlax.cli.train import slim_checkpoint
+
+    cut = tmp_path / "cut"
+    shutil.copytree(gail_run, cut)
+    crash_train_run(cut, 2)
+    assert not slim_checkpoint(cut, tmp_path / "slim.npz") and not (tmp_path / "slim.npz").exists()
+
+
 def test_train_airl_on_point_maze_with_transfer(demos_dir, tmp_path, capsys):
     out = tmp_path / "airl"
     assert main([

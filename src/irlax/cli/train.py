@@ -266,6 +266,26 @@ def resolve_run(settings: dict[str, Any], where: str, demos: Demonstrations | No
     return TrainRun(make_algorithm(name, config, env), demos)
 
 
+def slim_checkpoint(run_dir: Path, out: Path) -> bool:
+    """Write to ``out`` the checkpoint of the train run ``run_dir`` with only what its assessment reads
+    (:func:`irlax.run.assess.slimmed_for_assessment`), if its training is over; whether it was written.
+
+    ``irlax train --resume`` on the run with ``out`` in place of its checkpoint measures the run as it would have
+    (the same imitation returns, reward comparison and, started again, re-optimisation) and cannot train it further.
+
+    Raises:
+        IrlaxError: ``run_dir`` is not a train run with a checkpoint that matches its settings.
+    """
+    settings = resumed_settings(run_dir, "train", required=TRAIN_SETTINGS)
+    run = resolve_run(settings, str(run_dir / "config.json"))
+    driver = Driver(run.algo, run.demos, settings["seeds"])
+    progress = driver.load(run_dir / CHECKPOINT)
+    if progress.done < settings["rounds"]:
+        return False
+    driver.save(out, assess.slimmed_for_assessment(run.algo, progress, run.demos))
+    return True
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # evaluation
 

@@ -9,11 +9,15 @@ seeds at once (states and reward parameters with a leading ``[K]`` axis):
   distance (:mod:`irlax.metrics.reward`); NaN where the true reward is constant;
 - :func:`reoptimize`: a fresh learner trained on each seed's frozen learned reward
   (the "...and then use it to learn pi*" of IRL), in the task the reward was
-  learned in or another one with the same spaces (transfer), and its true return.
+  learned in or another one with the same spaces (transfer), and its true return;
+- :func:`slimmed_for_assessment`: a finished training's states with all that the
+  assessment does not read (:func:`assessed_parts`, :func:`leaves_read`) zeroed,
+  so that a checkpoint of them is small and measures the same.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -25,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.extend.core import Var
 
 from irlax import tasks
 from irlax.algorithms import registry
@@ -46,6 +51,7 @@ from irlax.metrics.reward import (
     pearson_correlation,
 )
 from irlax.report.checkpoint import load_pytree, save_pytree
+from irlax.run.driver import Progress
 
 METRIC_TRANSITIONS = 512
 """Expert and random-policy transitions (each) the reward is compared with the true one on."""
@@ -69,6 +75,46 @@ def policy_returns(algo: Algorithm, states: Any, data: Any, key: Array, episodes
         raise IrlaxError(f"{algo.name} has no policy to run in a control task (give the environment)")
     params = jax.vmap(algo.policy, in_axes=(0, None))(states, data)
     return np.asarray(evaluate_policies(algo.act, env, params, key, episodes, deterministic)).mean(axis=1)
+
+
+def assessed_parts(algo: Algorithm, state: Any, data: Any) -> tuple[Any, Any, Array, Array | None]:
+    """What the assessment after training reads of one seed's trained ``state``: the imitation policy's parameters
+    (:func:`policy_returns`), the learned reward's (its comparison with the true reward and the re-optimisation), the
+    environment steps and, where the state has them, the preference queries (``irlax train``'s summary);
+    ``None`` for what ``algo`` lacks."""
+    return (algo.policy(state, data) if algo.act is not None else None,
+            algo.reward(state, data) if algo.reward_fn is not None else None,
+            state.env_steps, getattr(state, "queries", None))
+
+
+def leaves_read(fn: Callable[[Any], Any], tree: Any) -> list[bool]:
+    """For each leaf of ``tree`` (in :func:`jax.tree.leaves` order), whether ``fn(tree)`` can depend on it.
+
+    Found without computing anything: ``fn`` is traced abstractly (:func:`jax.make_jaxpr`) and its program followed
+    back from its outputs. Conservative: an operation with any output used (or with side effects) counts all its
+    inputs as read, so a leaf marked unread is certainly not read."""
+    jaxpr = jax.make_jaxpr(fn)(tree).jaxpr
+    live = {v for v in jaxpr.outvars if isinstance(v, Var)}
+    for eqn in reversed(jaxpr.eqns):
+        if eqn.effects or any(v in live for v in eqn.outvars):
+            live.update(v for v in eqn.invars if isinstance(v, Var))
+    return [v in live for v in jaxpr.invars]
+
+
+def slimmed_for_assessment(algo: Algorithm, progress: Progress, data: Any) -> Progress:
+    """``progress`` (a jittable program's, states with leaves ``[K, ...]``) with every leaf of its states that
+    :func:`assessed_parts` does not read (:func:`leaves_read`) set to zeros, and marked ``slim``.
+
+    The imitation policy, the learned reward and so everything measured after training come out the same to the
+    bit, while what only further training needs (a replay buffer, critics, optimiser and environment states) is
+    gone: a checkpoint of it compresses to little more than the policy and the reward (a MuJoCo run with SAC
+    inside and a replay buffer of 100k steps: tens of megabytes to one or two). A slim run cannot be trained
+    further (:meth:`irlax.run.driver.Driver.run` refuses it)."""
+    one_seed = jax.tree.map(lambda x: x[0], progress.state)
+    read = leaves_read(lambda state: assessed_parts(algo, state, data), one_seed)
+    leaves, treedef = jax.tree.flatten(progress.state)
+    kept = [leaf if used else jnp.zeros_like(leaf) for leaf, used in zip(leaves, read, strict=True)]
+    return dataclasses.replace(progress, state=jax.tree.unflatten(treedef, kept), slim=True)
 
 
 def masked_steps(episodes: Episodes) -> Transition:

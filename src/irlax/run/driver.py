@@ -19,7 +19,8 @@ behavioural cloning, GCL, GAIL, AIRL; an expert's learner through
   :class:`NonFiniteError` naming the seed and the first iteration, before the callback can checkpoint the bad
   state, so the last checkpoint stays the last finite one;
 - :meth:`Driver.save` and :meth:`Driver.load` checkpoint the state, the steps done,
-  the metrics so far and the seconds, atomically.
+  the metrics so far and the seconds, atomically (and whether the state is slim, holding only what the
+  assessment after training reads: :func:`irlax.run.assess.slimmed_for_assessment`; a slim run is not advanced).
 
 An algorithm that is not jittable (a solver in its loop: apprenticeship learning)
 runs its seeds one after another, each to its end, its per-step metrics padded
@@ -203,6 +204,8 @@ class Progress:
         seconds: wall-clock seconds of the run so far (compilation included).
         compile_seconds: of which compiling.
         records: a non-jittable program's per-seed metric records (unpadded), ``None`` otherwise.
+        slim: whether the states keep only what the assessment after training reads, the rest zeroed
+            (:func:`irlax.run.assess.slimmed_for_assessment`): such a run cannot be trained further.
     """
 
     state: Any
@@ -211,6 +214,7 @@ class Progress:
     seconds: float = 0.0
     compile_seconds: float = 0.0
     records: list[Any] | None = None
+    slim: bool = False
 
 
 @dataclass
@@ -390,6 +394,9 @@ class Driver:
         """
         if total < 0:
             raise IrlaxError(f"the number of steps must be non-negative, got {total}")
+        if progress.slim and total > progress.done:
+            raise IrlaxError(f"this run's checkpoint keeps only what its assessment reads (slimmed after its "
+                             f"{progress.done} steps of training): it cannot be trained to {total}")
         self._check_steps(total)
         if progress.done < total:
             check_fits(metrics_bytes(self.seeds, total, len(self.program.metrics._fields)),
@@ -440,8 +447,9 @@ class Driver:
         if not self.program.jittable:
             raise IrlaxError(f"{self.program.name} runs its seeds in turn and has no checkpoints")
         metrics = {f"{METRIC}{k}": np.asarray(v) for k, v in progress.metrics.items()}
+        slim = {"slim": np.bool_(True)} if progress.slim else {}
         save_pytree(path, progress.state, done=np.int64(progress.done), seconds=np.float64(progress.seconds),
-                    compile_seconds=np.float64(progress.compile_seconds), **metrics)
+                    compile_seconds=np.float64(progress.compile_seconds), **slim, **metrics)
 
     def load(self, path: str | Path) -> Progress:
         """The checkpointed :class:`Progress` at ``path``, shaped like this driver's states.
@@ -457,4 +465,4 @@ class Driver:
         if done < 0 or any(v.ndim < 2 or v.shape[:2] != (self.seeds, done) for v in metrics.values()):
             raise IrlaxError(f"checkpoint {path} is inconsistent (steps done {done}, metrics of other sizes)")
         return Progress(jax.tree.map(jnp.asarray, state), done, metrics, float(extra.get("seconds", 0.0)),
-                        float(extra.get("compile_seconds", 0.0)))
+                        float(extra.get("compile_seconds", 0.0)), slim=bool(extra.get("slim", False)))
