@@ -222,9 +222,7 @@ def test_importing_irlax_leaves_jax_unstarted() -> None:
 
 def test_leaves_read_follows_the_program_back_from_its_outputs():
     """``assess.leaves_read`` marks the leaves an output can depend on: not one only used for a dropped result,
-    nor one never used; one passed through (or only through a branch not taken at trace time) counts."""
-    import jax.numpy as jnp
-
+    nor one never used; one used through a ``lax.cond``, as its predicate or operand, counts."""
     from irlax.run.assess import leaves_read
 
     tree = {"a": jnp.ones(3), "b": jnp.ones(()), "c": jnp.ones(2), "d": jnp.ones(4), "e": jnp.ones(()),

@@ -190,8 +190,9 @@ def test_a_slimmed_checkpoint_measures_the_run_as_the_full_one(gail_run, demos_d
             assert largest in zeroed and a[largest].shape[1] == 4096
     assert main(["train", "--resume", str(again), "--quiet"]) == 0 and main(["train", "--resume", str(slim),
                                                                              "--quiet"]) == 0
-    assert measured(slim) == measured(again)  # (the run's own summary may differ in the last digits: its states
-    # came out of training, placed otherwise than loaded ones, and compile to other programs)
+    # compared with the full checkpoint's resume, not with the run's own summary: that one differed from both
+    # resumes in the last float32 digits (Pendulum with SAC inside: 1.2e-4 in a return of -1437)
+    assert measured(slim) == measured(again)
 
     capsys.readouterr()
     assert main(["train", "--resume", str(slim), "--rounds", "6", "--quiet"]) != 0
