@@ -68,7 +68,7 @@ from typing import Any
 import carry
 import mujoco_experts
 import numpy as np
-from bench_machine import ROOT, machine_line, one_minute, report_header, write_report
+from bench_machine import ROOT, cpu_model, machine_line, one_minute, report_header, write_report
 from irlax_runs import irlax_main
 
 from irlax.algorithms.airl import resolved_policy_reward
@@ -467,7 +467,9 @@ def cell_setup(task: str, method: str, demos: int = DEMO_EPISODES) -> str:
 
 
 def cell_record(task: str, method: str, demos: int, summary: dict[str, Any]) -> dict[str, Any]:
-    """One cell of ``mujoco_irl.json`` (the fields issue 14 names, then the details)."""
+    """One cell of ``mujoco_irl.json`` (the fields issue 14 names, then the details), made from the cell's run
+    directory on this machine, whose CPU (``cpu``) it records: the cells come from sessions on different machines
+    of two kinds, so the page's machine line, the last one's, is not every cell's."""
     scores = seed_scores(summary)
     ci = mean_ci(np.asarray(scores))
     reopt = seed_scores(summary, "reoptimized_normalized_return") if summary.get("reoptimization") else []
@@ -477,7 +479,7 @@ def cell_record(task: str, method: str, demos: int, summary: dict[str, Any]) -> 
         "task": task, "method": method, "seeds": seeds, "env_steps": float(summary.get("env_steps", 0.0)),
         "normalised_mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
         "seconds_per_run": float(summary["seconds"]) / max(seeds, 1),
-        "demos": demos, "learner": summary.get("learner") or "bc", "normalised_per_seed": scores,
+        "cpu": cpu_model(), "demos": demos, "learner": summary.get("learner") or "bc", "normalised_per_seed": scores,
         "expert_return": summary.get("expert_return"), "random_return": summary.get("random_return"),
         "seconds": float(summary["seconds"]),
         "reoptimised_mean": None if reopt_ci is None else reopt_ci.mean,
@@ -609,10 +611,12 @@ def markdown(results: dict[str, Any]) -> str:
         "## MuJoCo imitation and IRL against the imitation library's table", "",
         "Command: `PYTHONPATH=src nice -n 19 python benchmarks/mujoco_irl.py` (each cell one `irlax` run directory "
         "under `benchmarks/runs/mujoco_irl`, resumed or reused when the script runs again; `--report` rewrites this "
-        "page from them, keeping the cells of the last page whose run directories are not on the machine, which "
-        "ran on the same kind of machine; `--carry` packs the unfinished cells small enough into "
-        "`benchmarks/carried/mujoco_irl`, unpacked when the script starts in another checkout: a cell with SAC "
-        "inside only once trained, slimmed to its policy and learned reward). "
+        "page from them, keeping the cells of the last page whose run directories are not on the machine, each with the"
+        " CPU of the machine that finished it in the last column (for the cells recorded before 2026-12-07 20:00 UTC, "
+        "read from the machine line of the first page that listed the cell with its present figures, in the "
+        "repository's history; a carried cell may have trained partly on another); `--carry` packs the unfinished cells"
+        " small enough into `benchmarks/carried/mujoco_irl`, unpacked when the script starts in another checkout: a "
+        "cell with SAC inside only once trained, slimmed to its policy and learned reward). "
         f"Page written {results['date']}, 1-minute load "
         f"{one_minute(results['load_average_start'])}. "
         f"Machine: {machine_line(results['machine'])}.", "",
@@ -668,15 +672,15 @@ def markdown(results: dict[str, Any]) -> str:
               "so it is no function of a transition irlax can evaluate anywhere: no EPIC distance), environment "
               "steps per seed and wall-clock.", "",
               "| task | method | demos | learner | normalised mean [95% CI] | per seed | re-optimised mean [95% CI] "
-              "| Pearson, expert / random transitions | env steps per seed | wall-clock per run |",
-              "|---|---|---:|---|---|---|---|---|---:|---:|"]
+              "| Pearson, expert / random transitions | env steps per seed | wall-clock per run | CPU |",
+              "|---|---|---:|---|---|---|---|---|---:|---:|---|"]
     for r in records:
         reopt = fmt_ci(r["reoptimised_mean"], *(r["reoptimised_ci"] or (None, None)))
         lines.append(f"| {r['task']} | {r['method']} | {r['demos']} | {r['learner']} | "
                      f"{fmt_ci(r['normalised_mean'], r['ci_low'], r['ci_high'])} | "
                      f"{', '.join(f'{v:.2f}' for v in r['normalised_per_seed'])} | {reopt} | {pearson(r)} | "
                      f"{r['env_steps']:,.0f} | "
-                     f"{r['seconds_per_run'] / 60:.1f} min |")
+                     f"{r['seconds_per_run'] / 60:.1f} min | {r.get('cpu') or 'not recorded'} |")
     lines += ["", *progress_lines(results.get("unfinished") or []),
               "![return against environment steps](mujoco_irl_curves.png)", "",
               "![data efficiency](mujoco_irl_demos.png)"]

@@ -109,6 +109,7 @@ def test_cell_record_has_the_issue_fields_and_the_hand_computed_interval(bench):
             "seconds_per_run"} <= set(record)
     assert (record["normalised_mean"], record["ci_low"], record["ci_high"]) == (0.5, 0.0, 1.0)
     assert record["seconds_per_run"] == 20.0 and record["reoptimised_mean"] == 1.0
+    assert record["cpu"] == bench.cpu_model() and record["cpu"]  # the machine that made the cell
     records = [bench.cell_record(t, "bc", 10, summary([1.0, 1.0])) for t in bench.TASKS]
     agg = bench.method_summary(records)["bc"]
     assert agg["mean"] == 1.0 and agg["iqm"] == 1.0 and agg["tasks"] == sorted(bench.TASKS)
