@@ -32,7 +32,7 @@ SAC inside is too large to carry while it trains (its replay buffer, critics and
 Swimmer's SQIL at round 50); once trained it is carried slimmed to its policy and learned reward (1.1 MB for that
 cell's checkpoint, compressed), and its re-optimisation starts again on the next machine. So on a machine that
 does not keep ``benchmarks/runs`` such a cell must finish its training within one session: Swimmer's SQIL took
-about 65 minutes alone on this two-core machine. Each cell
+82 minutes on a two-core AMD EPYC, the test suite running beside it for 30 of them. Each cell
 reports the imitation policy's deterministic return normalised as ``(score - random) / (expert - random)``
 (random: a uniformly random policy; expert: the demonstrations' mean return), its mean over seeds with a 95%
 percentile-bootstrap CI, and per method the mean and IQM over the five tasks with stratified-bootstrap CIs
